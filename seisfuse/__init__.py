@@ -1,0 +1,19 @@
+"""seisfuse: segmentation-and-fusion research pipeline for seismic volumes.
+
+The public API is loaded lazily: importing seisfuse imports nothing heavy (no torch, no
+zarr), touches no disk and no network.
+"""
+
+from seisfuse._version import __version__
+
+_API = ("ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run")
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from seisfuse import api  # lazy by design: keeps `import seisfuse` free of side effects
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'seisfuse' has no attribute {name!r}")

@@ -1,0 +1,146 @@
+"""The `seisfuse` command: argument parsing, logging, printing and exit codes, nothing else.
+
+Exit codes: 0 success; 2 a user error (one line: what, where, how to fix; no traceback);
+1 an unexpected failure (with traceback: a bug to report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from seisfuse import api
+from seisfuse._version import __version__
+from seisfuse.errors import SeisfuseError
+
+log = logging.getLogger("seisfuse")
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 64,64,64, got {text!r}") from None
+
+
+def _segy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--iline-byte", type=int, default=189, help="inline key byte location (default 189)")
+    p.add_argument("--xline-byte", type=int, default=193, help="crossline key byte location (default 193)")
+    p.add_argument("--layout", choices=("3d", "2d"), default="3d",
+                   help="3d: post-stack cube placed by keys; 2d: lines/gathers in file order")
+    p.add_argument("--byteorder", choices=("big", "little"), help="override byte-order detection")
+    p.add_argument("--duplicates", choices=("error", "first", "last"), default="error",
+                   help="what to do with two traces on one cell (default: error)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seisfuse", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"seisfuse {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="geometry, format, headers and statistics of a SEG-Y file or store")
+    p.add_argument("path")
+    _segy_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = sub.add_parser("ingest", help="SEG-Y or .npy -> Zarr store (or add a label variable)")
+    p.add_argument("src")
+    p.add_argument("store")
+    p.add_argument("--var", default="amplitude", help="variable name; not 'amplitude' adds a label")
+    _segy_options(p)
+    p.add_argument("--chunks", type=_ints, help="chunk sizes, e.g. 64,64,64")
+    p.add_argument("--workers", type=int, help="parallel block workers (default: cores, at most 4)")
+    p.add_argument("--domain", choices=("auto", "time", "depth"), default="auto")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("export", help="store variable -> SEG-Y under the source's headers")
+    p.add_argument("store")
+    p.add_argument("out")
+    p.add_argument("--var", default="amplitude")
+    p.add_argument("--format", dest="fmt", choices=("source", "ibm", "ieee"), default=None,
+                   help="sample format (default: source for amplitude, ieee for other variables)")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("synth", help="a synthetic faulted survey with fault and facies labels")
+    p.add_argument("out")
+    p.add_argument("--segy", metavar="DIR", help="also write survey.sgy, fault.sgy, facies.sgy here")
+    p.add_argument("--shape", type=_ints, default=(128, 128, 128))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--task", choices=("faults", "facies"), default="faults",
+                   help="both labels are always written; the task names the default label")
+    p.add_argument("--segy-format", choices=("ieee", "ibm"), default="ieee")
+    p.add_argument("--overwrite", action="store_true")
+
+    p = sub.add_parser("run", help="run a batch pipeline YAML (pipelines/*.yaml)")
+    p.add_argument("pipeline")
+    return parser
+
+
+def _print_info(d: dict) -> None:
+    text = d.pop("text_header", None)
+    def show(v):
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        if isinstance(v, dict):
+            return ", ".join(f"{k}: {show(x)}" for k, x in v.items())
+        return v
+
+    for key, value in d.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {show(v)}")
+        else:
+            print(f"{key}: {show(value)}")
+    if d.get("statistics", {}) and d["statistics"].get("n_nonfinite"):
+        print(f"WARNING: {d['statistics']['n_nonfinite']} NaN/Inf samples")
+    if text:
+        print("text header:")
+        print("\n".join("  " + line for line in text.splitlines() if line[3:].strip()))
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "info":
+        d = api.info(args.path, iline_byte=args.iline_byte, xline_byte=args.xline_byte, layout=args.layout,
+                     byteorder=args.byteorder, duplicates=args.duplicates)
+        print(json.dumps(d, indent=2)) if args.json else _print_info(d)
+    elif args.command == "ingest":
+        out = api.ingest(args.src, args.store, var=args.var, overwrite=args.overwrite,
+                         **({} if args.src.lower().endswith(".npy") else dict(
+                             iline_byte=args.iline_byte, xline_byte=args.xline_byte, layout=args.layout,
+                             chunks=args.chunks, workers=args.workers, byteorder=args.byteorder,
+                             duplicates=args.duplicates, domain=args.domain)))
+        log.info("wrote %s (variable %s)", out, args.var)
+    elif args.command == "export":
+        fmt = args.fmt or ("source" if args.var == "amplitude" else "ieee")
+        out = api.export(args.store, args.out, var=args.var, fmt=fmt, overwrite=args.overwrite, workers=args.workers)
+        log.info("wrote %s", out)
+    elif args.command == "synth":
+        out = api.synth(args.out, shape=args.shape, seed=args.seed, segy_dir=args.segy,
+                        segy_format=args.segy_format, task=args.task, overwrite=args.overwrite)
+        log.info("wrote %s%s", out, f" and SEG-Y files in {args.segy}" if args.segy else "")
+    elif args.command == "run":
+        api.run(args.pipeline)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    try:
+        run(args)
+    except SeisfuseError as exc:
+        print(f"seisfuse: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seisfuse: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The SeisfuseError family: every user-facing failure says what, where and how to fix it.
+
+The CLI prints ``str(error)`` as one line and exits with code 2; library callers can catch
+the specific subclass.
+"""
+
+from __future__ import annotations
+
+
+class SeisfuseError(Exception):
+    """A user error: bad input file, bad config, mismatched geometry, incomplete store."""
+
+    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None):
+        self.what = what
+        self.where = where
+        self.fix = fix
+        parts = [f"{where}: {what}" if where else what]
+        if fix:
+            parts.append(f"Fix: {fix}")
+        super().__init__(" ".join(parts))
+
+
+class SegyFormatError(SeisfuseError):
+    """The SEG-Y file is malformed, truncated or uses something seisfuse cannot read."""
+
+
+class GeometryError(SeisfuseError):
+    """Trace keys do not form a grid, duplicate traces, or shapes that do not match."""
+
+
+class StoreError(SeisfuseError):
+    """The Zarr store is missing, incomplete, corrupt, or would be overwritten."""
+
+
+class ConfigError(SeisfuseError):
+    """An unknown or invalid configuration key or value."""

@@ -1,0 +1,140 @@
+"""Survey geometry: place every trace on a grid cell by its header keys, never by position.
+
+A `TraceGrid` maps grid cells to 0-based trace positions in the source file (-1 where a
+trace is missing). 3D post-stack grids have dims (inline, crossline); 2D lines and gathers
+keep file order with one dim, trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import gcd
+
+import numpy as np
+
+from seisfuse.errors import GeometryError
+
+MIN_FILL = 0.1  # below this fraction of live cells, the keys are taken not to form a grid
+DUPLICATE_POLICIES = ("error", "first", "last")
+
+
+@dataclass(frozen=True)
+class TraceGrid:
+    dims: tuple[str, ...]
+    axes: dict[str, np.ndarray]
+    trace_at_cell: np.ndarray  # int64, grid shape, -1 = missing
+    n_duplicates_dropped: int = 0
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.trace_at_cell.shape
+
+    @property
+    def live(self) -> np.ndarray:
+        return self.trace_at_cell >= 0
+
+    @property
+    def n_live(self) -> int:
+        return int(self.live.sum())
+
+    @property
+    def n_missing(self) -> int:
+        return int(self.trace_at_cell.size - self.n_live)
+
+    def steps(self) -> dict[str, int]:
+        return {d: int(a[1] - a[0]) if len(a) > 1 else 1 for d, a in self.axes.items()}
+
+
+def line_axis(values: np.ndarray) -> np.ndarray:
+    """The regular axis min..max spanned by the unique key values, step = gcd of their gaps."""
+    unique = np.unique(values)
+    if len(unique) == 1:
+        return unique.astype(np.int64)
+    step = 0
+    for gap in np.diff(unique).tolist():
+        step = gcd(step, int(gap))
+    return np.arange(unique[0], unique[-1] + 1, step, dtype=np.int64)
+
+
+def grid_2d(n_traces: int) -> TraceGrid:
+    """A line or gather: traces keep their file order along one `trace` dim."""
+    return TraceGrid(("trace",), {"trace": np.arange(n_traces, dtype=np.int64)},
+                     np.arange(n_traces, dtype=np.int64))
+
+
+def _fill(inline: np.ndarray, crossline: np.ndarray) -> tuple[float, int, int]:
+    il_axis, xl_axis = line_axis(inline), line_axis(crossline)
+    cells = np.unique(np.searchsorted(il_axis, inline) * len(xl_axis) + np.searchsorted(xl_axis, crossline))
+    return len(cells) / (len(il_axis) * len(xl_axis)), len(il_axis) * len(xl_axis), len(inline) - len(cells)
+
+
+def rank_key_candidates(candidates: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]) -> list[str]:
+    """Byte-location pairs whose keys form a plausible grid, best first, as readable hints."""
+    scored = []
+    for (ib, xb), (il, xl) in candidates.items():
+        if len(np.unique(il)) < 2 and len(np.unique(xl)) < 2:
+            continue
+        fill, cells, dups = _fill(il, xl)
+        if dups == 0 and fill >= MIN_FILL:
+            scored.append((fill, ib, xb, len(line_axis(il)), len(line_axis(xl))))
+    scored.sort(reverse=True)
+    return [f"--iline-byte {ib} --xline-byte {xb} ({ni} x {nx} lines, {fill:.0%} of cells live)"
+            for fill, ib, xb, ni, nx in scored]
+
+
+def _hint(alternatives, key_bytes) -> str:
+    ranked = [h for h in rank_key_candidates(alternatives or {})
+              if not h.startswith(f"--iline-byte {key_bytes[0]} --xline-byte {key_bytes[1]} ")]
+    hint = f"try {ranked[0]}" if ranked else "check the inline/crossline byte locations"
+    if len(ranked) > 1:
+        hint += "; other candidates: " + "; ".join(ranked[1:3])
+    return hint + "; for 2D lines, gathers or pre-stack data use --layout 2d"
+
+
+def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "error",
+            key_bytes: tuple[int, int] = (189, 193), where: str = "",
+            alternatives: dict | None = None) -> TraceGrid:
+    """Place traces on the (inline, crossline) grid spanned by their keys.
+
+    alternatives: {(iline_byte, xline_byte): (inline, crossline)} read from other byte
+    locations, used only to suggest a fix when these keys do not form a grid.
+    """
+    if duplicates not in DUPLICATE_POLICIES:
+        raise GeometryError(f"unknown duplicates policy {duplicates!r}", where=where,
+                            fix=f"use one of {', '.join(DUPLICATE_POLICIES)}")
+    inline = np.asarray(inline, dtype=np.int64)
+    crossline = np.asarray(crossline, dtype=np.int64)
+    il_axis, xl_axis = line_axis(inline), line_axis(crossline)
+    n = len(inline)
+    keys = f"inline (byte {key_bytes[0]}) {inline.min()}..{inline.max()}, " \
+           f"crossline (byte {key_bytes[1]}) {crossline.min()}..{crossline.max()}"
+    fill = n / (len(il_axis) * len(xl_axis))
+    if fill < MIN_FILL and len(il_axis) > 1 and len(xl_axis) > 1:
+        raise GeometryError(
+            f"the trace keys do not form a plausible grid: {keys} span "
+            f"{len(il_axis)} x {len(xl_axis)} cells for {n} traces ({fill:.1%} filled)",
+            where=where, fix=_hint(alternatives, key_bytes))
+    il_idx = np.searchsorted(il_axis, inline)
+    xl_idx = np.searchsorted(xl_axis, crossline)
+    cells = il_idx * len(xl_axis) + xl_idx
+    trace_ids = np.arange(n, dtype=np.int64)
+    if duplicates == "last":
+        cells, trace_ids = cells[::-1], trace_ids[::-1]
+    unique_cells, first = np.unique(cells, return_index=True)
+    n_dup = n - len(unique_cells)
+    if n_dup and duplicates == "error":
+        taken = np.ones(n, dtype=bool)
+        taken[first] = False
+        dup = int(np.flatnonzero(taken)[0])
+        same = int(np.flatnonzero(cells == cells[dup])[0])
+        example = (f"inline {inline[dup]}, crossline {crossline[dup]} holds traces "
+                   f"{min(same, dup)} and {max(same, dup)}")
+        raise GeometryError(
+            f"{n_dup} traces fall on an (inline, crossline) cell that another trace already "
+            f"holds ({example}); {keys}", where=where,
+            fix=_hint(alternatives, key_bytes).replace("; for 2D", "; or keep one with "
+                "--duplicates first|last; for 2D"))
+    trace_at_cell = np.full(len(il_axis) * len(xl_axis), -1, dtype=np.int64)
+    trace_at_cell[unique_cells] = trace_ids[first]
+    return TraceGrid(("inline", "crossline"), {"inline": il_axis, "crossline": xl_axis},
+                     trace_at_cell.reshape(len(il_axis), len(xl_axis)), n_dup)

@@ -1,0 +1,146 @@
+"""Stores from numpy/xarray data, and variables (labels, predictions) added to a store.
+
+A store made here has the same schema as an ingested one: synthesised SEG-Y headers
+(IEEE float, big-endian, inline/crossline at 189/193, CDP X/Y on a 25 m grid) so that
+every store can be exported as SEG-Y.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from seisfuse import stats
+from seisfuse._version import __version__
+from seisfuse.errors import GeometryError, StoreError
+from seisfuse.io import schema
+from seisfuse.io import segy_format as sf
+from seisfuse.io.ingest import plan_blocks
+from seisfuse.io.segy_write import binary_header, text_header, trace_headers
+
+DIMS = {3: ("inline", "crossline", "sample"), 2: ("trace", "sample")}
+BIN_SIZE_M = 25.0
+
+
+def _unpack(amplitude, dims):
+    """numpy or xarray.DataArray -> (array, dims, coords)."""
+    coords = {}
+    if hasattr(amplitude, "dims") and hasattr(amplitude, "coords"):
+        dims = tuple(amplitude.dims)
+        coords = {d: np.asarray(amplitude[d].values) for d in dims if d in amplitude.coords}
+        amplitude = amplitude.data
+    amplitude = amplitude if isinstance(amplitude, np.ndarray) else np.asarray(amplitude)
+    dims = tuple(dims or DIMS.get(amplitude.ndim, ()))
+    if amplitude.ndim not in DIMS or dims != DIMS[amplitude.ndim]:
+        raise GeometryError(
+            f"an array of shape {amplitude.shape} with dims {dims} is not a seisfuse volume",
+            fix="give (inline, crossline, sample) for a survey or a stack of images, "
+                "or (trace, sample) for a section")
+    return amplitude, dims, coords
+
+
+def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, sample_interval: float = 4.0,
+                     chunks=None, overwrite: bool = False, domain: str = "time",
+                     text: list[str] | None = None) -> Path:
+    """Build a complete store from an in-memory (or memory-mapped) volume and its labels.
+
+    sample_interval is in ms (time) or m (depth). Coordinates of an xarray input are kept;
+    numpy inputs get inline/crossline numbers from 1.
+    """
+    amplitude, dims, coords = _unpack(amplitude, dims)
+    path = Path(path)
+    schema.prepare_path(path, overwrite)
+    spatial = dims[:-1]
+    shape = amplitude.shape
+    axes = {d: np.asarray(coords.get(d, np.arange(1, shape[i] + 1)), dtype=np.int64)
+            for i, d in enumerate(spatial)}
+    sample_axis = np.asarray(coords.get("sample", np.arange(shape[-1]) * sample_interval), dtype=np.float64)
+    store_dtype = np.result_type(amplitude.dtype, np.float32)
+    fmt = 5 if store_dtype == np.float32 else 6
+    dt_us = int(round(sample_interval * 1000))
+    if len(spatial) == 2:
+        il, xl = np.meshgrid(axes["inline"], axes["crossline"], indexing="ij")
+    else:
+        il, xl = np.ones(shape[0], dtype=np.int64), axes["trace"]
+    il, xl = il.reshape(-1), xl.reshape(-1)
+    x = (xl - xl.min()) * BIN_SIZE_M
+    y = (il - il.min()) * BIN_SIZE_M
+    chunks = tuple(chunks or (schema.DEFAULT_CHUNKS if len(spatial) == 2 else (4096, 256)))
+    lines = text or [f"seisfuse {__version__} store_from_array", f"shape {dict(zip(dims, shape))}",
+                     "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
+                     f"sample interval {sample_interval} {'ms' if domain == 'time' else 'm'}, IEEE float"]
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    group.attrs.update({
+        "spatial_dims": list(spatial), "seisfuse_version": __version__, "schema_version": schema.SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "source_file": None,
+        "text_headers_b64": [schema.b64(text_header(lines))], "text_header": sf.decode_text(text_header(lines)),
+        "extended_text_headers": [], "text_encoding": "ebcdic",
+        "binary_header_b64": schema.b64(binary_header(shape[-1], dt_us, fmt)),
+        "sample_format": fmt, "sample_format_name": sf.SAMPLE_FORMATS[fmt].name, "byteorder": "big",
+        "iline_byte": 189, "xline_byte": 193, "sample_interval": float(dt_us),
+        "sample_unit": "ms" if domain == "time" else "m", "domain": domain, "domain_source": "given",
+        "n_traces": int(np.prod(shape[:-1])), "n_live": int(np.prod(shape[:-1])), "n_missing": 0,
+        "n_duplicates_dropped": 0,
+    })
+    schema.create_array(group, schema.AMPLITUDE, shape, chunks, store_dtype, dims,
+                        attrs={"coordinates": " ".join(schema.HEADER_COORDS), "long_name": "amplitude"})
+    schema.create_array(group, schema.TRACE_MASK, shape[:-1], chunks[:-1], "bool", spatial)
+    schema.create_array(group, schema.TRACE_HEADERS, (*shape[:-1], sf.TRACE_HEADER_SIZE),
+                        (*chunks[:-1], sf.TRACE_HEADER_SIZE), "uint8", (*spatial, "header_byte"))
+    schema.create_array(group, schema.TRACE_INDEX, shape[:-1], chunks[:-1], "int64", spatial, fill_value=-1)
+    for d in spatial:
+        schema.write_coordinate(group, d, axes[d], (d,))
+    schema.write_coordinate(group, "sample", sample_axis, ("sample",),
+                            attrs={"units": "ms" if domain == "time" else "m", "domain": domain})
+    schema.write_coordinate(group, "cdp_x", x.reshape(shape[:-1]).astype(np.float64), spatial)
+    schema.write_coordinate(group, "cdp_y", y.reshape(shape[:-1]).astype(np.float64), spatial)
+    schema.write_coordinate(group, "offset", np.zeros(shape[:-1], dtype=np.int32), spatial)
+    headers = trace_headers(il, xl, shape[-1], dt_us, cdp_x=x, cdp_y=y).reshape(*shape[:-1], -1)
+    index = np.arange(int(np.prod(shape[:-1]))).reshape(shape[:-1])
+    for block in plan_blocks(shape[:-1], chunks[:-1], shape[-1] * 4):
+        group[schema.TRACE_HEADERS][block] = headers[block]
+        group[schema.TRACE_MASK][block] = True
+        group[schema.TRACE_INDEX][block] = index[block]
+    summary = _write_blocks(group, schema.AMPLITUDE, amplitude, store_dtype)
+    group.attrs["statistics"] = summary
+    for name, values in (labels or {}).items():
+        write_variable(group, name, values)
+    group.attrs[schema.COMPLETE] = True
+    return path
+
+
+def _write_blocks(group: zarr.Group, name: str, values, dtype) -> dict:
+    array = group[name]
+    total, picked = stats.BlockStats(), []
+    blocks = plan_blocks(array.shape[:-1], array.chunks[:-1], array.shape[-1] * 4)
+    cap = max(1024, (1 << 22) // max(len(blocks), 1))
+    for block in blocks:
+        data = np.asarray(values[block], dtype=dtype)
+        array[block] = data
+        total = total.merge(stats.block_stats(data))
+        picked.append(stats.subsample(data, cap))
+    return stats.summarize(total, np.concatenate(picked) if picked else np.empty(0, np.float32))
+
+
+def write_variable(store, name: str, values, *, overwrite: bool = False, attrs: dict | None = None,
+                   dtype=None) -> None:
+    """Add a label or prediction variable (same shape as amplitude) to a complete store."""
+    group = store if isinstance(store, zarr.Group) else schema.open_group(store, mode="r+")
+    where = str(getattr(group, "store", store))
+    if name in schema.RESERVED or name.startswith("_"):
+        raise StoreError(f"{name!r} is a reserved name", where=where, fix="choose another variable name")
+    if name in group and not overwrite:
+        raise StoreError(f"variable {name!r} already exists", where=where, fix="pass overwrite=True or another name")
+    values = values.data if hasattr(values, "dims") else values
+    amp = group[schema.AMPLITUDE]
+    if tuple(values.shape) != tuple(amp.shape):
+        raise GeometryError(f"variable {name!r} has shape {tuple(values.shape)} but the store's amplitude "
+                            f"has {tuple(amp.shape)}", where=where, fix="give an array of the survey's shape")
+    dtype = np.dtype(dtype or values.dtype)
+    array = schema.create_array(group, name, amp.shape, amp.chunks, dtype, amp.metadata.dimension_names,
+                                overwrite=True, attrs={"coordinates": " ".join(schema.HEADER_COORDS), **(attrs or {})})
+    summary = _write_blocks(group, name, values, dtype)
+    array.attrs.update({"statistics": summary, schema.COMPLETE: True})

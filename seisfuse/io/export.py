@@ -1,0 +1,112 @@
+"""Zarr -> SEG-Y export: the source's headers, byte for byte, around any stored variable.
+
+Traces go back to their source file positions (trace_index), so ingest then export of the
+unchanged amplitudes gives the identical file. The output is written to `OUT.partial` by
+position (blocks in parallel, each a few large writes) and renamed when complete, so a
+failed export never leaves a complete-looking file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from seisfuse.errors import StoreError
+from seisfuse.io import schema
+from seisfuse.io import segy_format as sf
+from seisfuse.io.ingest import plan_blocks
+from seisfuse.io.segy_write import encode_samples, output_format, put_field
+from seisfuse.progress import Progress
+
+log = logging.getLogger("seisfuse")
+
+
+def _file_positions(trace_index: np.ndarray) -> np.ndarray:
+    """Source positions -> output positions (dense ranks: duplicates dropped at ingest
+    leave gaps in the source positions, which the output closes)."""
+    live = trace_index >= 0
+    out = np.full(trace_index.shape, -1, dtype=np.int64)
+    order = np.sort(trace_index[live])
+    if len(order) and order[-1] != len(order) - 1:
+        out[live] = np.searchsorted(order, trace_index[live])
+    else:
+        out[live] = trace_index[live]
+    return out
+
+
+def _write_block(fd: int, group: zarr.Group, var: str, block, positions: np.ndarray, fmt: int,
+                 byteorder: str, data_offset: int, trace_size: int) -> None:
+    pos = positions[block]
+    live = pos >= 0
+    if not live.any():
+        return
+    headers = group[schema.TRACE_HEADERS][block][live]
+    values = group[var][block][live]
+    if fmt == 1 and not np.isfinite(values).all():
+        raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
+                         where=str(group.store), fix="export with --format ieee")
+    traces = np.concatenate([headers, encode_samples(values, fmt, byteorder)], axis=1)
+    pos = pos[live]
+    order = np.argsort(pos, kind="stable")
+    pos, traces = pos[order], traces[order]
+    breaks = np.flatnonzero(np.diff(pos) != 1) + 1
+    for run in np.split(np.arange(len(pos)), breaks):
+        os.pwrite(fd, traces[run[0]:run[-1] + 1].tobytes(), data_offset + int(pos[run[0]]) * trace_size)
+
+
+def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source", overwrite: bool = False,
+                workers: int | None = None) -> Path:
+    group = schema.open_group(store)
+    where = str(store)
+    if var not in group or (var != schema.AMPLITUDE and var not in schema.complete_variables(group)):
+        valid = [schema.AMPLITUDE, *schema.complete_variables(group)]
+        raise StoreError(f"no complete variable {var!r} in the store", where=where,
+                         fix=f"choose one of: {', '.join(valid)}")
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise StoreError("the output file already exists", where=str(out), fix="pass --overwrite or choose another name")
+    attrs = group.attrs
+    order = ">" if attrs["byteorder"] == "big" else "<"
+    code = output_format(fmt, attrs["sample_format"], var == schema.AMPLITUDE, where)
+    binary = np.frombuffer(schema.unb64(attrs["binary_header_b64"]), dtype=np.uint8).copy()
+    if code != attrs["sample_format"]:
+        put_field(binary, sf.BIN["format"], code, order, base=3201)
+    head = b"".join(schema.unb64(t) for t in attrs["text_headers_b64"][:1]) + binary.tobytes() + \
+        b"".join(schema.unb64(t) for t in attrs["text_headers_b64"][1:])
+    positions = _file_positions(group[schema.TRACE_INDEX][:])
+    n_out = int((positions >= 0).sum())
+    ns = group[var].shape[-1]
+    trace_size = sf.TRACE_HEADER_SIZE + ns * sf.SAMPLE_FORMATS[code].itemsize
+    dims = schema.spatial_dims(group)
+    blocks = plan_blocks(positions.shape, group[var].chunks[:len(dims)], ns * 8)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot write the output ({exc.strerror})", where=str(out),
+                         fix="choose a writable output path") from None
+    try:
+        os.pwrite(fd, head, 0)
+        os.ftruncate(fd, len(head) + n_out * trace_size)
+        lock = threading.Lock()
+        with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar, \
+                ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
+            def work(block):
+                _write_block(fd, group, var, block, positions, code, order, len(head), trace_size)
+                with lock:
+                    bar.update()
+            list(pool.map(work, blocks))
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        partial.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(partial, out)
+    return out

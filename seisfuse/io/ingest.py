@@ -1,0 +1,270 @@
+"""SEG-Y -> Zarr ingest as a sequence of named steps (after MDIO's converter):
+
+  scan      file-level headers, byte order, format, sample count, trace count
+  index     key fields of every trace -> grid placement (seisfuse.geometry)
+  create    the store's arrays and coordinates, or pick up an interrupted ingest
+  copy      blocks of whole chunks, read by file position, decoded, written, summarised
+  finalize  merged statistics, attributes, and the completion marker, last
+
+Memory is bounded by the block size times the number of workers, whatever the file size.
+Each finished block is recorded in the store, so the same command after a kill resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from seisfuse import stats
+from seisfuse._version import __version__
+from seisfuse.errors import GeometryError, StoreError
+from seisfuse.io import schema
+from seisfuse.io import segy_format as sf
+from seisfuse.io.segy_file import SegyLayout, SegyReader, decode_samples, scan
+from seisfuse.io.segy_index import SegyIndex, build_index
+from seisfuse.progress import Progress
+
+log = logging.getLogger("seisfuse")
+BLOCK_BYTES = 64 << 20  # decoded bytes per block: the memory bound per worker
+SAMPLE_BUDGET = 1 << 22  # values kept, over all blocks, for the robust percentiles
+
+
+def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...], trace_bytes: int) -> list[tuple[slice, ...]]:
+    """Blocks of whole chunks: one chunk row along the first spatial dim, as many chunks
+    along the second as fit BLOCK_BYTES (a sorted file reads each row of a block in one run)."""
+    if len(shape) == 1:
+        per = max(chunks[0], (BLOCK_BYTES // max(trace_bytes, 1)) // chunks[0] * chunks[0])
+        return [(slice(i, min(i + per, shape[0])),) for i in range(0, shape[0], per)]
+    ci, cx = chunks[0], chunks[1]
+    k = max(1, BLOCK_BYTES // max(ci * cx * trace_bytes, 1))
+    return [(slice(i, min(i + ci, shape[0])), slice(j, min(j + k * cx, shape[1])))
+            for i in range(0, shape[0], ci) for j in range(0, shape[1], k * cx)]
+
+
+def fingerprint(layout: SegyLayout) -> str:
+    """Identifies the source file cheaply: size, file headers, first and last trace."""
+    digest = hashlib.sha256(str(layout.file_size).encode())
+    for raw in (*layout.text_headers, layout.binary_header):
+        digest.update(raw)
+    with SegyReader(layout) as reader:
+        digest.update(reader.read_range(0, 1).tobytes())
+        digest.update(reader.read_range(layout.n_traces - 1, layout.n_traces).tobytes())
+    return digest.hexdigest()
+
+
+def _state_names(var: str) -> tuple[str, str, str]:
+    return f"_ingest_{var}_done", f"_ingest_{var}_stats", f"_ingest_{var}_sample"
+
+
+def _create_state(group: zarr.Group, var: str, n_blocks: int) -> None:
+    done, st, sample = _state_names(var)
+    cap = max(1024, SAMPLE_BUDGET // max(n_blocks, 1))
+    schema.create_array(group, done, (n_blocks,), (1,), "uint8", ("_block",), overwrite=True)
+    schema.create_array(group, st, (n_blocks, stats.STATS_FIELDS), (1, stats.STATS_FIELDS), "float64",
+                        ("_block", "_stat"), overwrite=True)
+    schema.create_array(group, sample, (n_blocks, cap), (1, cap), "float32", ("_block", "_value"),
+                        fill_value=np.nan, overwrite=True)
+
+
+def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
+    texts = [sf.decode_text(t) for t in layout.text_headers]
+    return {
+        "spatial_dims": list(index.grid.dims),
+        "seisfuse_version": __version__,
+        "schema_version": schema.SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source_file": os.path.abspath(layout.path),
+        "source_size": layout.file_size,
+        "text_headers_b64": [schema.b64(t) for t in layout.text_headers],
+        "binary_header_b64": schema.b64(layout.binary_header),
+        "text_header": texts[0],
+        "extended_text_headers": texts[1:],
+        "text_encoding": layout.text_encoding,
+        "sample_format": layout.sample_format.code,
+        "sample_format_name": layout.sample_format.name,
+        "byteorder": "big" if layout.byteorder == ">" else "little",
+        "byteorder_source": layout.byteorder_source,
+        "revision": list(layout.revision),
+        "n_samples_source": layout.n_samples_source,
+        "iline_byte": index.key_bytes[0],
+        "xline_byte": index.key_bytes[1],
+        "sample_interval": layout.sample_interval,
+        "sample_unit": index.sample_unit,
+        "domain": index.domain,
+        "domain_source": index.domain_source,
+        "n_traces": layout.n_traces,
+        "n_live": index.grid.n_live,
+        "n_missing": index.grid.n_missing,
+        "n_duplicates_dropped": index.grid.n_duplicates_dropped,
+        "line_steps": index.grid.steps(),
+        "ingest_manifest": manifest,
+    }
+
+
+def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:
+    grid, dims = index.grid, index.grid.dims
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    group.attrs.update(_root_attrs(layout, index, manifest))
+    shape = grid.shape
+    ns = layout.n_samples
+    spatial_chunks = chunks[:len(dims)]
+    schema.create_array(group, schema.AMPLITUDE, (*shape, ns), (*spatial_chunks, chunks[-1]),
+                        layout.sample_format.store_dtype, (*dims, "sample"),
+                        attrs={"coordinates": " ".join(schema.HEADER_COORDS),
+                               "long_name": "amplitude", "source_format": layout.sample_format.code})
+    schema.create_array(group, schema.TRACE_MASK, shape, spatial_chunks, "bool", dims,
+                        attrs={"long_name": "live trace"})
+    schema.create_array(group, schema.TRACE_HEADERS, (*shape, sf.TRACE_HEADER_SIZE),
+                        (*spatial_chunks, sf.TRACE_HEADER_SIZE), "uint8", (*dims, "header_byte"),
+                        attrs={"long_name": "raw 240-byte trace headers, source byte order"})
+    schema.create_array(group, schema.TRACE_INDEX, shape, spatial_chunks, "int64", dims, fill_value=-1,
+                        attrs={"long_name": "0-based trace position in the source file, -1 = missing"})
+    for dim in dims:
+        schema.write_coordinate(group, dim, grid.axes[dim], (dim,))
+    schema.write_coordinate(group, "sample", index.sample_axis, ("sample",),
+                            attrs={"units": index.sample_unit, "domain": index.domain})
+    for name, values in index.coords.items():
+        schema.write_coordinate(group, name, values, dims)
+    _create_state(group, schema.AMPLITUDE, n_blocks)
+    return group
+
+
+def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, manifest,
+                    overwrite: bool, n_blocks: int) -> tuple[zarr.Group, bool]:
+    group = schema.open_group(path, mode="r+")
+    if var in schema.RESERVED or var.startswith("_"):
+        raise StoreError(f"{var!r} is a reserved name", where=str(path), fix="choose another --var name")
+    dims = schema.spatial_dims(group)
+    amp = group[schema.AMPLITUDE]
+    want = (*index.grid.shape, layout.n_samples)
+    same_axes = dims == index.grid.dims and all(
+        np.array_equal(group[d][:], index.grid.axes[d]) for d in dims)
+    if tuple(amp.shape) != want or not same_axes:
+        axes = ", ".join(f"{d} {index.grid.axes[d][0]}..{index.grid.axes[d][-1]}" for d in index.grid.dims)
+        raise GeometryError(
+            f"the label geometry {dict(zip((*index.grid.dims, 'sample'), want))} ({axes}) does not match "
+            f"the store's {dict(zip((*dims, 'sample'), amp.shape))}", where=layout.path,
+            fix="ingest labels cut from the same survey, with the same --iline-byte/--xline-byte")
+    if var in group:
+        if group[var].attrs.get(schema.COMPLETE) and not overwrite:
+            raise StoreError(f"variable {var!r} already exists", where=str(path),
+                             fix="pass --overwrite to replace it, or choose another --var")
+        if group[var].attrs.get("ingest_manifest") == manifest and not overwrite:
+            return group, True
+    schema.create_array(group, var, amp.shape, amp.chunks, layout.sample_format.store_dtype,
+                        (*dims, "sample"), overwrite=True,
+                        attrs={"ingest_manifest": manifest, "source_file": os.path.abspath(layout.path),
+                               "coordinates": " ".join(schema.HEADER_COORDS)})
+    _create_state(group, var, n_blocks)
+    return group, False
+
+
+def _copy_block(reader: SegyReader, group: zarr.Group, var: str, index: SegyIndex, block, b: int,
+                with_headers: bool) -> None:
+    layout = reader.layout
+    cells = index.grid.trace_at_cell[block]
+    live = cells >= 0
+    traces = reader.read_positions(cells[live])
+    values = np.zeros((*cells.shape, layout.n_samples), dtype=layout.sample_format.store_dtype)
+    values[live] = decode_samples(traces["samples"], layout.sample_format)
+    group[var][block] = values
+    if with_headers:
+        headers = np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
+        headers[live] = traces["header"]
+        group[schema.TRACE_HEADERS][block] = headers
+        group[schema.TRACE_MASK][block] = live
+        group[schema.TRACE_INDEX][block] = cells
+    live_values = values[live]
+    done, st, sample = _state_names(var)
+    group[st][b] = stats.block_stats(live_values).to_array()
+    picked = stats.subsample(live_values, group[sample].shape[1])
+    row = np.full(group[sample].shape[1], np.nan, dtype=np.float32)
+    row[:picked.size] = picked
+    group[sample][b] = row
+    group[done][b] = 1  # last: the block counts as finished only after everything is written
+
+
+def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) -> None:
+    done_name = _state_names(var)[0]
+    todo = [b for b in np.flatnonzero(group[done_name][:] == 0).tolist()]
+    if len(todo) < len(blocks):
+        log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
+    local, readers = threading.local(), []
+
+    def work(b: int) -> None:
+        if not hasattr(local, "reader"):
+            local.reader = SegyReader(layout)
+            readers.append(local.reader)
+        _copy_block(local.reader, group, var, index, blocks[b], b, with_headers)
+
+    try:
+        with Progress(len(blocks), desc, unit="block") as bar, ThreadPoolExecutor(workers) as pool:
+            bar.update(len(blocks) - len(todo))
+            for _ in pool.map(work, todo):
+                bar.update()
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _finalize(group: zarr.Group, var: str) -> dict:
+    done, st, sample = _state_names(var)
+    total = stats.BlockStats()
+    for row in group[st][:]:
+        total = total.merge(stats.BlockStats.from_array(row))
+    values = group[sample][:]
+    summary = stats.summarize(total, values[np.isfinite(values)])
+    for name in (done, st, sample):
+        del group[name]
+    group[var].attrs.update({"statistics": summary, schema.COMPLETE: True})
+    if var == schema.AMPLITUDE:
+        group.attrs.update({"statistics": summary})
+        group.attrs[schema.COMPLETE] = True  # written last of all
+    return summary
+
+
+def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 189, xline_byte: int = 193,
+                layout: str = "3d", chunks=None, workers: int | None = None, byteorder: str | None = None,
+                duplicates: str = "error", domain: str = "auto", overwrite: bool = False) -> Path:
+    """Ingest a SEG-Y file as the store's amplitude, or as a label variable of an existing store."""
+    path = Path(store)
+    seg = scan(src, byteorder)  # step: scan
+    with SegyReader(seg) as reader:  # step: index
+        index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
+                            duplicates=duplicates, domain=domain)
+    ndim = len(index.grid.dims)
+    chunks = tuple(chunks or (schema.DEFAULT_CHUNKS if ndim == 2 else (4096, 256)))
+    if len(chunks) != ndim + 1:
+        raise StoreError(f"--chunks needs {ndim + 1} sizes for this {ndim + 1}D store, got {len(chunks)}",
+                         fix="e.g. --chunks 64,64,64 for a 3D survey or 4096,256 for a 2D line")
+    blocks = plan_blocks(index.grid.shape, chunks[:ndim], seg.n_samples * np.dtype(seg.sample_format.store_dtype).itemsize)
+    manifest = json.loads(json.dumps({
+        "fingerprint": fingerprint(seg), "var": var, "iline_byte": iline_byte, "xline_byte": xline_byte,
+        "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder}))
+    workers = workers or min(4, os.cpu_count() or 1)
+    if var == schema.AMPLITUDE:  # step: create (or resume)
+        resume = (not overwrite and not schema.is_complete(path)
+                  and schema.attribute(path, "ingest_manifest") == manifest)
+        if resume:
+            group = zarr.open_group(str(path), mode="r+", zarr_format=3)
+        else:
+            schema.prepare_path(path, overwrite)
+            group = _create_store(path, seg, index, chunks, manifest, len(blocks))
+    else:
+        group, resume = _open_for_label(path, var, seg, index, manifest, overwrite, len(blocks))
+    _run_blocks(seg, group, var, index, blocks, workers, var == schema.AMPLITUDE,  # step: copy
+                desc=f"ingest {Path(src).name} -> {var}")
+    summary = _finalize(group, var)  # step: finalize
+    if summary["n_nonfinite"]:
+        log.warning("%s: %d NaN/Inf samples ingested as they are (see `seisfuse info`)", src,
+                    summary["n_nonfinite"])
+    return path

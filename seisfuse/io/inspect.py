@@ -1,0 +1,86 @@
+"""`seisfuse info`: what a SEG-Y file or a store holds, as a dict (the CLI prints it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from seisfuse import stats
+from seisfuse.io import schema
+from seisfuse.io import segy_format as sf
+from seisfuse.io.segy_file import SegyReader, decode_samples, scan
+from seisfuse.io.segy_index import build_index
+
+INFO_TRACES = 4096  # traces read, evenly spaced, for the statistics of a SEG-Y file
+
+
+def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "3d",
+              byteorder: str | None = None, duplicates: str = "error") -> dict:
+    seg = scan(path, byteorder)
+    with SegyReader(seg) as reader:
+        index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
+                            duplicates=duplicates)
+        picks = np.unique(np.linspace(0, seg.n_traces - 1, min(seg.n_traces, INFO_TRACES)).astype(np.int64))
+        values = decode_samples(reader.read_positions(picks)["samples"], seg.sample_format)
+    summary = stats.summarize(stats.block_stats(values), stats.subsample(values, 1 << 20))
+    grid = index.grid
+    return {
+        "kind": "segy", "path": str(path), "file_size": seg.file_size,
+        "sample_format": f"{seg.sample_format.code} ({seg.sample_format.name})",
+        "byteorder": f"{'big' if seg.byteorder == '>' else 'little'}-endian ({seg.byteorder_source})",
+        "revision": "%d.%d" % seg.revision, "text_encoding": seg.text_encoding,
+        "extended_text_headers": len(seg.text_headers) - 1, "n_traces": seg.n_traces,
+        "n_samples": f"{seg.n_samples} (from {seg.n_samples_source})",
+        "sample_interval": f"{seg.sample_interval / 1000:g} {index.sample_unit}",
+        "domain": f"{index.domain} ({index.domain_source})",
+        "sample_range": f"{index.sample_axis[0]:g}..{index.sample_axis[-1]:g} {index.sample_unit}",
+        "geometry": _geometry(grid.dims, grid.axes, grid.shape),
+        "key_bytes": f"inline {iline_byte}, crossline {xline_byte}" if layout == "3d" else "file order (2d)",
+        "missing_traces": grid.n_missing, "duplicates_dropped": grid.n_duplicates_dropped,
+        "statistics": {**summary, "from_traces": len(picks)},
+        "text_header": sf.decode_text(seg.text_headers[0]),
+    }
+
+
+def _geometry(dims, axes, shape) -> dict:
+    out = {}
+    for d, n in zip(dims, shape):
+        a = axes[d]
+        step = int(a[1] - a[0]) if len(a) > 1 else 1
+        out[d] = f"{a[0]}..{a[-1]} step {step} ({n})"
+    return out
+
+
+def store_info(path) -> dict:
+    group = schema.open_group(path, require_complete=False)
+    attrs = dict(group.attrs)
+    dims = tuple(attrs.get("spatial_dims", ()))
+    variables = {}
+    for name, array in sorted(group.arrays()):
+        if name in schema.RESERVED and name != schema.AMPLITUDE or name.startswith("_"):
+            continue
+        done = name == schema.AMPLITUDE and attrs.get(schema.COMPLETE) or array.attrs.get(schema.COMPLETE)
+        variables[name] = f"{array.dtype} {tuple(array.shape)} chunks {tuple(array.chunks)}" + \
+            ("" if done else "  INCOMPLETE")
+    out = {
+        "kind": "store", "path": str(Path(path)), "complete": bool(attrs.get(schema.COMPLETE, False)),
+        "source_file": attrs.get("source_file"),
+        "sample_format": f"{attrs.get('sample_format')} ({attrs.get('sample_format_name')})",
+        "byteorder": attrs.get("byteorder"), "key_bytes": f"inline {attrs.get('iline_byte')}, "
+        f"crossline {attrs.get('xline_byte')}",
+        "domain": attrs.get("domain"),
+        "geometry": _geometry(dims, {d: group[d][:] for d in dims}, group[schema.AMPLITUDE].shape)
+        if dims and schema.AMPLITUDE in group else {},
+        "missing_traces": attrs.get("n_missing"), "variables": variables,
+        "statistics": attrs.get("statistics"), "text_header": attrs.get("text_header"),
+        "seisfuse_version": attrs.get("seisfuse_version"),
+    }
+    return out
+
+
+def info(path, **kwargs) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        return store_info(path)
+    return segy_info(path, **kwargs)

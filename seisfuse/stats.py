@@ -1,0 +1,91 @@
+"""Streaming amplitude statistics: exact mean/std/min/max merged across blocks, and robust
+percentiles from a deterministic, bounded subsample.
+
+Blocks are summarised independently (so ingest can run them in parallel and resume), then
+merged with Chan et al.'s pairwise update for the variance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PERCENTILES = (0.5, 1.0, 2.0, 5.0, 25.0, 50.0, 75.0, 95.0, 98.0, 99.0, 99.5)
+
+
+@dataclass
+class BlockStats:
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0  # sum of squared deviations from the mean
+    minimum: float = np.inf
+    maximum: float = -np.inf
+    n_nonfinite: int = 0
+
+    def to_array(self) -> np.ndarray:
+        return np.array([self.count, self.mean, self.m2, self.minimum, self.maximum, self.n_nonfinite],
+                        dtype=np.float64)
+
+    @classmethod
+    def from_array(cls, a: np.ndarray) -> "BlockStats":
+        return cls(int(a[0]), float(a[1]), float(a[2]), float(a[3]), float(a[4]), int(a[5]))
+
+    def merge(self, other: "BlockStats") -> "BlockStats":
+        if other.count == 0:
+            return BlockStats(self.count, self.mean, self.m2, self.minimum, self.maximum,
+                              self.n_nonfinite + other.n_nonfinite)
+        if self.count == 0:
+            return BlockStats(other.count, other.mean, other.m2, other.minimum, other.maximum,
+                              self.n_nonfinite + other.n_nonfinite)
+        n = self.count + other.count
+        delta = other.mean - self.mean
+        return BlockStats(
+            n, self.mean + delta * other.count / n,
+            self.m2 + other.m2 + delta * delta * self.count * other.count / n,
+            min(self.minimum, other.minimum), max(self.maximum, other.maximum),
+            self.n_nonfinite + other.n_nonfinite)
+
+
+STATS_FIELDS = 6  # length of BlockStats.to_array()
+
+
+def block_stats(values: np.ndarray) -> BlockStats:
+    """Statistics of the finite values of one block (NaN/Inf are counted, not used)."""
+    flat = np.asarray(values).reshape(-1)
+    finite = np.isfinite(flat)
+    n_bad = int(flat.size - finite.sum())
+    if n_bad:
+        flat = flat[finite]
+    if flat.size == 0:
+        return BlockStats(n_nonfinite=n_bad)
+    flat64 = flat.astype(np.float64, copy=False)
+    mean = float(flat64.mean())
+    m2 = float(np.square(flat64 - mean).sum())
+    return BlockStats(int(flat.size), mean, m2, float(flat.min()), float(flat.max()), n_bad)
+
+
+def subsample(values: np.ndarray, size: int) -> np.ndarray:
+    """Up to `size` finite values taken at an even stride: deterministic, so resumable."""
+    flat = np.asarray(values).reshape(-1)
+    step = max(1, flat.size // max(size, 1))
+    picked = flat[::step][:size].astype(np.float32)
+    return picked[np.isfinite(picked)]
+
+
+def summarize(total: BlockStats, sample: np.ndarray) -> dict:
+    """The JSON-friendly statistics stored in the store's attributes."""
+    out = {
+        "count": total.count,
+        "mean": total.mean if total.count else None,
+        "std": float(np.sqrt(total.m2 / total.count)) if total.count else None,
+        "min": total.minimum if total.count else None,
+        "max": total.maximum if total.count else None,
+        "n_nonfinite": total.n_nonfinite,
+        "percentiles": {},
+        "percentile_sample_size": int(sample.size),
+    }
+    if sample.size:
+        values = np.percentile(sample.astype(np.float64), PERCENTILES)
+        out["percentiles"] = {f"{p:g}": float(v) for p, v in zip(PERCENTILES, values)}
+    return out
