@@ -7,6 +7,7 @@ Exit codes: 0 success; 2 a user error (one line: what, where, how to fix; no tra
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -38,8 +39,10 @@ def _segy_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seisfuse", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"seisfuse {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])
 
     p = sub.add_parser("info", help="geometry, format, headers and statistics of a SEG-Y file or store")
     p.add_argument("path")
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunks", type=_ints, help="chunk sizes, e.g. 64,64,64")
     p.add_argument("--workers", type=int, help="parallel block workers (default: cores, at most 4)")
     p.add_argument("--domain", choices=("auto", "time", "depth"), default="auto")
+    p.add_argument("--allow-short-tail", action="store_true",
+                   help="accept a last line that ends early (otherwise taken as a truncated file)")
     p.add_argument("--overwrite", action="store_true")
 
     p = sub.add_parser("export", help="store variable -> SEG-Y under the source's headers")
@@ -113,7 +118,8 @@ def run(args: argparse.Namespace) -> None:
                          **({} if args.src.lower().endswith(".npy") else dict(
                              iline_byte=args.iline_byte, xline_byte=args.xline_byte, layout=args.layout,
                              chunks=args.chunks, workers=args.workers, byteorder=args.byteorder,
-                             duplicates=args.duplicates, domain=args.domain)))
+                             duplicates=args.duplicates, domain=args.domain,
+                             allow_short_tail=args.allow_short_tail)))
         log.info("wrote %s (variable %s)", out, args.var)
     elif args.command == "export":
         fmt = args.fmt or ("source" if args.var == "amplitude" else "ieee")

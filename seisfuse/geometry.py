@@ -138,3 +138,27 @@ def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "err
     trace_at_cell[unique_cells] = trace_ids[first]
     return TraceGrid(("inline", "crossline"), {"inline": il_axis, "crossline": xl_axis},
                      trace_at_cell.reshape(len(il_axis), len(xl_axis)), n_dup)
+
+
+def truncated_tail(grid: TraceGrid) -> tuple[int, str]:
+    """(N, line) when the grid is complete except the last N cells of the last line in file
+    order: the signature of a file cut after a whole trace. (0, "") otherwise."""
+    if grid.trace_at_cell.ndim != 2 or grid.n_missing == 0 or grid.n_live < 2:
+        return 0, ""
+    tac = grid.trace_at_cell
+    order = np.argsort(tac, axis=None)[-2:]  # cells of the last two traces in the file
+    (i0, i1), (j0, j1) = np.unravel_index(order, tac.shape)
+    missing = tac < 0
+    if i0 == i1:  # inline-sorted: the last line is an inline
+        rest = slice(j1 + 1, None) if j1 > j0 else slice(None, j1)
+        tail = np.zeros_like(missing)
+        tail[i1, rest] = True
+        line = f"inline {grid.axes['inline'][i1]}"
+    elif j0 == j1:
+        rest = slice(i1 + 1, None) if i1 > i0 else slice(None, i1)
+        tail = np.zeros_like(missing)
+        tail[rest, j1] = True
+        line = f"crossline {grid.axes['crossline'][j1]}"
+    else:
+        return 0, ""
+    return (int(missing.sum()), line) if np.array_equal(missing, tail) else (0, "")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,7 @@ import zarr
 from seisfuse.errors import StoreError
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
-from seisfuse.io.ingest import plan_blocks
+from seisfuse.io.ingest import plan_blocks, run_parallel
 from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
 
@@ -94,14 +92,9 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
     try:
         os.pwrite(fd, head, 0)
         os.ftruncate(fd, len(head) + n_out * trace_size)
-        lock = threading.Lock()
-        with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar, \
-                ThreadPoolExecutor(workers or min(4, os.cpu_count() or 1)) as pool:
-            def work(block):
-                _write_block(fd, group, var, block, positions, code, order, len(head), trace_size)
-                with lock:
-                    bar.update()
-            list(pool.map(work, blocks))
+        with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar:
+            run_parallel(lambda block: _write_block(fd, group, var, block, positions, code, order, len(head),
+                                                    trace_size), blocks, workers or min(4, os.cpu_count() or 1), bar)
         os.fsync(fd)
     except BaseException:
         os.close(fd)

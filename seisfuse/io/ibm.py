@@ -25,7 +25,8 @@ def ibm_to_float32(words: np.ndarray) -> np.ndarray:
     words = np.asarray(words, dtype=np.uint32)
     frac = (words & 0x00FFFFFF).astype(np.float64)
     frac *= _SCALE[(words >> 24) & 0x7F]
-    out = frac.astype(np.float32)
+    with np.errstate(over="ignore"):  # overflow to +-inf is the intended result
+        out = frac.astype(np.float32)
     # The sign is applied as a bit so that -0 and negative underflow keep their sign.
     out.view(np.uint32)[...] |= words & np.uint32(0x80000000)
     return out

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,6 +48,21 @@ def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...], trace_bytes: in
     k = max(1, BLOCK_BYTES // max(ci * cx * trace_bytes, 1))
     return [(slice(i, min(i + ci, shape[0])), slice(j, min(j + k * cx, shape[1])))
             for i in range(0, shape[0], ci) for j in range(0, shape[1], k * cx)]
+
+
+def run_parallel(work, items, workers: int, bar: Progress) -> None:
+    """Run work(item) on a thread pool; on the first failure, cancel what has not started and
+    re-raise, so a failed run stops promptly (finished blocks stay recorded for a resume)."""
+    pool = ThreadPoolExecutor(workers)
+    futures = [pool.submit(work, item) for item in items]
+    try:
+        for future in as_completed(futures):
+            future.result()
+            bar.update()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def fingerprint(layout: SegyLayout) -> str:
@@ -207,10 +222,9 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) 
         _copy_block(local.reader, group, var, index, blocks[b], b, with_headers)
 
     try:
-        with Progress(len(blocks), desc, unit="block") as bar, ThreadPoolExecutor(workers) as pool:
+        with Progress(len(blocks), desc, unit="block") as bar:
             bar.update(len(blocks) - len(todo))
-            for _ in pool.map(work, todo):
-                bar.update()
+            run_parallel(work, todo, workers, bar)
     finally:
         for reader in readers:
             reader.close()
@@ -234,13 +248,14 @@ def _finalize(group: zarr.Group, var: str) -> dict:
 
 def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 189, xline_byte: int = 193,
                 layout: str = "3d", chunks=None, workers: int | None = None, byteorder: str | None = None,
-                duplicates: str = "error", domain: str = "auto", overwrite: bool = False) -> Path:
+                duplicates: str = "error", domain: str = "auto", allow_short_tail: bool = False,
+                overwrite: bool = False) -> Path:
     """Ingest a SEG-Y file as the store's amplitude, or as a label variable of an existing store."""
     path = Path(store)
     seg = scan(src, byteorder)  # step: scan
     with SegyReader(seg) as reader:  # step: index
         index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
-                            duplicates=duplicates, domain=domain)
+                            duplicates=duplicates, domain=domain, allow_short_tail=allow_short_tail)
     ndim = len(index.grid.dims)
     chunks = tuple(chunks or (schema.DEFAULT_CHUNKS if ndim == 2 else (4096, 256)))
     if len(chunks) != ndim + 1:

@@ -49,19 +49,31 @@ class SegyLayout:
         return np.dtype([("header", "u1", sf.TRACE_HEADER_SIZE), ("samples", samples, self.n_samples)])
 
 
-def _plausible(bin_header: bytes, byteorder: str) -> bool:
+def _plausible_format(bin_header: bytes, byteorder: str) -> bool:
     fmt = sf.BIN["format"].read(bin_header, byteorder, base=3201)
     return fmt in sf.SAMPLE_FORMATS or fmt in sf.RARE_FORMATS
 
 
-def detect_byteorder(bin_header: bytes) -> str | None:
-    """The byte order in which the binary header makes sense, or None when neither does."""
+def _plausible_samples(bin_header: bytes, byteorder: str, payload: int) -> bool:
+    ns = sf.BIN["samples"].read(bin_header, byteorder, base=3201)
+    return 0 < ns and any(payload % (sf.TRACE_HEADER_SIZE + ns * size) == 0 for size in (1, 2, 4, 8))
+
+
+def detect_byteorder(bin_header: bytes, payload: int) -> str | None:
+    """The byte order in which the binary header makes sense, or None when neither does.
+
+    Evidence, strongest first: the rev-2 constant 16909060; an assigned sample-format code;
+    a sample count that divides the file into whole traces.
+    """
     constant = sf.BIN["byte_order_constant"]
     for order in (">", "<"):
         if constant.read(bin_header, order, base=3201) == sf.REV2_BYTE_ORDER_CONSTANT:
             return order
-    candidates = [order for order in (">", "<") if _plausible(bin_header, order)]
-    return candidates[0] if len(candidates) == 1 else None
+    for test in (lambda o: _plausible_format(bin_header, o), lambda o: _plausible_samples(bin_header, o, payload)):
+        candidates = [order for order in (">", "<") if test(order)]
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
 
 
 def _read_text_headers(f, count: int, where: str) -> list[bytes]:
@@ -95,11 +107,11 @@ def scan(path: str | os.PathLike, byteorder: str | None = None) -> SegyLayout:
         text = f.read(sf.TEXT_HEADER_SIZE)
         binary = f.read(sf.BINARY_HEADER_SIZE)
         if byteorder is None:
-            order = detect_byteorder(binary)
+            order = detect_byteorder(binary, size - sf.FILE_HEADER_SIZE)
             if order is None:
                 raise SegyFormatError(
-                    "cannot tell the byte order: the sample-format code at bytes 3225-3226 "
-                    "is not an assigned SEG-Y code in either byte order", where=where,
+                    "cannot tell the byte order: neither the sample-format code (bytes 3225-3226) "
+                    "nor the sample count (bytes 3221-3222) makes sense in either byte order", where=where,
                     fix="this is probably not a SEG-Y file; if it is, give --byteorder big|little")
             source = "detected"
         else:
@@ -109,7 +121,8 @@ def scan(path: str | os.PathLike, byteorder: str | None = None) -> SegyLayout:
         def get(name):
             return sf.BIN[name].read(binary, order, base=3201)
 
-        fmt = sf.sample_format(get("format"), where + " (binary header bytes 3225-3226)")
+        fmt = sf.sample_format(get("format"), f"{where} (binary header bytes 3225-3226, read "
+                               f"{'big' if order == '>' else 'little'}-endian, {source})")
         revision = (get("revision_major"), get("revision_minor"))
         is_rev2 = get("byte_order_constant") == sf.REV2_BYTE_ORDER_CONSTANT
         ext_count = get("ext_text_headers")

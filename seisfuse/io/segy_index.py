@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seisfuse import geometry
-from seisfuse.errors import SeisfuseError
+from seisfuse.errors import GeometryError, SeisfuseError
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyLayout, SegyReader
 
@@ -54,7 +54,8 @@ def detect_domain(text: str, requested: str) -> tuple[str, str]:
 
 
 def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189, xline_byte: int = 193,
-                mode: str = "3d", duplicates: str = "error", domain: str = "auto") -> SegyIndex:
+                mode: str = "3d", duplicates: str = "error", domain: str = "auto",
+                allow_short_tail: bool = False) -> SegyIndex:
     if mode not in LAYOUTS:
         raise SeisfuseError(f"unknown layout {mode!r}", fix=f"use one of {', '.join(LAYOUTS)}")
     check_key_byte(iline_byte, "--iline-byte")
@@ -67,6 +68,12 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
         grid = geometry.grid_3d(words[f"b{iline_byte}"], words[f"b{xline_byte}"], duplicates=duplicates,
                                 key_bytes=(iline_byte, xline_byte), where=layout.path,
                                 alternatives=alternatives)
+        n_cut, line = geometry.truncated_tail(grid)
+        if n_cut and not allow_short_tail:
+            raise GeometryError(
+                f"the grid is complete except the last {n_cut} traces of {line}, the last line in the "
+                f"file: the file looks truncated by {n_cut} whole traces", where=layout.path,
+                fix="re-copy the file; if the survey really ends early, pass --allow-short-tail")
     live = grid.live
     at = np.where(live, grid.trace_at_cell, 0)
     xy_scale = sf.scale_coordinate(1.0, words["scalar"])

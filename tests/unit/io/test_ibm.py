@@ -1,0 +1,87 @@
+"""IBM float: exact decoding (against a Fraction reference) and byte-restoring encoding."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seisfuse.io.ibm import IBM_MAX, float32_to_ibm, ibm_to_float32
+
+
+def reference(word: int) -> np.float32:
+    """(-1)^s * f / 2^24 * 16^(e - 64), computed exactly, rounded once to float32."""
+    sign = -1 if word >> 31 else 1
+    exponent = (word >> 24) & 0x7F
+    fraction = word & 0xFFFFFF
+    exact = Fraction(fraction, 1 << 24) * Fraction(16) ** (exponent - 64)
+    value = np.float64(float(exact))  # exact: at most 24 significant bits, within float64 range
+    with np.errstate(over="ignore"):
+        out = np.float32(value) if value else np.float32(0.0)
+    return np.float32(-out) if sign < 0 else out
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(min_value=0, max_value=0xFFFFFFFF))
+def test_decode_matches_exact_reference_on_any_bit_pattern(word):
+    got = ibm_to_float32(np.array([word], dtype=np.uint32))[0]
+    want = reference(word)
+    assert got.tobytes() == want.tobytes(), f"{word:#010x}: {got!r} != {want!r}"
+
+
+@pytest.mark.parametrize("word, value", [
+    (0x41100000, 1.0),  # normalised 1.0
+    (0x42010000, 1.0),  # unnormalised 1.0: the common reader returns 8.5 here
+    (0x43001000, 1.0),  # more unnormalised
+    (0xC276A000, -118.625),  # the textbook example
+    (0x00000000, 0.0),
+    (0x7FFFFFFF, np.inf),  # 16^63 * (1 - 2^-24) overflows float32
+    (0x00100000, 0.0),  # 16^-65: underflows below float32's smallest subnormal
+])
+def test_known_words(word, value):
+    with np.errstate(over="ignore"):
+        assert ibm_to_float32(np.array([word], np.uint32))[0] == np.float32(value)
+
+
+def test_negative_zero_keeps_its_sign_both_ways():
+    decoded = ibm_to_float32(np.array([0x80000000], np.uint32))
+    assert decoded[0] == 0 and np.signbit(decoded[0])
+    assert float32_to_ibm(decoded)[0] == 0x80000000
+
+
+def test_subnormal_result_is_correctly_rounded():
+    word = 0x22800000  # 0.5 * 16^(34-64) = 2^-121: a float32 subnormal, exact
+    assert ibm_to_float32(np.array([word], np.uint32))[0] == np.float32(2.0**-121)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.integers(min_value=0x22, max_value=0x60), st.integers(min_value=0x100000, max_value=0xFFFFFF),
+       st.booleans())
+def test_encode_restores_the_bytes_of_normalised_words(exponent, fraction, negative):
+    """Every normalised IBM word whose value is a normal float32 survives decode -> encode."""
+    word = (int(negative) << 31) | (exponent << 24) | fraction
+    decoded = ibm_to_float32(np.array([word], np.uint32))
+    assert float32_to_ibm(decoded)[0] == word
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(width=32, allow_nan=False, allow_infinity=False))
+def test_encode_of_arbitrary_float32_loses_at_most_three_bits(x):
+    back = ibm_to_float32(float32_to_ibm(np.array([x], np.float32)))[0]
+    if x == 0:
+        assert back == 0
+    else:
+        assert abs(float(back) - x) <= abs(x) * 2.0**-20
+
+
+def test_encode_saturates_infinity_and_rejects_nan():
+    words = float32_to_ibm(np.array([np.inf, -np.inf], np.float32))
+    assert words[0] == IBM_MAX and words[1] == IBM_MAX | 0x80000000
+    with pytest.raises(ValueError, match="NaN"):
+        float32_to_ibm(np.array([1.0, np.nan], np.float32))
+
+
+def test_vectorised_shape_is_kept():
+    words = np.arange(24, dtype=np.uint32).reshape(2, 3, 4) | 0x41000000
+    assert ibm_to_float32(words).shape == (2, 3, 4)

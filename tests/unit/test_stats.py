@@ -1,0 +1,35 @@
+"""Streaming statistics merge to the statistics of the whole."""
+
+import numpy as np
+
+from seisfuse import stats
+
+
+def test_blockwise_merge_equals_whole_array():
+    rng = np.random.default_rng(1)
+    data = rng.normal(3.0, 2.0, 100_000).astype(np.float32)
+    total = stats.BlockStats()
+    for block in np.array_split(data, 7):
+        total = total.merge(stats.block_stats(block))
+    assert total.count == data.size
+    np.testing.assert_allclose(total.mean, data.astype(np.float64).mean(), rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(total.m2 / total.count), data.astype(np.float64).std(), rtol=1e-10)
+    assert total.minimum == data.min() and total.maximum == data.max()
+
+
+def test_nonfinite_values_are_counted_not_used():
+    s = stats.block_stats(np.array([1.0, np.nan, 3.0, np.inf], np.float32))
+    assert (s.count, s.mean, s.n_nonfinite) == (2, 2.0, 2)
+
+
+def test_round_trip_through_array_and_empty_blocks():
+    s = stats.block_stats(np.arange(5.0))
+    assert stats.BlockStats.from_array(s.to_array()) == s
+    assert stats.BlockStats().merge(s) == s and s.merge(stats.BlockStats()) == s
+
+
+def test_summary_percentiles_from_subsample():
+    values = np.arange(1_000_000, dtype=np.float32)
+    summary = stats.summarize(stats.block_stats(values), stats.subsample(values, 10_000))
+    assert abs(summary["percentiles"]["50"] - 500_000) < 1_000
+    assert abs(summary["percentiles"]["99"] - 990_000) < 1_000
