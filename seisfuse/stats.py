@@ -28,10 +28,10 @@ class BlockStats:
                         dtype=np.float64)
 
     @classmethod
-    def from_array(cls, a: np.ndarray) -> "BlockStats":
+    def from_array(cls, a: np.ndarray) -> BlockStats:
         return cls(int(a[0]), float(a[1]), float(a[2]), float(a[3]), float(a[4]), int(a[5]))
 
-    def merge(self, other: "BlockStats") -> "BlockStats":
+    def merge(self, other: BlockStats) -> BlockStats:
         if other.count == 0:
             return BlockStats(self.count, self.mean, self.m2, self.minimum, self.maximum,
                               self.n_nonfinite + other.n_nonfinite)

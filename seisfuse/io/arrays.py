@@ -7,7 +7,7 @@ every store can be exported as SEG-Y.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,7 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
     group.attrs.update({
         "spatial_dims": list(spatial), "seisfuse_version": __version__, "schema_version": schema.SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "source_file": None,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"), "source_file": None,
         "text_headers_b64": [schema.b64(text_header(lines))], "text_header": sf.decode_text(text_header(lines)),
         "extended_text_headers": [], "text_encoding": "ebcdic",
         "binary_header_b64": schema.b64(binary_header(shape[-1], dt_us, fmt)),

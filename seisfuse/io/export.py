@@ -68,7 +68,8 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
                          fix=f"choose one of: {', '.join(valid)}")
     out = Path(out)
     if out.exists() and not overwrite:
-        raise StoreError("the output file already exists", where=str(out), fix="pass --overwrite or choose another name")
+        raise StoreError("the output file already exists", where=str(out),
+                         fix="pass --overwrite or choose another name")
     attrs = group.attrs
     order = ">" if attrs["byteorder"] == "big" else "<"
     code = output_format(fmt, attrs["sample_format"], var == schema.AMPLITUDE, where)
@@ -93,8 +94,10 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
         os.pwrite(fd, head, 0)
         os.ftruncate(fd, len(head) + n_out * trace_size)
         with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar:
-            run_parallel(lambda block: _write_block(fd, group, var, block, positions, code, order, len(head),
-                                                    trace_size), blocks, workers or min(4, os.cpu_count() or 1), bar)
+            def work(block):
+                _write_block(fd, group, var, block, positions, code, order, len(head), trace_size)
+
+            run_parallel(work, blocks, workers or min(4, os.cpu_count() or 1), bar)
         os.fsync(fd)
     except BaseException:
         os.close(fd)

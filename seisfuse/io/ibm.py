@@ -40,9 +40,8 @@ def float32_to_ibm(values: np.ndarray) -> np.ndarray:
     Infinity saturates to the largest IBM magnitude.
     """
     x = np.ascontiguousarray(values, dtype=np.float32)
-    if not np.isfinite(x).all():
-        if np.isnan(x).any():
-            raise ValueError("NaN cannot be written as IBM float; fill or mask NaNs first")
+    if not np.isfinite(x).all() and np.isnan(x).any():
+        raise ValueError("NaN cannot be written as IBM float; fill or mask NaNs first")
     bits = x.view(np.uint32)
     sign = bits & np.uint32(0x80000000)
     biased = ((bits >> 23) & 0xFF).astype(np.int32)

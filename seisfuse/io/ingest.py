@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +96,7 @@ def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
         "spatial_dims": list(index.grid.dims),
         "seisfuse_version": __version__,
         "schema_version": schema.SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source_file": os.path.abspath(layout.path),
         "source_size": layout.file_size,
         "text_headers_b64": [schema.b64(t) for t in layout.text_headers],
@@ -261,7 +261,8 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     if len(chunks) != ndim + 1:
         raise StoreError(f"--chunks needs {ndim + 1} sizes for this {ndim + 1}D store, got {len(chunks)}",
                          fix="e.g. --chunks 64,64,64 for a 3D survey or 4096,256 for a 2D line")
-    blocks = plan_blocks(index.grid.shape, chunks[:ndim], seg.n_samples * np.dtype(seg.sample_format.store_dtype).itemsize)
+    trace_bytes = seg.n_samples * np.dtype(seg.sample_format.store_dtype).itemsize
+    blocks = plan_blocks(index.grid.shape, chunks[:ndim], trace_bytes)
     manifest = json.loads(json.dumps({
         "fingerprint": fingerprint(seg), "var": var, "iline_byte": iline_byte, "xline_byte": xline_byte,
         "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder}))

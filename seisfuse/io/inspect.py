@@ -29,7 +29,7 @@ def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str
         "kind": "segy", "path": str(path), "file_size": seg.file_size,
         "sample_format": f"{seg.sample_format.code} ({seg.sample_format.name})",
         "byteorder": f"{'big' if seg.byteorder == '>' else 'little'}-endian ({seg.byteorder_source})",
-        "revision": "%d.%d" % seg.revision, "text_encoding": seg.text_encoding,
+        "revision": f"{seg.revision[0]}.{seg.revision[1]}", "text_encoding": seg.text_encoding,
         "extended_text_headers": len(seg.text_headers) - 1, "n_traces": seg.n_traces,
         "n_samples": f"{seg.n_samples} (from {seg.n_samples_source})",
         "sample_interval": f"{seg.sample_interval / 1000:g} {index.sample_unit}",

@@ -56,24 +56,26 @@ def _plausible_format(bin_header: bytes, byteorder: str) -> bool:
 
 def _plausible_samples(bin_header: bytes, byteorder: str, payload: int) -> bool:
     ns = sf.BIN["samples"].read(bin_header, byteorder, base=3201)
-    return 0 < ns and any(payload % (sf.TRACE_HEADER_SIZE + ns * size) == 0 for size in (1, 2, 4, 8))
+    return ns > 0 and any(payload % (sf.TRACE_HEADER_SIZE + ns * size) == 0 for size in (1, 2, 4, 8))
 
 
 def detect_byteorder(bin_header: bytes, payload: int) -> str | None:
     """The byte order in which the binary header makes sense, or None when neither does.
 
-    Evidence, strongest first: the rev-2 constant 16909060; an assigned sample-format code;
-    a sample count that divides the file into whole traces.
+    The rev-2 constant 16909060 decides alone; otherwise each order scores two points for
+    an assigned sample-format code and one each for a positive sample interval and a
+    sample count that divides the file into whole traces; the higher score wins.
     """
     constant = sf.BIN["byte_order_constant"]
     for order in (">", "<"):
         if constant.read(bin_header, order, base=3201) == sf.REV2_BYTE_ORDER_CONSTANT:
             return order
-    for test in (lambda o: _plausible_format(bin_header, o), lambda o: _plausible_samples(bin_header, o, payload)):
-        candidates = [order for order in (">", "<") if test(order)]
-        if len(candidates) == 1:
-            return candidates[0]
-    return None
+    scores = {order: 2 * _plausible_format(bin_header, order)
+              + (sf.BIN["sample_interval"].read(bin_header, order, base=3201) > 0)
+              + _plausible_samples(bin_header, order, payload) for order in (">", "<")}
+    if scores[">"] == scores["<"] or max(scores.values()) < 2:
+        return None
+    return max(scores, key=scores.get)
 
 
 def _read_text_headers(f, count: int, where: str) -> list[bytes]:
@@ -128,6 +130,7 @@ def scan(path: str | os.PathLike, byteorder: str | None = None) -> SegyLayout:
         ext_count = get("ext_text_headers")
         extended = _read_text_headers(f, ext_count, where) if ext_count else []
         data_offset = sf.FILE_HEADER_SIZE + sf.TEXT_HEADER_SIZE * len(extended)
+        f.seek(data_offset)
         first_trace = f.read(sf.TRACE_HEADER_SIZE) if size > data_offset else b""
 
     # The sample count: binary header, rev-2 extended field, then the first trace header;
@@ -189,7 +192,7 @@ class SegyReader:
 
     def __init__(self, layout: SegyLayout):
         self.layout = layout
-        self._file = open(layout.path, "rb", buffering=0)
+        self._file = open(layout.path, "rb", buffering=0)  # noqa: SIM115 - closed by close()/__exit__
 
     def close(self) -> None:
         self._file.close()

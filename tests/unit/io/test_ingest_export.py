@@ -2,11 +2,10 @@
 
 import filecmp
 
-import zarr
-
 import numpy as np
 import pytest
 import segyio
+import zarr
 
 import seisfuse
 from seisfuse.errors import GeometryError, StoreError

@@ -1,0 +1,196 @@
+"""Bad input: a clear one-line error (what, where, how to fix), exit code 2, no traceback,
+and nothing left behind that looks complete."""
+
+import numpy as np
+import pytest
+
+import seisfuse
+from seisfuse.io import schema
+from tests.helpers import coordinate_values, grid_traces, write_segy
+
+
+def good_file(tmp_path, name="good.sgy", **kwargs):
+    il, xl = grid_traces(4, 5)
+    return write_segy(tmp_path / name, il, xl, coordinate_values(il, xl, 10), **kwargs)
+
+
+def assert_user_error(result, *fragments):
+    code, out, err = result
+    assert code == 2, err
+    assert err.startswith("seisfuse: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "Fix:" in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def assert_no_complete_store(path):
+    assert not schema.is_complete(path)
+
+
+def test_truncated_mid_trace(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    src.write_bytes(src.read_bytes()[:-17])
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "does not fit whole traces", "truncated")
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_truncated_by_a_whole_trace(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    src.write_bytes(src.read_bytes()[:-(240 + 40)])
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "truncated by 1 whole traces", "--allow-short-tail")
+    assert_no_complete_store(tmp_path / "s.zarr")
+    assert run_cli("ingest", src, tmp_path / "s.zarr", "--allow-short-tail")[0] == 0
+    assert seisfuse.open_store(tmp_path / "s.zarr").attrs["n_missing"] == 1
+
+
+def test_broken_real_file(segy_dir, tmp_path, run_cli):
+    assert_user_error(run_cli("ingest", segy_dir / "broken.sgy", tmp_path / "s.zarr"), "does not fit whole traces")
+
+
+def test_random_bytes(tmp_path, run_cli):
+    src = tmp_path / "noise.sgy"
+    src.write_bytes(np.random.default_rng(3).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "cannot tell the byte order", "not a SEG-Y file")
+
+
+def test_too_short_for_headers(tmp_path, run_cli):
+    src = tmp_path / "tiny.sgy"
+    src.write_bytes(b"C 1" * 10)
+    assert_user_error(run_cli("info", src), "shorter than the 3600-byte")
+
+
+def test_header_only(segy_dir, run_cli, tmp_path):
+    assert_user_error(run_cli("ingest", segy_dir / "text.sgy", tmp_path / "s.zarr"), "no traces (0 traces)")
+
+
+def test_zero_samples(tmp_path, run_cli):
+    src = good_file(tmp_path, binary_samples=0, trace_samples=0)
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "samples per trace is 0", "bytes 3221-3222")
+
+
+def test_unassigned_format_code(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    raw = bytearray(src.read_bytes())
+    raw[3224:3226] = (13).to_bytes(2, "big")
+    src.write_bytes(bytes(raw))
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "format code 13 is not an assigned", "convert")
+
+
+def test_unsupported_rare_format(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    raw = bytearray(src.read_bytes())
+    raw[3224:3226] = (7).to_bytes(2, "big")
+    src.write_bytes(bytes(raw))
+    assert_user_error(run_cli("info", src), "format code 7 (int24) is not supported")
+
+
+def test_wrong_byte_order_given(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr", "--byteorder", "little"),
+                      "format code 1280", "little-endian, given", "byte order")
+
+
+def test_duplicate_trace_appended(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    raw = src.read_bytes()
+    src.write_bytes(raw + raw[-280:])
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "1 traces fall on an (inline, crossline) cell",
+                      "holds traces 19 and 20", "--duplicates first|last")
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_duplicate_keys_in_the_middle(tmp_path, run_cli):
+    il, xl = grid_traces(4, 5)
+    il[7], xl[7] = il[6], xl[6]
+    src = write_segy(tmp_path / "d.sgy", il, xl, coordinate_values(il, xl, 10))
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "holds traces 6 and 7")
+    assert run_cli("ingest", src, tmp_path / "s.zarr", "--duplicates", "first", "--allow-short-tail")[0] == 0
+
+
+def test_wrong_inline_byte_all_zero(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr", "--iline-byte", "233"),
+                      "inline (byte 233) 0..0", "try --iline-byte 189 --xline-byte 193")
+
+
+def test_wrong_inline_byte_unique_per_trace(tmp_path, run_cli):
+    il, xl = grid_traces(4, 12)
+    src = write_segy(tmp_path / "u.sgy", il, xl, coordinate_values(il, xl, 10))
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr", "--iline-byte", "5"),
+                      "do not form a plausible grid", "try --iline-byte 189 --xline-byte 193")
+
+
+def test_key_byte_outside_header(tmp_path, run_cli):
+    assert_user_error(run_cli("ingest", good_file(tmp_path), tmp_path / "s.zarr", "--iline-byte", "239"),
+                      "outside the 240-byte trace header")
+
+
+def test_nan_and_inf_are_ingested_and_flagged(tmp_path, run_cli):
+    il, xl = grid_traces(2, 2)
+    values = coordinate_values(il, xl, 6)
+    values[1, 2], values[3, 0] = np.nan, np.inf
+    src = write_segy(tmp_path / "nan.sgy", il, xl, values)
+    assert run_cli("ingest", src, tmp_path / "s.zarr")[0] == 0
+    ds = seisfuse.open_store(tmp_path / "s.zarr")
+    assert np.isnan(ds.amplitude.values[0, 1, 2]) and np.isinf(ds.amplitude.values[1, 1, 0])  # not clipped
+    code, out, _ = run_cli("info", tmp_path / "s.zarr")
+    assert code == 0 and "WARNING: 2 NaN/Inf samples" in out
+    code, out, _ = run_cli("info", src)
+    assert code == 0 and "WARNING: 2 NaN/Inf samples" in out
+
+
+def test_label_geometry_mismatch(tmp_path, run_cli):
+    store = tmp_path / "s.zarr"
+    assert run_cli("ingest", good_file(tmp_path), store)[0] == 0
+    il, xl = grid_traces(4, 6)
+    labels = write_segy(tmp_path / "l.sgy", il, xl, coordinate_values(il, xl, 10))
+    assert_user_error(run_cli("ingest", labels, store, "--var", "fault"), "does not match", "'crossline': 6",
+                      "'crossline': 5")
+    assert schema.is_complete(store) and "fault" not in seisfuse.open_store(store)
+
+
+def test_incomplete_store(tmp_path, run_cli):
+    store = tmp_path / "s.zarr"
+    assert run_cli("ingest", good_file(tmp_path), store)[0] == 0
+    import zarr
+
+    zarr.open_group(str(store), mode="r+").attrs[schema.COMPLETE] = False  # as if killed before the marker
+    assert_user_error(run_cli("export", store, tmp_path / "o.sgy"), "incomplete", "run the same command again")
+    assert not (tmp_path / "o.sgy").exists()
+    with pytest.raises(seisfuse.errors.StoreError, match="incomplete"):
+        seisfuse.open_store(store)
+
+
+def test_corrupt_store(tmp_path, run_cli):
+    store = tmp_path / "s.zarr"
+    store.mkdir()
+    (store / "zarr.json").write_text("{ not json")
+    assert_user_error(run_cli("export", store, tmp_path / "o.sgy"), "not a readable Zarr v3 store")
+
+
+def test_existing_outputs_need_overwrite(tmp_path, run_cli):
+    src, store = good_file(tmp_path), tmp_path / "s.zarr"
+    assert run_cli("ingest", src, store)[0] == 0
+    assert_user_error(run_cli("ingest", src, store), "a complete store already exists", "--overwrite")
+    assert run_cli("export", store, tmp_path / "o.sgy")[0] == 0
+    assert_user_error(run_cli("export", store, tmp_path / "o.sgy"), "already exists", "--overwrite")
+    assert run_cli("ingest", src, store, "--overwrite")[0] == 0
+
+
+def test_unwritable_output(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    assert_user_error(run_cli("ingest", src, tmp_path / "missing-dir" / "s.zarr"), "output folder does not exist")
+    assert_user_error(run_cli("ingest", src, "/proc/s.zarr"), "cannot write here")
+    store = tmp_path / "s.zarr"
+    assert run_cli("ingest", src, store)[0] == 0
+    assert_user_error(run_cli("export", store, "/proc/o.sgy"), "cannot write the output")
+
+
+def test_unknown_variable_lists_valid_ones(tmp_path, run_cli):
+    store = tmp_path / "s.zarr"
+    assert run_cli("ingest", good_file(tmp_path), store)[0] == 0
+    assert_user_error(run_cli("export", store, tmp_path / "o.sgy", "--var", "nope"), "choose one of: amplitude")
+
+
+def test_missing_input_file(tmp_path, run_cli):
+    assert_user_error(run_cli("ingest", tmp_path / "nope.sgy", tmp_path / "s.zarr"), "no such file")

@@ -1,0 +1,52 @@
+"""Pipeline config validation and the package's import contract."""
+
+import subprocess
+import sys
+
+import pytest
+
+from seisfuse.config import load_pipeline
+from seisfuse.errors import ConfigError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_demo_pipeline_is_valid():
+    pipeline = load_pipeline("pipelines/demo.yaml")
+    assert [kind for kind, _ in pipeline.parsed_steps()][:2] == ["synth", "ingest"]
+
+
+def test_unknown_step_key_is_named_with_the_allowed_keys(tmp_path):
+    path = write(tmp_path, "name: x\nsteps:\n  - synth: {out: a.zarr, shap: [8, 8, 8]}\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'steps\[0\].synth.shap' \(allowed: out, segy, shape"):
+        load_pipeline(path)
+
+
+def test_unknown_step_kind(tmp_path):
+    path = write(tmp_path, "name: x\nsteps:\n  - train: {}\n")
+    with pytest.raises(ConfigError, match="must be one of"):
+        load_pipeline(path)
+
+
+def test_wrong_type(tmp_path):
+    path = write(tmp_path, "name: x\nsteps:\n  - synth: {out: a.zarr, seed: many}\n")
+    with pytest.raises(ConfigError, match="seed"):
+        load_pipeline(path)
+
+
+def test_unknown_top_level_key_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'nmae'"):
+        load_pipeline(write(tmp_path, "nmae: x\nsteps: []\n"))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_pipeline(write(tmp_path, "name: [unclosed\n"))
+
+
+def test_import_has_no_side_effects():
+    code = ("import sys, seisfuse; heavy = {'torch', 'zarr', 'xarray', 'segmentation_models_pytorch'} "
+            "& set(sys.modules); print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
