@@ -50,19 +50,30 @@ class BlockStats:
 STATS_FIELDS = 6  # length of BlockStats.to_array()
 
 
-def block_stats(values: np.ndarray) -> BlockStats:
-    """Statistics of the finite values of one block (NaN/Inf are counted, not used)."""
+def block_stats(values: np.ndarray, piece: int = 1 << 16) -> BlockStats:
+    """Statistics of the finite values of one block (NaN/Inf are counted, not used).
+
+    One pass over cache-sized pieces, each summarised in float64 and merged: no float64
+    copy of the block is ever materialised.
+    """
     flat = np.asarray(values).reshape(-1)
-    finite = np.isfinite(flat)
-    n_bad = int(flat.size - finite.sum())
-    if n_bad:
+    n_bad = 0
+    with np.errstate(invalid="ignore", over="ignore"):  # a sum is a cheap all-finite check
+        all_finite = bool(np.isfinite(flat.sum(dtype=np.float64))) if flat.size else True
+    if not all_finite:
+        finite = np.isfinite(flat)
+        n_bad = int(flat.size - finite.sum())
         flat = flat[finite]
-    if flat.size == 0:
-        return BlockStats(n_nonfinite=n_bad)
-    flat64 = flat.astype(np.float64, copy=False)
-    mean = float(flat64.mean())
-    m2 = float(np.square(flat64 - mean).sum())
-    return BlockStats(int(flat.size), mean, m2, float(flat.min()), float(flat.max()), n_bad)
+    total = BlockStats(n_nonfinite=n_bad)
+    for start in range(0, flat.size, piece):
+        x = flat[start:start + piece].astype(np.float64)
+        mean = float(x.mean())
+        x -= mean
+        total = total.merge(BlockStats(x.size, mean, float(np.dot(x, x)), float((x.min() + mean)),
+                                       float(x.max() + mean)))
+    if total.count:  # exact extremes from the original values, not mean-shifted float64
+        total.minimum, total.maximum = float(flat.min()), float(flat.max())
+    return total
 
 
 def subsample(values: np.ndarray, size: int) -> np.ndarray:

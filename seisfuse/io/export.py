@@ -44,18 +44,26 @@ def _write_block(fd: int, group: zarr.Group, var: str, block, positions: np.ndar
     live = pos >= 0
     if not live.any():
         return
-    headers = group[schema.TRACE_HEADERS][block][live]
-    values = group[var][block][live]
+    values = group[var][block]
+    ns = values.shape[-1]
     if fmt == 1 and not np.isfinite(values).all():
         raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
                          where=str(group.store), fix="export with --format ieee")
-    traces = np.concatenate([headers, encode_samples(values, fmt, byteorder)], axis=1)
+    traces = np.empty(int(live.sum()), dtype=[("header", "u1", sf.TRACE_HEADER_SIZE),
+                                              ("samples", "u1", ns * sf.SAMPLE_FORMATS[fmt].itemsize)])
+    all_live = bool(live.all())
+    headers = group[schema.TRACE_HEADERS][block]
+    traces["header"] = headers.reshape(-1, sf.TRACE_HEADER_SIZE) if all_live else headers[live]
+    samples = values.reshape(-1, ns) if all_live else values[live]
+    traces["samples"] = encode_samples(samples, fmt, byteorder)
     pos = pos[live]
-    order = np.argsort(pos, kind="stable")
-    pos, traces = pos[order], traces[order]
-    breaks = np.flatnonzero(np.diff(pos) != 1) + 1
-    for run in np.split(np.arange(len(pos)), breaks):
-        os.pwrite(fd, traces[run[0]:run[-1] + 1].tobytes(), data_offset + int(pos[run[0]]) * trace_size)
+    gaps = np.diff(pos)
+    if not bool(np.all(gaps > 0)):  # not in file order within the block: sort the traces
+        order = np.argsort(pos, kind="stable")
+        pos, traces = pos[order], traces[order]
+        gaps = np.diff(pos)
+    for run in np.split(np.arange(len(pos)), np.flatnonzero(gaps != 1) + 1):
+        os.pwrite(fd, traces[run[0]:run[-1] + 1].data, data_offset + int(pos[run[0]]) * trace_size)
 
 
 def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source", overwrite: bool = False,

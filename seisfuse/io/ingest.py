@@ -188,9 +188,16 @@ def _copy_block(reader: SegyReader, group: zarr.Group, var: str, index: SegyInde
     layout = reader.layout
     cells = index.grid.trace_at_cell[block]
     live = cells >= 0
-    traces = reader.read_positions(cells[live])
-    values = np.zeros((*cells.shape, layout.n_samples), dtype=layout.sample_format.store_dtype)
-    values[live] = decode_samples(traces["samples"], layout.sample_format)
+    traces = reader.read_positions(cells[live], reuse=True)
+    dtype = layout.sample_format.store_dtype
+    decoded = decode_samples(traces["samples"], layout.sample_format,
+                             out=reader.buffer("decoded", traces["samples"].shape, dtype))
+    if live.all():  # the common case: no scatter, no copy
+        values = decoded.reshape(*cells.shape, layout.n_samples)
+    else:
+        values = reader.buffer("values", (*cells.shape, layout.n_samples), dtype)
+        values[...] = 0
+        values[live] = decoded
     group[var][block] = values
     if with_headers:
         headers = np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
@@ -198,10 +205,9 @@ def _copy_block(reader: SegyReader, group: zarr.Group, var: str, index: SegyInde
         group[schema.TRACE_HEADERS][block] = headers
         group[schema.TRACE_MASK][block] = live
         group[schema.TRACE_INDEX][block] = cells
-    live_values = values[live]
     done, st, sample = _state_names(var)
-    group[st][b] = stats.block_stats(live_values).to_array()
-    picked = stats.subsample(live_values, group[sample].shape[1])
+    group[st][b] = stats.block_stats(decoded).to_array()
+    picked = stats.subsample(decoded, group[sample].shape[1])
     row = np.full(group[sample].shape[1], np.nan, dtype=np.float32)
     row[:picked.size] = picked
     group[sample][b] = row

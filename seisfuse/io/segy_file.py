@@ -193,6 +193,17 @@ class SegyReader:
     def __init__(self, layout: SegyLayout):
         self.layout = layout
         self._file = open(layout.path, "rb", buffering=0)  # noqa: SIM115 - closed by close()/__exit__
+        self._buffers: dict = {}
+
+    def buffer(self, name: str, shape, dtype) -> np.ndarray:
+        """A scratch array reused across blocks: fresh large arrays per block cost page faults
+        that serialise threads on the kernel's memory map lock."""
+        dtype = np.dtype(dtype)
+        size = int(np.prod(shape))
+        held = self._buffers.get(name)
+        if held is None or held.size < size or held.dtype != dtype:
+            held = self._buffers[name] = np.empty(size, dtype=dtype)
+        return held[:size].reshape(shape)
 
     def close(self) -> None:
         self._file.close()
@@ -209,19 +220,22 @@ class SegyReader:
         self._read_into(out, start)
         return out
 
-    def read_positions(self, positions: np.ndarray) -> np.ndarray:
+    def read_positions(self, positions: np.ndarray, reuse: bool = False) -> np.ndarray:
         """Traces at the given file positions (any order) as a structured array, in that order.
 
         Contiguous positions are read as one run, so a block of a sorted file costs a few
-        large reads rather than one read per trace.
+        large reads rather than one read per trace. With reuse, the result lives in a
+        scratch buffer that the next call overwrites.
         """
         positions = np.asarray(positions, dtype=np.int64)
-        out = np.empty(len(positions), dtype=self.layout.trace_dtype)
+        out = self.buffer("traces", (len(positions),), self.layout.trace_dtype) if reuse else \
+            np.empty(len(positions), dtype=self.layout.trace_dtype)
         if len(positions) == 0:
             return out
-        in_order = bool(np.all(np.diff(positions) == 1))
-        if in_order:
-            self._read_into(out, int(positions[0]))
+        gaps = np.diff(positions)
+        if bool(np.all(gaps > 0)):  # ascending (a block of a sorted file): read runs in place
+            for run in np.split(np.arange(len(positions)), np.flatnonzero(gaps != 1) + 1):
+                self._read_into(out[run[0]:run[-1] + 1], int(positions[run[0]]))
             return out
         order = np.argsort(positions, kind="stable")
         sorted_pos = positions[order]
@@ -260,8 +274,11 @@ class SegyReader:
         return out
 
 
-def decode_samples(samples: np.ndarray, fmt: sf.SampleFormat) -> np.ndarray:
+def decode_samples(samples: np.ndarray, fmt: sf.SampleFormat, out: np.ndarray | None = None) -> np.ndarray:
     """File samples (any byte order) -> the store dtype of the format, exactly."""
     if fmt.code == 1:
-        return ibm_to_float32(samples.astype(np.uint32, copy=False))
-    return samples.astype(fmt.store_dtype)
+        return ibm_to_float32(samples, out=out)  # swaps and gathers piece by piece
+    if out is None:
+        return samples.astype(fmt.store_dtype)
+    out[...] = samples
+    return out

@@ -85,3 +85,32 @@ def test_encode_saturates_infinity_and_rejects_nan():
 def test_vectorised_shape_is_kept():
     words = np.arange(24, dtype=np.uint32).reshape(2, 3, 4) | 0x41000000
     assert ibm_to_float32(words).shape == (2, 3, 4)
+
+
+def test_fast_path_equals_exact_path_on_large_strided_big_endian_input():
+    """Many pieces, rows wider and narrower than a piece, zero fractions, every exponent."""
+    from seisfuse.io.ibm import _decode_exact
+
+    rng = np.random.default_rng(7)
+    words = rng.integers(0, 2**32, size=(3000, 75), dtype=np.uint64).astype(np.uint32)
+    words[::7, ::3] &= 0xFF000000  # zero fractions with any exponent and sign
+    traces = np.zeros(3000, dtype=[("header", "u1", 240), ("samples", ">u4", 75)])
+    traces["samples"] = words
+    got = ibm_to_float32(traces["samples"])
+    assert got.view(np.uint32).tolist() == _decode_exact(words).view(np.uint32).tolist()
+    wide = words.reshape(3, -1)  # rows longer than a piece
+    np.testing.assert_array_equal(ibm_to_float32(wide).view(np.uint32), _decode_exact(wide).view(np.uint32))
+
+
+def test_fast_encode_equals_general_encode_on_any_float32():
+    from seisfuse.io.ibm import _encode_exact
+
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2**32, size=200_000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    values = values[~np.isnan(values)]
+    values[::97] = 0.0
+    values[1::97] = -0.0
+    values[2::97] = np.inf
+    values[3::97] = 1e-40  # subnormal
+    np.testing.assert_array_equal(float32_to_ibm(values), _encode_exact(values))

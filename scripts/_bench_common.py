@@ -1,0 +1,84 @@
+"""Shared by the bench_*.py scripts: test surveys made through the public API, and
+wall time + peak memory of a command measured in a child process (os.wait4)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import convolve1d
+
+import seisfuse
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"  # multidimio, monai: see BENCHMARKS.md
+
+
+def band_limited_volume(path: Path, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A memory-mapped float32 volume of band-limited noise (seismic-like spectrum), by inline."""
+    volume = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+    rng = np.random.default_rng(seed)
+    t = np.arange(-12, 13) * 0.004
+    a = (np.pi * 30 * t) ** 2
+    wavelet = (1 - 2 * a) * np.exp(-a)  # Ricker, 30 Hz at 4 ms
+    for i in range(0, shape[0], 16):
+        block = rng.standard_normal((min(16, shape[0] - i), *shape[1:]), dtype=np.float32)
+        volume[i:i + 16] = 1000 * convolve1d(block, wavelet.astype(np.float32), axis=2)
+    volume.flush()
+    return volume
+
+
+def survey_files(workdir: Path, shape: tuple[int, int, int], tag: str) -> dict[str, Path]:
+    """survey_<tag>_ibm.sgy and survey_<tag>_ieee.sgy of the given shape (cached on disk)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    files = {fmt: workdir / f"survey_{tag}_{fmt}.sgy" for fmt in ("ibm", "ieee")}
+    expected = 3600 + shape[0] * shape[1] * (240 + 4 * shape[2])
+    if all(p.exists() and p.stat().st_size == expected for p in files.values()):
+        return files
+    print(f"generating {tag} survey {shape} ({expected / 1e6:.0f} MB per file)...", flush=True)
+    npy = workdir / f"volume_{tag}.npy"
+    volume = band_limited_volume(npy, shape)
+    store = seisfuse.store_from_array(volume, workdir / f"gen_{tag}.zarr", overwrite=True)
+    seisfuse.export(store, files["ibm"], fmt="ibm", overwrite=True)
+    seisfuse.export(store, files["ieee"], fmt="ieee", overwrite=True)
+    del volume
+    npy.unlink()
+    return files
+
+
+def measure(cmd: list[str] | str, env: dict | None = None) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one run of a command in a child process."""
+    shell = isinstance(cmd, str)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, shell=shell, env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"benchmark command failed ({status}): {cmd if shell else shlex.join(cmd)}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def cat_rate(path: Path) -> float:
+    """MB/s of `cat FILE > /dev/null` with the file in the page cache (the read limit)."""
+    measure(f"cat {shlex.quote(str(path))} > /dev/null")  # warm the cache
+    seconds, _ = measure(f"cat {shlex.quote(str(path))} > /dev/null")
+    return path.stat().st_size / 1e6 / seconds
+
+
+def have_bench_python() -> bool:
+    if BENCH_PYTHON.exists():
+        return True
+    print(f"note: {BENCH_PYTHON} not found; MDIO/MONAI comparisons skipped. Create it with:\n"
+          f"  python3 -m venv .venv-bench && .venv-bench/bin/pip install multidimio segyio", file=sys.stderr)
+    return False
+
+
+def table(rows: list[list], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])

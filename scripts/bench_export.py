@@ -1,0 +1,89 @@
+"""Export throughput and peak memory: seisfuse vs TGS MDIO vs the usual segyio idiom.
+
+    python scripts/bench_export.py [--workdir bench_out] [--shape 400,400,750]
+
+For the ~500 MB IBM and IEEE surveys of bench_ingest.py (made if missing), ingests each
+with seisfuse and with MDIO, then times in one run: `seisfuse export` (byte-exact, checked
+with cmp), MDIO's `mdio_to_segy`, and the segyio copy-headers-and-write-traces idiom
+reading the same seisfuse store; prints MB/s, ratios and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+from pathlib import Path
+
+from _bench_common import BENCH_PYTHON, have_bench_python, measure, survey_files, table
+
+MDIO_INGEST = """
+import sys
+from segy.standards import get_segy_standard
+from mdio import segy_to_mdio
+from mdio.builder.template_registry import get_template
+segy_to_mdio(get_segy_standard(1.0), get_template("PostStack3DTime"), sys.argv[1], sys.argv[2], overwrite=True)
+"""
+MDIO_EXPORT = """
+import sys
+from segy.standards import get_segy_standard
+from mdio import mdio_to_segy
+mdio_to_segy(get_segy_standard(1.0), sys.argv[1], sys.argv[2])
+"""
+MDIO_ENV = {"MDIO__IMPORT__SAVE_SEGY_FILE_HEADER": "true", "MDIO__IMPORT__RAW_HEADERS": "true"}
+# The idiom found in most seismic ML repositories: open the source for its headers, write
+# every trace from the array. Reads the seisfuse store one inline at a time.
+SEGYIO_IDIOM = """
+import sys, segyio, zarr
+src, store, out = sys.argv[1:4]
+amplitude = zarr.open_group(store, mode="r")["amplitude"]
+with segyio.open(src) as f:
+    spec = segyio.tools.metadata(f)
+    with segyio.create(out, spec) as g:
+        g.text[0] = f.text[0]
+        g.bin = f.bin
+        g.header = f.header
+        n_xl = len(f.xlines)
+        for i in range(len(f.ilines)):
+            line = amplitude[i]
+            for j in range(n_xl):
+                g.trace[i * n_xl + j] = line[j]
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
+    parser.add_argument("--shape", default="400,400,750")
+    args = parser.parse_args()
+    shape = tuple(int(v) for v in args.shape.split(","))
+    files = survey_files(args.workdir, shape, "base")
+    mdio = have_bench_python()
+    rows = []
+    for fmt, src in files.items():
+        mb = src.stat().st_size / 1e6
+        store = args.workdir / f"sf_{fmt}.zarr"
+        shutil.rmtree(store, ignore_errors=True)
+        measure(["seisfuse", "ingest", str(src), str(store), "-q"])
+        out = args.workdir / f"sf_{fmt}_out.sgy"
+        t_sf, mem_sf = measure(["seisfuse", "export", str(store), str(out), "--overwrite", "-q"])
+        exact = filecmp.cmp(src, out, shallow=False)
+        t_io, mem_io = measure(["python", "-c", SEGYIO_IDIOM, str(src), str(store), str(args.workdir / "segyio.sgy")])
+        row = [f"{fmt} {mb:.0f} MB", f"{mb / t_sf:,.0f}", f"{mem_sf:,.0f}", "yes" if exact else "NO",
+               f"{mb / t_io:,.0f}", f"{t_io / t_sf:.1f}x"]
+        if mdio:
+            mdio_store = args.workdir / f"m_{fmt}.mdio"
+            measure([str(BENCH_PYTHON), "-c", MDIO_INGEST, str(src), str(mdio_store)], env=MDIO_ENV)
+            mdio_out = args.workdir / "mdio_out.sgy"
+            mdio_out.unlink(missing_ok=True)
+            t_md, mem_md = measure([str(BENCH_PYTHON), "-c", MDIO_EXPORT, str(mdio_store), str(mdio_out)])
+            row += [f"{mb / t_md:,.0f}", f"{mem_md:,.0f}", f"{t_md / t_sf:.1f}x"]
+        else:
+            row += ["n/a", "n/a", "n/a"]
+        rows.append(row)
+    print(table(rows, ["file", "seisfuse MB/s", "seisfuse peak MB", "byte-exact", "segyio idiom MB/s",
+                       "seisfuse vs segyio", "MDIO MB/s", "MDIO peak MB", "seisfuse vs MDIO"]))
+
+
+if __name__ == "__main__":
+    main()

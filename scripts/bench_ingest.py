@@ -1,0 +1,74 @@
+"""Ingest throughput and peak memory: seisfuse vs `cat` (the read limit) vs TGS MDIO.
+
+    python scripts/bench_ingest.py [--workdir bench_out] [--shape 400,400,750] [--large-inlines 1600]
+
+Makes a ~500 MB survey as IBM-float and as IEEE SEG-Y (cached in --workdir), then times,
+in one run: `cat FILE > /dev/null`, `seisfuse ingest`, and MDIO's `segy_to_mdio` (rev-1
+spec, PostStack3DTime template, keeping file and raw trace headers as seisfuse does),
+printing MB/s, ratios and peak memory. With --large-inlines, also ingests a 4x larger
+survey to show that peak memory does not grow with the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from _bench_common import BENCH_PYTHON, cat_rate, have_bench_python, measure, survey_files, table
+
+MDIO_INGEST = """
+import sys
+from segy.standards import get_segy_standard
+from mdio import segy_to_mdio
+from mdio.builder.template_registry import get_template
+segy_to_mdio(get_segy_standard(1.0), get_template("PostStack3DTime"), sys.argv[1], sys.argv[2], overwrite=True)
+"""
+MDIO_ENV = {"MDIO__IMPORT__SAVE_SEGY_FILE_HEADER": "true", "MDIO__IMPORT__RAW_HEADERS": "true"}
+
+
+def seisfuse_ingest(src: Path, out: Path) -> tuple[float, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    return measure(["seisfuse", "ingest", str(src), str(out), "-q"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
+    parser.add_argument("--shape", default="400,400,750")
+    parser.add_argument("--large-inlines", type=int, default=0, help="also a survey with this many inlines")
+    args = parser.parse_args()
+    shape = tuple(int(v) for v in args.shape.split(","))
+    files = survey_files(args.workdir, shape, "base")
+    mdio = have_bench_python()
+    rows = []
+    for fmt, src in files.items():
+        mb = src.stat().st_size / 1e6
+        cat = cat_rate(src)
+        t_sf, mem_sf = seisfuse_ingest(src, args.workdir / f"sf_{fmt}.zarr")
+        row = [f"{fmt} {mb:.0f} MB", f"{cat:,.0f}", f"{mb / t_sf:,.0f}", f"{mem_sf:,.0f}"]
+        if mdio:
+            t_md, mem_md = measure([str(BENCH_PYTHON), "-c", MDIO_INGEST, str(src), str(args.workdir / "m.mdio")],
+                                   env=MDIO_ENV)
+            row += [f"{mb / t_md:,.0f}", f"{mem_md:,.0f}", f"{t_md / t_sf:.1f}x"]
+        else:
+            row += ["n/a", "n/a", "n/a"]
+        row.append(f"{(mb / t_sf) / cat:.3f}")
+        rows.append(row)
+    print(table(rows, ["file", "cat MB/s", "seisfuse MB/s", "seisfuse peak MB", "MDIO MB/s", "MDIO peak MB",
+                       "seisfuse vs MDIO", "seisfuse / cat"]))
+    if args.large_inlines:
+        big_shape = (args.large_inlines, *shape[1:])
+        big = survey_files(args.workdir, big_shape, "large")["ibm"]
+        t_big, mem_big = seisfuse_ingest(big, args.workdir / "sf_large.zarr")
+        mb = big.stat().st_size / 1e6
+        t_small, mem_small = seisfuse_ingest(files["ibm"], args.workdir / "sf_ibm.zarr")
+        print()
+        print(table([[f"ibm {files['ibm'].stat().st_size / 1e6:.0f} MB", f"{mem_small:,.0f}",
+                      f"{files['ibm'].stat().st_size / 1e6 / t_small:,.0f}"],
+                     [f"ibm {mb:.0f} MB", f"{mem_big:,.0f}", f"{mb / t_big:,.0f}"]],
+                    ["file", "seisfuse peak MB", "seisfuse MB/s"]))
+
+
+if __name__ == "__main__":
+    main()
