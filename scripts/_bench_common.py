@@ -41,6 +41,14 @@ def survey_files(workdir: Path, shape: tuple[int, int, int], tag: str) -> dict[s
     if all(p.exists() and p.stat().st_size == expected for p in files.values()):
         return files
     print(f"generating {tag} survey {shape} ({expected / 1e6:.0f} MB per file)...", flush=True)
+    # In a child process: a child's peak-memory figure starts from its parent's resident
+    # size at fork, so the measuring process must stay small.
+    subprocess.run([sys.executable, __file__, str(workdir), ",".join(map(str, shape)), tag], check=True)
+    return files
+
+
+def _generate(workdir: Path, shape: tuple[int, int, int], tag: str) -> None:
+    files = {fmt: workdir / f"survey_{tag}_{fmt}.sgy" for fmt in ("ibm", "ieee")}
     npy = workdir / f"volume_{tag}.npy"
     volume = band_limited_volume(npy, shape)
     store = seisfuse.store_from_array(volume, workdir / f"gen_{tag}.zarr", overwrite=True)
@@ -48,7 +56,6 @@ def survey_files(workdir: Path, shape: tuple[int, int, int], tag: str) -> dict[s
     seisfuse.export(store, files["ieee"], fmt="ieee", overwrite=True)
     del volume
     npy.unlink()
-    return files
 
 
 def measure(cmd: list[str] | str, env: dict | None = None) -> tuple[float, float]:
@@ -82,3 +89,7 @@ def table(rows: list[list], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+if __name__ == "__main__":  # survey generation, run by survey_files() in a child process
+    _generate(Path(sys.argv[1]), tuple(int(v) for v in sys.argv[2].split(",")), sys.argv[3])

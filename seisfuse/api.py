@@ -22,7 +22,8 @@ from seisfuse.io.export import export_segy
 from seisfuse.io.ingest import ingest_segy
 from seisfuse.io.inspect import info
 
-__all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run"]
+__all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
+           "build_model"]
 log = logging.getLogger("seisfuse")
 
 
@@ -42,6 +43,15 @@ def ingest(src, store, *, var: str = schema.AMPLITUDE, overwrite: bool = False, 
         write_variable(store, var, values, overwrite=overwrite)
         return Path(store)
     return ingest_segy(src, store, var=var, overwrite=overwrite, **segy_options)
+
+
+def build_model(name: str, **kwargs):
+    """A registered model by name (see README: Models); every keyword is a config key."""
+    # Imported here, not at the top: torch takes ~3 s to import, and the data commands
+    # (info, ingest, export, synth) must not pay for it.
+    from seisfuse.models import build_model as build
+
+    return build(name, **kwargs)
 
 
 def open_store(path, chunks="auto") -> xr.Dataset:

@@ -69,7 +69,7 @@ def block_stats(values: np.ndarray, piece: int = 1 << 16) -> BlockStats:
         x = flat[start:start + piece].astype(np.float64)
         mean = float(x.mean())
         x -= mean
-        total = total.merge(BlockStats(x.size, mean, float(np.dot(x, x)), float((x.min() + mean)),
+        total = total.merge(BlockStats(x.size, mean, float(np.dot(x, x)), float(x.min() + mean),
                                        float(x.max() + mean)))
     if total.count:  # exact extremes from the original values, not mean-shifted float64
         total.minimum, total.maximum = float(flat.min()), float(flat.max())

@@ -1,0 +1,149 @@
+"""Losses by name, as a weighted sum, applied to every deep-supervision output.
+
+    build_loss({"bce": 1.0, "ssim": 1.0}, mode="binary", tile=(128, 128), pos_weight=12.0)
+
+Names: bce (pos_weight), dice, focal, tversky, lovasz, iou/jaccard (segmentation-models-
+pytorch), ssim and ms_ssim (pytorch-msssim on probabilities, data_range=1, channel set,
+window checked against the tile), ce (multi-class, label smoothing), and hybrid = the
+BASNet loss bce + ssim + iou. 2D and 3D.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from pytorch_msssim import ms_ssim, ssim
+from segmentation_models_pytorch import losses as smp_losses
+from torch import nn
+
+from seisfuse.errors import ConfigError
+
+LOSSES = ("bce", "dice", "focal", "tversky", "lovasz", "iou", "jaccard", "ssim", "ms_ssim", "ce", "hybrid")
+MODES = ("binary", "multiclass")
+
+
+class SSIMLoss(nn.Module):
+    """1 - (MS-)SSIM between predicted probabilities and the target, both in [0, 1]."""
+
+    def __init__(self, multiscale: bool, win_size: int, tile: tuple[int, ...] | None, mode: str):
+        super().__init__()
+        self.multiscale, self.win_size, self.mode = multiscale, win_size, mode
+        if win_size % 2 == 0:
+            raise ConfigError(f"SSIM window {win_size} must be odd", fix="use 11 (default) or 7")
+        if tile is not None:
+            self.check(tile)
+
+    def check(self, spatial: tuple[int, ...]) -> None:
+        need = (self.win_size - 1) * 2**4 if self.multiscale else self.win_size
+        if min(spatial) <= need - (0 if self.multiscale else 1):
+            name = "ms_ssim" if self.multiscale else "ssim"
+            raise ConfigError(
+                f"{name} with window {self.win_size} needs tiles {'over' if self.multiscale else 'of at least'} "
+                f"{need} px, got {'x'.join(map(str, spatial))}",
+                fix="use larger tiles, a smaller ssim window (win_size 7 needs MS-SSIM tiles over 96 px), "
+                    "or plain ssim")
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self.check(tuple(logits.shape[2:]))
+        if self.mode == "binary":
+            prob, ref = torch.sigmoid(logits), target.float()
+        else:
+            prob = torch.softmax(logits, dim=1)
+            ref = F.one_hot(target.long(), logits.shape[1]).movedim(-1, 1).float()
+        fn = ms_ssim if self.multiscale else ssim
+        return 1 - fn(prob.float(), ref, data_range=1.0, size_average=True, win_size=self.win_size)
+
+
+class BCE(nn.Module):
+    def __init__(self, pos_weight: float | None, smoothing: float = 0.0):
+        super().__init__()
+        self.register_buffer("pos_weight", None if pos_weight is None else torch.tensor(float(pos_weight)))
+        self.smoothing = smoothing
+
+    def forward(self, logits, target):
+        target = target.float()
+        if self.smoothing:
+            target = target * (1 - self.smoothing) + 0.5 * self.smoothing
+        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=self.pos_weight)
+
+
+class CE(nn.Module):
+    def __init__(self, smoothing: float = 0.0):
+        super().__init__()
+        self.smoothing = smoothing
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits, target.long().squeeze(1) if target.dim() == logits.dim() else target.long(),
+                               label_smoothing=self.smoothing)
+
+
+def _term(name: str, mode: str, tile, pos_weight, win_size, smoothing) -> nn.Module:
+    smp_mode = smp_losses.BINARY_MODE if mode == "binary" else smp_losses.MULTICLASS_MODE
+    if name == "bce":
+        if mode != "binary":
+            raise ConfigError("bce is for binary tasks", fix="use ce for multi-class")
+        return BCE(pos_weight, smoothing)
+    if name == "ce":
+        if mode != "multiclass":
+            raise ConfigError("ce is for multi-class tasks", fix="use bce for binary")
+        return CE(smoothing)
+    if name == "dice":
+        return smp_losses.DiceLoss(smp_mode, from_logits=True)
+    if name == "focal":
+        return smp_losses.FocalLoss(smp_mode)
+    if name == "tversky":
+        return smp_losses.TverskyLoss(smp_mode, from_logits=True, alpha=0.3, beta=0.7)
+    if name == "lovasz":
+        return smp_losses.LovaszLoss(smp_mode)
+    if name in ("iou", "jaccard"):
+        return smp_losses.JaccardLoss(smp_mode, from_logits=True)
+    if name in ("ssim", "ms_ssim"):
+        return SSIMLoss(name == "ms_ssim", win_size, tile, mode)
+    raise ConfigError(f"unknown loss {name!r}", fix=f"use any of {', '.join(LOSSES)}")
+
+
+class CompositeLoss(nn.Module):
+    """sum_k weight_k * loss_k(output, target), summed over the main and auxiliary outputs."""
+
+    def __init__(self, terms: dict[str, nn.Module], weights: dict[str, float], mode: str):
+        super().__init__()
+        self.terms, self.weights, self.mode = nn.ModuleDict(terms), weights, mode
+
+    def parts(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.mode == "binary" and target.dim() == logits.dim() - 1:
+            target = target.unsqueeze(1)
+        return {name: term(logits, target) for name, term in self.terms.items()}
+
+    def forward(self, outputs, target: torch.Tensor) -> torch.Tensor:
+        outputs = [outputs[0], *outputs[1]] if isinstance(outputs, tuple) else [outputs]
+        total = 0.0
+        for logits in outputs:
+            total = total + sum(self.weights[n] * v for n, v in self.parts(logits, target).items())
+        return total
+
+
+def build_loss(spec: dict[str, float] | str, mode: str = "binary", *, tile: tuple[int, ...] | None = None,
+               pos_weight: float | None = None, win_size: int = 11, label_smoothing: float = 0.0) -> CompositeLoss:
+    """A weighted sum of named losses; `spec` is {name: weight} or one name."""
+    if mode not in MODES:
+        raise ConfigError(f"unknown loss mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
+    spec = {spec: 1.0} if isinstance(spec, str) else dict(spec)
+    if "hybrid" in spec:  # BASNet: bce + ssim + iou
+        weight = spec.pop("hybrid")
+        for part in ("bce", "ssim", "iou"):
+            spec[part] = spec.get(part, 0.0) + weight
+    unknown = [n for n in spec if n not in LOSSES]
+    if unknown or not spec:
+        raise ConfigError(f"unknown loss name(s) {unknown}" if unknown else "no loss terms given",
+                          fix=f"use any of {', '.join(LOSSES)}")
+    terms = {n: _term(n, mode, tile, pos_weight, win_size, label_smoothing) for n in spec}
+    return CompositeLoss(terms, spec, mode)
+
+
+def class_balance(labels) -> float:
+    """pos_weight = N_negative / N_positive of binary training labels (FaultSeg3D's balance)."""
+    labels = torch.as_tensor(labels)
+    positives = float((labels > 0).sum())
+    if positives == 0:
+        raise ConfigError("the training labels have no positive voxels", fix="check the label variable")
+    return (labels.numel() - positives) / positives

@@ -1,0 +1,8 @@
+"""Metrics: binary (faults, salt), multi-class (facies) and image outputs."""
+
+from seisfuse.metrics.binary import BinaryMetrics, binary_metrics, salt_score, tolerance_hits
+from seisfuse.metrics.image import psnr, ssim
+from seisfuse.metrics.multiclass import MulticlassMetrics, multiclass_metrics
+
+__all__ = ["BinaryMetrics", "binary_metrics", "salt_score", "tolerance_hits", "MulticlassMetrics",
+           "multiclass_metrics", "psnr", "ssim"]
