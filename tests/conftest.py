@@ -32,3 +32,17 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked gpu are skipped where CUDA is not available."""
+    if not any("gpu" in item.keywords for item in items):
+        return
+    import torch  # only when a gpu test was collected: torch is slow to import
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
