@@ -8,12 +8,14 @@ from __future__ import annotations
 import filecmp
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from seisfuse.config import load_pipeline
+from seisfuse.config import TrainConfig, load_pipeline
+from seisfuse.config import load_config as load_train_config
 from seisfuse.data.synthetic import make_survey
 from seisfuse.errors import SeisfuseError
 from seisfuse.io import schema
@@ -23,7 +25,7 @@ from seisfuse.io.ingest import ingest_segy
 from seisfuse.io.inspect import info
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
-           "build_model"]
+           "build_model", "load_config", "train"]
 log = logging.getLogger("seisfuse")
 
 
@@ -52,6 +54,27 @@ def build_model(name: str, **kwargs):
     from seisfuse.models import build_model as build
 
     return build(name, **kwargs)
+
+
+def load_config(path, overrides: list[str] | None = None) -> TrainConfig:
+    """A training config from YAML (or a dict) with `a.b=v` overrides, validated."""
+    return load_train_config(path, overrides)
+
+
+def train(config, overrides: list[str] | None = None, resume: bool = True, overwrite: bool = False) -> dict:
+    """Train a model from a config (path, dict or TrainConfig); writes runs/<name>/.
+
+    The same call after an interruption resumes from runs/<name>/last.pt; overwrite=True
+    starts again from scratch. Returns the run summary.
+    """
+    cfg = config if isinstance(config, TrainConfig) else load_train_config(config, overrides)
+    if overwrite and cfg.run_dir.exists():
+        shutil.rmtree(cfg.run_dir)
+    # Imported here, not at the top: torch takes seconds to import and the data commands
+    # must not pay for it.
+    from seisfuse.train import train as run_training
+
+    return run_training(cfg, resume=resume)
 
 
 def open_store(path, chunks="auto") -> xr.Dataset:

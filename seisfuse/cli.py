@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segy-format", choices=("ieee", "ibm"), default="ieee")
     p.add_argument("--overwrite", action="store_true")
 
+    p = sub.add_parser("train", help="train a model from a config YAML; writes runs/<name>/")
+    p.add_argument("-c", "--config", required=True)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set optim.lr=0.0005 (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue from runs/<name>/last.pt (the default)")
+    p.add_argument("--overwrite", action="store_true", help="discard an existing run of this name and start again")
+
     p = sub.add_parser("run", help="run a batch pipeline YAML (pipelines/*.yaml)")
     p.add_argument("pipeline")
     return parser
@@ -129,6 +136,10 @@ def run(args: argparse.Namespace) -> None:
         out = api.synth(args.out, shape=args.shape, seed=args.seed, segy_dir=args.segy,
                         segy_format=args.segy_format, task=args.task, overwrite=args.overwrite)
         log.info("wrote %s%s", out, f" and SEG-Y files in {args.segy}" if args.segy else "")
+    elif args.command == "train":
+        summary = api.train(args.config, args.overrides, resume=True, overwrite=args.overwrite)
+        log.info("trained %s: best %s %.4f at step %s; checkpoints in %s", summary["run_dir"], summary["metric"],
+                 summary["best"], summary["best_step"], summary["run_dir"])
     elif args.command == "run":
         api.run(args.pipeline)
 

@@ -60,11 +60,15 @@ class BCE(nn.Module):
         self.register_buffer("pos_weight", None if pos_weight is None else torch.tensor(float(pos_weight)))
         self.smoothing = smoothing
 
-    def forward(self, logits, target):
+    def forward(self, logits, target, valid=None):
         target = target.float()
         if self.smoothing:
             target = target * (1 - self.smoothing) + 0.5 * self.smoothing
-        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=self.pos_weight)
+        if valid is None:
+            return F.binary_cross_entropy_with_logits(logits, target, pos_weight=self.pos_weight)
+        per_voxel = F.binary_cross_entropy_with_logits(logits, target, pos_weight=self.pos_weight, reduction="none")
+        weight = valid.to(per_voxel.dtype)
+        return (per_voxel * weight).sum() / weight.sum().clamp_min(1)
 
 
 class CE(nn.Module):
@@ -72,9 +76,11 @@ class CE(nn.Module):
         super().__init__()
         self.smoothing = smoothing
 
-    def forward(self, logits, target):
-        return F.cross_entropy(logits, target.long().squeeze(1) if target.dim() == logits.dim() else target.long(),
-                               label_smoothing=self.smoothing)
+    def forward(self, logits, target, valid=None):
+        target = target.long().squeeze(1) if target.dim() == logits.dim() else target.long()
+        if valid is not None:
+            target = torch.where(valid.reshape(target.shape), target, torch.full_like(target, -100))
+        return F.cross_entropy(logits, target, label_smoothing=self.smoothing, ignore_index=-100)
 
 
 def _term(name: str, mode: str, tile, pos_weight, win_size, smoothing) -> nn.Module:
@@ -109,16 +115,30 @@ class CompositeLoss(nn.Module):
         super().__init__()
         self.terms, self.weights, self.mode = nn.ModuleDict(terms), weights, mode
 
-    def parts(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def parts(self, logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None):
+        """Each term's value. `valid` (missing traces are False) is honoured exactly by bce and
+        ce (mean over valid voxels); for the region losses the invalid voxels are set to a
+        confident, correct background so that they add nothing to dice/iou/tversky."""
         if self.mode == "binary" and target.dim() == logits.dim() - 1:
             target = target.unsqueeze(1)
-        return {name: term(logits, target) for name, term in self.terms.items()}
+        if valid is not None and valid.dim() == logits.dim() - 1:
+            valid = valid.unsqueeze(1)
+        out = {}
+        for name, term in self.terms.items():
+            if isinstance(term, BCE | CE):
+                out[name] = term(logits, target, valid)
+            elif valid is None or self.mode != "binary":
+                out[name] = term(logits, target)
+            else:
+                masked_logits = torch.where(valid, logits, torch.full_like(logits, -20.0))
+                out[name] = term(masked_logits, target * valid)
+        return out
 
-    def forward(self, outputs, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, outputs, target: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         outputs = [outputs[0], *outputs[1]] if isinstance(outputs, tuple) else [outputs]
         total = 0.0
         for logits in outputs:
-            total = total + sum(self.weights[n] * v for n, v in self.parts(logits, target).items())
+            total = total + sum(self.weights[n] * v for n, v in self.parts(logits, target, valid).items())
         return total
 
 

@@ -1,20 +1,14 @@
-"""Typed, validated configuration (pydantic): unknown keys and wrong types are errors that
-name the key and what is allowed. YAML is read with safe_load only.
-"""
+"""Batch pipeline files (`seisfuse run`): a list of named steps, each validated."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ValidationError, model_validator
 
+from seisfuse.config.base import Strict, describe, read_yaml
 from seisfuse.errors import ConfigError
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SynthStep(Strict):
@@ -81,33 +75,9 @@ class Pipeline(Strict):
             try:
                 out.append((kind, STEP_TYPES[kind](**(options or {}))))
             except ValidationError as exc:
-                raise ConfigError(_describe(exc, f"steps[{i}].{kind}", STEP_TYPES[kind]),
+                raise ConfigError(describe(exc, f"steps[{i}].{kind}", STEP_TYPES[kind]),
                                   fix="see the step's options in README (Pipelines)") from None
         return out
-
-
-def _describe(exc: ValidationError, prefix: str, model: type[BaseModel]) -> str:
-    problems = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in (prefix, *err["loc"]))
-        if err["type"] == "extra_forbidden":
-            problems.append(f"unknown key {key!r} (allowed: {', '.join(model.model_fields)})")
-        else:
-            problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(problems)
-
-
-def read_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("no such file", where=str(path), fix="check the path")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML ({exc})", where=str(path), fix="fix the YAML syntax") from None
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of keys at the top level", where=str(path))
-    return data
 
 
 def load_pipeline(path: str | Path) -> Pipeline:
@@ -115,7 +85,7 @@ def load_pipeline(path: str | Path) -> Pipeline:
     try:
         pipeline = Pipeline(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, "", Pipeline).replace("'.", "'"), where=str(path),
+        raise ConfigError(describe(exc, "", Pipeline), where=str(path),
                           fix="see README (Pipelines)") from None
     try:
         pipeline.parsed_steps()

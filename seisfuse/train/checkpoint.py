@@ -1,0 +1,55 @@
+"""Checkpoints: everything needed to resume or predict, loadable with
+`torch.load(weights_only=True)` (tensors, dicts, lists, strings and numbers only).
+
+Contents: model, optimizer, scheduler and scaler states, the torch RNG state, the step,
+the resolved config, the normalisation, the model's registry name and options, and the
+metrics history. Written to a temporary file and renamed, so a kill never leaves half a
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from seisfuse.errors import ConfigError, SeisfuseError
+
+FORMAT = "seisfuse-checkpoint-1"
+
+
+def save(path: Path, **state) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, **state}, tmp)
+    os.replace(tmp, path)
+
+
+def load(path: str | Path, map_location="cpu") -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise SeisfuseError("no checkpoint here", where=str(path), fix="check the path (runs/<name>/best.pt or last.pt)")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt or foreign files
+        raise SeisfuseError(f"not a readable checkpoint ({type(exc).__name__}: {str(exc)[:200]})", where=str(path),
+                            fix="use a best.pt or last.pt written by `seisfuse train`") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise SeisfuseError("not a seisfuse checkpoint", where=str(path),
+                            fix="use a best.pt or last.pt written by `seisfuse train`")
+    return state
+
+
+def load_model_state(model: torch.nn.Module, state: dict, where: str, expect: dict | None = None) -> None:
+    """Load weights, refusing a checkpoint made for another model or model config."""
+    if expect is not None:
+        mine, theirs = expect, {"name": state["model_name"], "options": state["model_options"]}
+        if mine != theirs:
+            raise ConfigError(f"the checkpoint is for model {theirs}, not {mine}", where=where,
+                              fix="use the matching config, or another run directory / --checkpoint")
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    if missing or unexpected:
+        raise ConfigError(f"the checkpoint does not fit this model ({len(missing)} missing, {len(unexpected)} "
+                          f"unexpected weights, e.g. {(missing or unexpected)[:3]})", where=where,
+                          fix="use the checkpoint with the config it was trained with")
