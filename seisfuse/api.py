@@ -72,7 +72,7 @@ def train(config, overrides: list[str] | None = None, resume: bool = True, overw
         shutil.rmtree(cfg.run_dir)
     # Imported here, not at the top: torch takes seconds to import and the data commands
     # must not pay for it.
-    from seisfuse.train import train as run_training
+    from seisfuse.training import train as run_training
 
     return run_training(cfg, resume=resume)
 

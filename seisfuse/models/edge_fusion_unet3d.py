@@ -54,7 +54,8 @@ class EdgeFusionUNet3D(nn.Module):
         if fusion != "none":
             edge_widths = tuple(max(4, int(w * edge_width_factor)) for w in widths)
             self.edge_encoder = Encoder3d(edge_widths, norm)
-            self.fusion = nn.ModuleList(build_fusion(fusion, w, e, w, dims=3, layers=fusion_layers, growth=growth_rate)
+            self.fusion = nn.ModuleList(build_fusion(fusion, w, e, w, dims=3, layers=fusion_layers, growth=growth_rate,
+                                                     norm=norm)
                                         for w, e in zip(widths, edge_widths))
         self.attention = nn.ModuleList(build_attention(attention, w, dims=3) for w in widths)
         self.up = nn.ModuleList(nn.ConvTranspose3d(widths[i + 1], widths[i], 2, stride=2)

@@ -18,14 +18,15 @@ FUSIONS = ("dense", "concat", "add", "none")
 
 
 class DenseFusion(nn.Module):
-    def __init__(self, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, layers: int = 2, growth: int = 32):
+    def __init__(self, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, layers: int = 2, growth: int = 32,
+                 norm: str = "batch"):
         super().__init__()
         self.layers = nn.ModuleList()
         width = raw_ch + edge_ch
         for _ in range(layers):
-            self.layers.append(ConvNormAct(width, growth, 3, dims))
+            self.layers.append(ConvNormAct(width, growth, 3, dims, norm))
             width += growth
-        self.transition = ConvNormAct(width, out_ch, 1, dims)
+        self.transition = ConvNormAct(width, out_ch, 1, dims, norm)
 
     def forward(self, raw, edge):
         features = [raw, edge]
@@ -35,30 +36,29 @@ class DenseFusion(nn.Module):
 
 
 class ConcatFusion(nn.Module):
-    def __init__(self, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, **_):
+    def __init__(self, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, norm: str = "batch"):
         super().__init__()
-        self.project = ConvNormAct(raw_ch + edge_ch, out_ch, 1, dims)
+        self.project = ConvNormAct(raw_ch + edge_ch, out_ch, 1, dims, norm)
 
     def forward(self, raw, edge):
         return self.project(torch.cat([raw, edge], dim=1))
 
 
 class AddFusion(nn.Module):
-    def __init__(self, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, **_):
+    def __init__(self, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, norm: str = "batch"):
         super().__init__()
-        self.project = nn.Sequential(conv_layer(dims)(edge_ch, out_ch, 1, bias=False),
-                                     norm_layer("batch", out_ch, dims))
+        self.project = nn.Sequential(conv_layer(dims)(edge_ch, out_ch, 1, bias=False), norm_layer(norm, out_ch, dims))
 
     def forward(self, raw, edge):
         return raw + self.project(edge)
 
 
 def build_fusion(name: str, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, layers: int = 2,
-                 growth: int = 32) -> nn.Module:
+                 growth: int = 32, norm: str = "batch") -> nn.Module:
     if name == "dense":
-        return DenseFusion(raw_ch, edge_ch, out_ch, dims, layers, growth)
+        return DenseFusion(raw_ch, edge_ch, out_ch, dims, layers, growth, norm)
     if name == "concat":
-        return ConcatFusion(raw_ch, edge_ch, out_ch, dims)
+        return ConcatFusion(raw_ch, edge_ch, out_ch, dims, norm)
     if name == "add":
-        return AddFusion(raw_ch, edge_ch, out_ch, dims)
+        return AddFusion(raw_ch, edge_ch, out_ch, dims, norm)
     raise ConfigError(f"unknown fusion {name!r}", fix=f"use one of {', '.join(FUSIONS)}")

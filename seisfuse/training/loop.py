@@ -28,7 +28,7 @@ from seisfuse.losses import build_loss
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
 from seisfuse.models import build_model
 from seisfuse.progress import Progress
-from seisfuse.train import checkpoint, distributed
+from seisfuse.training import checkpoint, distributed
 
 log = logging.getLogger("seisfuse")
 
@@ -118,9 +118,13 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     distributed.barrier(ctx)
 
     surveys, normalizer = [], None
+    if not ctx.main:
+        distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them
     for store in cfg.data.stores:  # the first store's statistics normalise every survey
         survey, normalizer = load_survey(store, cfg.data, run_dir / ".cache", normalizer)
         surveys.append(survey)
+    if ctx.main:
+        distributed.barrier(ctx)
     classes = cfg.data.classes
     model = build_model(cfg.model.name, classes=classes, **cfg.model.options).to(ctx.device)
     if cfg.train.channels_last and ctx.device.type == "cuda":
@@ -169,7 +173,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
                 with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=amp):
                     loss = loss_fn(net(x), y, v) / accumulate
                 scaler.scale(loss).backward()
-                running += float(loss)
+                running += float(loss.detach())
                 tiles_seen += batch * ctx.world
             if cfg.train.grad_clip:
                 scaler.unscale_(optimizer)

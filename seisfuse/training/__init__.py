@@ -1,5 +1,5 @@
 """The training loop (DDP-ready) and its checkpoints."""
 
-from seisfuse.train.loop import train
+from seisfuse.training.loop import train
 
 __all__ = ["train"]

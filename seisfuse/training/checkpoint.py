@@ -29,7 +29,8 @@ def save(path: Path, **state) -> None:
 def load(path: str | Path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
-        raise SeisfuseError("no checkpoint here", where=str(path), fix="check the path (runs/<name>/best.pt or last.pt)")
+        raise SeisfuseError("no checkpoint here", where=str(path),
+                            fix="check the path (runs/<name>/best.pt or last.pt)")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt or foreign files

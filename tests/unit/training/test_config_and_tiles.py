@@ -1,0 +1,60 @@
+"""Training config errors and the gapped spatial split."""
+
+import numpy as np
+import pytest
+
+from seisfuse.config.train import load_config
+from seisfuse.data.tiles import Survey, sample_tile, training_batch, validation_tiles
+from seisfuse.errors import ConfigError
+
+
+def test_unknown_key_names_the_key_and_allowed_keys(small_config):
+    with pytest.raises(ConfigError, match=r"unknown key 'optim.lrate' \(allowed: name, lr, weight_decay"):
+        load_config(small_config(**{"optim.lrate": 0.1}))
+
+
+def test_wrong_type_and_value(small_config):
+    with pytest.raises(ConfigError, match="train.steps"):
+        load_config(small_config(**{"train.steps": "many"}))
+    with pytest.raises(ConfigError, match="data.split.val_fraction"):
+        load_config(small_config(**{"data.split.val_fraction": 1.5}))
+    with pytest.raises(ConfigError, match="optim.schedule"):
+        load_config(small_config(**{"optim.schedule": "linear"}))
+
+
+def test_overrides_parse_values(small_config):
+    cfg = load_config(small_config(), ["optim.lr=0.0005", "data.tile=[64, 32]", "train.amp=bf16"])
+    assert cfg.optim.lr == 0.0005 and cfg.data.tile == (64, 32) and cfg.train.amp == "bf16"
+    with pytest.raises(ConfigError, match="not key=value"):
+        load_config(small_config(), ["optim.lr"])
+
+
+def coordinate_survey(n_il=40, n_xl=30, ns=16, gap=5, val=8):
+    """amplitude = inline index: every tile shows which inlines it was cut from."""
+    amplitude = np.broadcast_to(np.arange(n_il, dtype=np.float32)[:, None, None], (n_il, n_xl, ns)).copy()
+    label = np.zeros((n_il, n_xl, ns), np.uint8)
+    valid = np.ones((n_il, n_xl), bool)
+    return Survey("s", amplitude, label, valid, (0, n_il - val - gap), (n_il - val, n_il), 0)
+
+
+@pytest.mark.parametrize("dims, tile", [(2, (16, 8)), (3, (8, 8, 8))])
+def test_no_training_tile_reaches_into_the_gap(small_config, dims, tile):
+    cfg = load_config(small_config(**{"data.dims": dims, "data.tile": list(tile), "data.augment": {"enabled": False}}))
+    survey = coordinate_survey()
+    for seed in range(300):
+        image, _, _ = sample_tile(survey, cfg.data, np.random.default_rng(seed), survey.train)
+        assert image.max() < survey.train[1], seed
+    for image, _, _ in validation_tiles(survey, cfg.data):
+        assert image.min() >= survey.val[0]
+
+
+def test_batches_are_a_function_of_seed_and_step(small_config):
+    cfg = load_config(small_config(**{"data.tile": [16, 8]}))
+    survey = coordinate_survey()
+    a = training_batch([survey], cfg.data, seed=1, step=7, batch=4)
+    b = training_batch([survey], cfg.data, seed=1, step=7, batch=4)
+    c = training_batch([survey], cfg.data, seed=1, step=8, batch=4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+    halves = [training_batch([survey], cfg.data, 1, 7, 2, offset=o) for o in (0, 2)]
+    assert np.array_equal(np.concatenate([halves[0][0], halves[1][0]]), a[0])  # ranks' slices = the global batch

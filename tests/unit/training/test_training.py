@@ -1,0 +1,96 @@
+"""Training end to end on a tiny synthetic survey (CPU)."""
+
+import numpy as np
+import pytest
+import torch
+
+import seisfuse
+from seisfuse.config.train import load_config
+from seisfuse.errors import ConfigError, SeisfuseError
+from seisfuse.training import checkpoint
+from seisfuse.training import loop as train_loop
+from tests.unit.training.conftest import same_weights, weights
+
+
+@pytest.mark.slow
+def test_training_reduces_loss_and_beats_a_trivial_predictor(small_config):
+    cfg = load_config(small_config(**{"train.steps": 150, "train.val_every": 50}))
+    summary = seisfuse.train(cfg)
+    history = summary["final"]
+    rows = [r for r in (cfg.run_dir / "metrics.csv").read_text().splitlines()[1:]]
+    first_loss, last_loss = float(rows[0].split(",")[1]), float(rows[-1].split(",")[1])
+    assert last_loss < first_loss
+    # the trivial predictor (every voxel a fault) has F1 = 2p / (1 + p) for a positive fraction p
+    labels = seisfuse.open_store(cfg.data.stores[0]).fault.values
+    p = float(labels.mean())
+    assert history["ods_f1"] > 2 * (2 * p / (1 + p))
+    assert (cfg.run_dir / "best.pt").exists() and (cfg.run_dir / "tensorboard").is_dir()
+    state = torch.load(cfg.run_dir / "best.pt", weights_only=True)
+    assert state["config"]["name"] == "t" and state["normalization"]["method"] == "robust_zscore"
+
+
+def test_resume_after_a_kill_equals_an_uninterrupted_run(small_config, monkeypatch, tmp_path):
+    full = load_config(small_config(**{"runs_dir": str(tmp_path / "a")}))
+    seisfuse.train(full)
+    cut = load_config(small_config(**{"runs_dir": str(tmp_path / "b")}))
+    real_save = checkpoint.save
+
+    def save_then_die(path, **state):
+        real_save(path, **state)
+        if state["step"] == 10 and path.name == "last.pt":
+            raise KeyboardInterrupt  # killed right after the step-10 checkpoint
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        seisfuse.train(cut)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    assert torch.load(cut.run_dir / "last.pt", weights_only=True)["step"] == 10
+    summary = seisfuse.train(cut)  # the same call again: resumes at step 10
+    assert summary["steps"] == 20
+    assert same_weights(weights(full.run_dir / "last.pt"), weights(cut.run_dir / "last.pt"))
+    a = (full.run_dir / "metrics.csv").read_text().splitlines()
+    b = (cut.run_dir / "metrics.csv").read_text().splitlines()
+    strip = lambda rows: [",".join(r.split(",")[:3] + r.split(",")[4:]) for r in rows]  # noqa: E731 - not tiles/s
+    assert strip(a) == strip(b)
+
+
+def test_checkpoint_for_another_model_is_refused(small_config, tmp_path):
+    cfg = load_config(small_config(**{"train.steps": 10}))
+    seisfuse.train(cfg)
+    other = load_config(small_config(**{"train.steps": 20, "model.options": {"encoder_depth": 3, "fusion": "add",
+                                                                                "decoder_channels": [32, 16, 8]}}))
+    with pytest.raises(ConfigError, match="the checkpoint is for model"):
+        seisfuse.train(other)
+    bad = tmp_path / "junk.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(SeisfuseError, match="not a readable checkpoint"):
+        checkpoint.load(bad)
+
+
+def test_positive_weight_comes_from_the_training_lines_only(small_config):
+    cfg = load_config(small_config())
+    surveys = [seisfuse.data.tiles.load_survey(s, cfg.data, cfg.run_dir / ".cache")[0] for s in cfg.data.stores]
+    label = np.asarray(surveys[0].label)
+    train_part = label[: surveys[0].train[1]]
+    expected = (train_part.size - train_part.sum()) / train_part.sum()
+    assert train_loop.positive_weight(cfg, surveys) == pytest.approx(expected)
+    whole = (label.size - label.sum()) / label.sum()
+    assert expected != pytest.approx(whole)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle", "plateau", "none"])
+def test_schedules_and_optimizers_run(small_config, schedule):
+    cfg = load_config(small_config(**{"optim.schedule": schedule, "optim.name": "sgd", "train.steps": 4,
+                                      "train.val_every": 2, "train.accumulate": 2, "loss.terms": {"bce": 1.0}}))
+    assert seisfuse.train(cfg)["steps"] == 4
+
+
+def test_multiclass_and_3d_configs_train(small_config):
+    facies = load_config(small_config(**{"name": "f", "data.label": "facies", "data.task": "multiclass",
+                                         "data.classes": 6, "loss.terms": {"ce": 1.0, "dice": 1.0},
+                                         "loss.pos_weight": None, "train.steps": 4, "train.val_every": 4}))
+    assert "miou" in seisfuse.train(facies)["final"]
+    cube = load_config(small_config(**{"name": "c", "data.dims": 3, "data.tile": [16, 16, 16],
+                                       "model.name": "edge_fusion_unet3d", "model.options": {"widths": [4, 8]},
+                                       "train.steps": 3, "train.batch_size": 2, "train.val_every": 3}))
+    assert seisfuse.train(cube)["steps"] == 3
