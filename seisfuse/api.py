@@ -141,6 +141,15 @@ def run(pipeline_path) -> Path:
         elif kind == "export":
             fmt = step.format or ("source" if step.var == "amplitude" else "ieee")
             export(w(step.store), w(step.out), var=step.var, fmt=fmt, overwrite=ow)
+        elif kind == "train":
+            cfg = load_train_config(step.config, step.set)
+            stores = [s if Path(s).is_absolute() else w(s) for s in cfg.data.stores]
+            runs = cfg.runs_dir if "runs_dir=" in " ".join(step.set) else w("runs")
+            cfg = load_train_config(cfg.model_dump(mode="json") | {"runs_dir": runs, "data": cfg.data.model_dump(
+                mode="json") | {"stores": stores}})
+            summary = train(cfg)
+            log.info("  %s: best validation %s %.3f at step %s (%s)", cfg.name, summary["metric"], summary["best"],
+                     summary["best_step"], summary["run_dir"])
         elif kind == "compare":
             same = filecmp.cmp(w(step.a), w(step.b), shallow=False)
             if not same:

@@ -42,6 +42,15 @@ class ExportStep(Strict):
     format: Literal["source", "ibm", "ieee"] | None = None
 
 
+class TrainStep(Strict):
+    """Train from a config file (path relative to where `seisfuse run` is started), with
+    overrides; `runs_dir` defaults to <workdir>/runs and relative data.stores are taken
+    inside the workdir."""
+
+    config: str
+    set: list[str] = []
+
+
 class CompareStep(Strict):
     """Byte comparison of two files: the round-trip check."""
 
@@ -51,6 +60,7 @@ class CompareStep(Strict):
 
 STEP_TYPES: dict[str, type[Strict]] = {
     "synth": SynthStep, "ingest": IngestStep, "info": InfoStep, "export": ExportStep, "compare": CompareStep,
+    "train": TrainStep,
 }
 
 

@@ -22,7 +22,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from seisfuse.config.train import TrainConfig
 from seisfuse.data.normalize import Normalizer
-from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
+from seisfuse.data.stream import batches
+from seisfuse.data.tiles import load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import build_loss
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
@@ -160,13 +161,14 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     batch, accumulate = cfg.train.batch_size, cfg.train.accumulate
     tiles_seen, started = 0, time.perf_counter()
     net.train()
+    micro_batches = batches(surveys, cfg.data, cfg.train.seed, step * accumulate, cfg.train.steps * accumulate,
+                            batch, offset=ctx.rank * batch, workers=cfg.train.loader_workers)
     with Progress(cfg.train.steps, f"train {cfg.name}", unit="step", enabled=None if ctx.main else False) as bar:
         bar.update(step)
         while step < cfg.train.steps:
             running = 0.0
-            for micro in range(accumulate):
-                images, labels, valid = training_batch(surveys, cfg.data, cfg.train.seed, step * accumulate + micro,
-                                                       batch, offset=ctx.rank * batch)
+            for _ in range(accumulate):
+                _, (images, labels, valid) = next(micro_batches)  # micro-step step * accumulate + _
                 x = torch.from_numpy(images).to(ctx.device)  # (B, 1, H, W) or (B, 1, D, H, W)
                 y = torch.from_numpy(labels.astype(np.int64)).to(ctx.device)  # (B, H, W) ...
                 v = torch.from_numpy(valid).to(ctx.device)

@@ -94,3 +94,14 @@ def test_multiclass_and_3d_configs_train(small_config):
                                        "model.name": "edge_fusion_unet3d", "model.options": {"widths": [4, 8]},
                                        "train.steps": 3, "train.batch_size": 2, "train.val_every": 3}))
     assert seisfuse.train(cube)["steps"] == 3
+
+
+def test_loader_workers_give_the_same_run(small_config, tmp_path):
+    runs = []
+    for workers in (0, 2):
+        cfg = load_config(small_config(**{"runs_dir": str(tmp_path / f"w{workers}"), "train.steps": 6,
+                                          "train.val_every": 6, "train.accumulate": 2,
+                                          "train.loader_workers": workers}))
+        seisfuse.train(cfg)
+        runs.append(weights(cfg.run_dir / "last.pt"))
+    assert same_weights(*runs)

@@ -1,0 +1,35 @@
+"""Batches for the training loop, in step order, from the main process or from DataLoader
+workers (each worker makes every n-th batch; the loader hands them back in order)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+
+from seisfuse.data.tiles import training_batch
+
+
+class BatchStream(IterableDataset):
+    def __init__(self, surveys, cfg, seed: int, first: int, last: int, batch: int, offset: int):
+        self.args = (surveys, cfg, seed)
+        self.first, self.last, self.batch, self.offset = first, last, batch, offset
+
+    def __iter__(self):
+        info = get_worker_info()
+        worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        surveys, cfg, seed = self.args
+        for micro in range(self.first + worker, self.last, workers):
+            yield micro, training_batch(surveys, cfg, seed, micro, self.batch, self.offset)
+
+
+def batches(surveys, cfg, seed: int, first: int, last: int, batch: int, offset: int = 0,
+            workers: int = 0) -> Iterator[tuple[int, tuple]]:
+    """(micro-step, (images, labels, valid)) for micro-steps first..last-1."""
+    stream = BatchStream(surveys, cfg, seed, first, last, batch, offset)
+    if workers == 0:
+        return iter(stream)
+    loader = DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=4,
+                        collate_fn=lambda item: (item[0], tuple(torch.as_tensor(a) for a in item[1])))
+    return ((micro, tuple(a.numpy() for a in arrays)) for micro, arrays in loader)
