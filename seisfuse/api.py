@@ -25,7 +25,7 @@ from seisfuse.io.ingest import ingest_segy
 from seisfuse.io.inspect import info
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
-           "build_model", "load_config", "train"]
+           "build_model", "load_config", "train", "predict"]
 log = logging.getLogger("seisfuse")
 
 
@@ -75,6 +75,52 @@ def train(config, overrides: list[str] | None = None, resume: bool = True, overw
     from seisfuse.training import train as run_training
 
     return run_training(cfg, resume=resume)
+
+
+def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, overlap: float = 0.5,
+            blend: str = "gaussian", direction: str = "inline", tta: bool = False, batch_size: int = 16,
+            output: str = "probability", threshold: float = 0.5, device: str = "auto", scheduler: str | None = None,
+            overwrite: bool = False):
+    """Predict a whole volume with overlap blending, out of core.
+
+    checkpoint_or_model: a checkpoint path (normalisation, tile and task come with it) or
+    a model (then give `tile`; no normalisation is applied). volume: a store path (the
+    result becomes variable `var`; resumable; returns the path), an xarray.DataArray or a
+    numpy array of (inline, crossline, sample) or (trace, sample) (returns the same kind,
+    in memory). scheduler: None (this process), "local" (a 2-worker Dask LocalCluster) or a
+    Dask scheduler address.
+    """
+    # Imported here: torch takes seconds to import and the data commands must not pay for it.
+    from seisfuse.infer import Predictor, Settings, finish, predict_rows
+    from seisfuse.infer.store import predict_store
+
+    settings = Settings(overlap=overlap, blend=blend, direction=direction, batch_size=batch_size, output=output,
+                        threshold=threshold)
+    path = None
+    if isinstance(checkpoint_or_model, str | Path):
+        path = str(checkpoint_or_model)
+        predictor = Predictor.from_checkpoint(path, device, tta)
+    else:
+        if tile is None:
+            raise SeisfuseError("a model without a checkpoint needs the tile size", fix="pass tile=(128, 128)")
+        predictor = Predictor(checkpoint_or_model.eval(), tuple(tile), tta=tta)
+    if isinstance(volume, str | Path):
+        return predict_store(predictor, volume, var=var, settings=settings, checkpoint_path=path,
+                             scheduler=scheduler, device=device, tta=tta, overwrite=overwrite)
+    is_xr = isinstance(volume, xr.DataArray)
+    values = np.asarray(volume.values if is_xr else volume)
+    cube = values[None] if values.ndim == 2 else values  # a section is a one-inline volume
+    if cube.ndim != 3:
+        raise SeisfuseError(f"a volume of shape {values.shape} is neither (inline, crossline, sample) nor "
+                            "(trace, sample)", fix="give a 2D section or a 3D volume")
+    out = np.zeros(cube.shape, np.float32 if predictor.task == "binary" and output == "probability" else np.uint8)
+
+    def write(row, rows):
+        out[row:row + len(rows)] = finish(rows, predictor, settings)
+
+    predict_rows(predictor, cube, 0, cube.shape[0], write, settings)
+    result = out[0] if values.ndim == 2 else out
+    return xr.DataArray(result, coords=volume.coords, dims=volume.dims, name=var) if is_xr else result
 
 
 def open_store(path, chunks="auto") -> xr.Dataset:

@@ -87,6 +87,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from runs/<name>/last.pt (the default)")
     p.add_argument("--overwrite", action="store_true", help="discard an existing run of this name and start again")
 
+    p = sub.add_parser("predict", help="predict a whole store with a trained checkpoint (overlap blending)")
+    p.add_argument("store")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--var", default="prediction")
+    p.add_argument("--overlap", type=float, default=0.5)
+    p.add_argument("--blend", choices=("gaussian", "hann", "constant"), default="gaussian")
+    p.add_argument("--direction", choices=("inline", "crossline", "both"), default="inline",
+                   help="section direction for 2D models (both: averaged)")
+    p.add_argument("--tta", action="store_true", help="average over lateral flips")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--output", choices=("probability", "label"), default="probability")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--scheduler", help="Dask: 'local' or a scheduler address (default: this process)")
+    p.add_argument("--overwrite", action="store_true")
+
     p = sub.add_parser("run", help="run a batch pipeline YAML (pipelines/*.yaml)")
     p.add_argument("pipeline")
     return parser
@@ -140,6 +156,12 @@ def run(args: argparse.Namespace) -> None:
         summary = api.train(args.config, args.overrides, resume=True, overwrite=args.overwrite)
         log.info("trained %s: best %s %.4f at step %s; checkpoints in %s", summary["run_dir"], summary["metric"],
                  summary["best"], summary["best_step"], summary["run_dir"])
+    elif args.command == "predict":
+        out = api.predict(args.checkpoint, args.store, var=args.var, overlap=args.overlap, blend=args.blend,
+                          direction=args.direction, tta=args.tta, batch_size=args.batch_size, output=args.output,
+                          threshold=args.threshold, device=args.device, scheduler=args.scheduler,
+                          overwrite=args.overwrite)
+        log.info("wrote variable %s to %s", args.var, out)
     elif args.command == "run":
         api.run(args.pipeline)
 

@@ -44,7 +44,7 @@ class SmpBaseline(nn.Module):
         except (KeyError, ValueError, TypeError) as exc:
             raise ConfigError(f"cannot build {arch} with encoder {encoder!r} and {arch_kwargs} ({exc})",
                               fix="check the encoder name and the architecture's arguments") from None
-        self.output_stride = 32
+        self.output_stride = 2 ** arch_kwargs.get("encoder_depth", 5)
 
     def forward(self, raw: torch.Tensor, edge: torch.Tensor | None = None) -> torch.Tensor:
         if raw.dim() != 4 or raw.shape[1] != 1:

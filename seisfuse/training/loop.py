@@ -27,9 +27,9 @@ from seisfuse.data.tiles import load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import build_loss
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
-from seisfuse.models import build_model
+from seisfuse.models import build_model, checkpoint
 from seisfuse.progress import Progress
-from seisfuse.training import checkpoint, distributed
+from seisfuse.training import distributed
 
 log = logging.getLogger("seisfuse")
 

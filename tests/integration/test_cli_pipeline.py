@@ -35,3 +35,26 @@ def test_console_script_reports_user_errors_with_exit_code_2(tmp_path):
     result = subprocess.run([sys.executable, "-m", "seisfuse.cli", "info", str(tmp_path / "missing.sgy")],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_train_predict_export(tmp_path, run_cli):
+    store = tmp_path / "s.zarr"
+    assert run_cli("synth", store, "--shape", "32,24,32", "--seed", "2")[0] == 0
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""
+name: cli
+runs_dir: {tmp_path / 'runs'}
+data: {{stores: [{store}], label: fault, tile: [16, 32], split: {{val_fraction: 0.25, gap: 2}}}}
+model: {{name: unet, options: {{encoder_depth: 3, decoder_channels: [16, 8, 8]}}}}
+train: {{steps: 2, batch_size: 2, val_every: 2}}
+""")
+    code, _, err = run_cli("train", "-c", config, "--set", "optim.lr=0.01")
+    assert code == 0, err
+    code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "runs/cli/best.pt", "--var", "p",
+                           "--overlap", "0.25", "--blend", "hann", "--tta")
+    assert code == 0, err
+    assert run_cli("export", store, tmp_path / "p.sgy", "--var", "p")[0] == 0
+    code, _, err = run_cli("train", "-c", config, "--set", "optim.lrate=1")
+    assert code == 2 and "unknown key 'optim.lrate'" in err
+    code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "missing.pt")
+    assert code == 2 and "no checkpoint here" in err

@@ -27,7 +27,7 @@ def test_unknown_step_key_is_named_with_the_allowed_keys(tmp_path):
 
 
 def test_unknown_step_kind(tmp_path):
-    path = write(tmp_path, "name: x\nsteps:\n  - train: {}\n")
+    path = write(tmp_path, "name: x\nsteps:\n  - bake: {}\n")
     with pytest.raises(ConfigError, match="must be one of"):
         load_pipeline(path)
 

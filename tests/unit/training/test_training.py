@@ -7,7 +7,7 @@ import torch
 import seisfuse
 from seisfuse.config.train import load_config
 from seisfuse.errors import ConfigError, SeisfuseError
-from seisfuse.training import checkpoint
+from seisfuse.models import checkpoint
 from seisfuse.training import loop as train_loop
 from tests.unit.training.conftest import same_weights, weights
 

@@ -1,0 +1,65 @@
+"""Batched tile prediction: normalisation and tile geometry from the checkpoint, padding of
+border tiles, test-time flips, mixed precision on CUDA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from seisfuse.data.normalize import Normalizer
+from seisfuse.errors import ConfigError
+from seisfuse.models import build_model, checkpoint
+
+
+@dataclass
+class Predictor:
+    model: torch.nn.Module
+    tile: tuple[int, ...]  # the model's tile: (lateral, sample) or (inline, crossline, sample)
+    task: str = "binary"
+    classes: int = 1
+    normalizer: Normalizer | None = None
+    device: torch.device = torch.device("cpu")
+    tta: bool = False
+    amp: bool = False
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "auto", tta: bool = False) -> Predictor:
+        state = checkpoint.load(path)
+        model = build_model(state["model_name"], **state["model_options"])
+        checkpoint.load_model_state(model, state, str(path))
+        dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                           ("cpu" if device == "auto" else device))
+        return cls(model.to(dev).eval(), tuple(state["tile"]), state["task"], state["classes"],
+                   Normalizer(**state["normalization"]), dev, tta, dev.type == "cuda")
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.task == "binary" else self.classes
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            logits = self.model(x).float()
+        return torch.sigmoid(logits) if self.task == "binary" else torch.softmax(logits, dim=1)
+
+    @torch.no_grad()
+    def __call__(self, tiles: np.ndarray) -> np.ndarray:
+        """tiles (N, *tile_or_smaller) raw amplitudes -> (N, C, same size) probabilities."""
+        size = tiles.shape[1:]
+        if len(size) != len(self.tile):
+            raise ConfigError(f"the model takes {len(self.tile)}D tiles, got {len(size)}D")
+        x = self.normalizer(tiles) if self.normalizer else tiles.astype(np.float32)
+        pad = [(0, 0)] + [(0, max(0, t - s)) for t, s in zip(self.tile, size)]
+        if any(p[1] for p in pad):  # a border tile of a volume smaller than the tile
+            x = np.pad(x, pad, mode="reflect" if min(size) > 1 else "edge")
+        x = torch.from_numpy(np.ascontiguousarray(x))[:, None].to(self.device)  # (N, 1, *tile)
+        probs = self._forward(x)
+        if self.tta:  # flips along the lateral axes, undone on the output, averaged
+            lateral = [2] if len(self.tile) == 2 else [2, 3]
+            flips = [[a] for a in lateral] + ([lateral] if len(lateral) > 1 else [])
+            for dims in flips:
+                probs = probs + self._forward(torch.flip(x, dims)).flip(dims)
+            probs = probs / (1 + len(flips))
+        crop = (slice(None), slice(None), *(slice(0, s) for s in size))
+        return probs[crop].cpu().numpy().astype(np.float64)

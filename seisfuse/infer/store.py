@@ -1,0 +1,131 @@
+"""Prediction into a store variable: blocks of chunk rows, recorded when done (resumable),
+run in this process or on Dask workers (`scheduler="local"` or a scheduler address, e.g.
+of a dask-jobqueue SLURM cluster). Missing traces stay missing (zero, trace_mask False)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from seisfuse import stats
+from seisfuse.errors import SeisfuseError, StoreError
+from seisfuse.infer.predictor import Predictor
+from seisfuse.infer.volume import Settings, finish, plan_tiles, predict_rows
+from seisfuse.io import schema
+from seisfuse.progress import Progress
+
+log = logging.getLogger("seisfuse")
+_WORKER_PREDICTORS: dict[tuple, Predictor] = {}  # per Dask worker process: load the model once
+
+
+def plan_blocks(n_rows: int, chunk_rows: int, tile_rows: int) -> list[tuple[int, int]]:
+    """Row blocks of whole chunk rows, at least 4 tile extents tall so halos cost little."""
+    size = chunk_rows * max(1, -(-4 * tile_rows // chunk_rows))
+    return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
+
+
+def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, overwrite: bool) -> bool:
+    """Create the output variable and its block record, or keep them to resume. Returns resume?"""
+    done_name = f"_predict_{var}_done"
+    if var in schema.RESERVED or var.startswith("_"):
+        raise StoreError(f"{var!r} is a reserved name", where=str(group.store), fix="choose another --var")
+    if var in group:
+        attrs = group[var].attrs
+        if attrs.get(schema.COMPLETE) and not overwrite:
+            raise StoreError(f"variable {var!r} already exists", where=str(group.store),
+                             fix="pass --overwrite to replace it, or choose another --var")
+        if not overwrite and attrs.get("predict_manifest") == manifest and done_name in group:
+            return True
+    amp = group[schema.AMPLITUDE]
+    schema.create_array(group, var, amp.shape, amp.chunks, dtype, amp.metadata.dimension_names, overwrite=True,
+                        attrs={"predict_manifest": manifest, "coordinates": " ".join(schema.HEADER_COORDS)})
+    schema.create_array(group, done_name, (n_blocks,), (1,), "uint8", ("_block",), overwrite=True)
+    return False
+
+
+def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[int, int], b: int,
+              settings: Settings, tiles, progress: Progress | None = None) -> None:
+    amplitude, out, mask = group[schema.AMPLITUDE], group[var], group[schema.TRACE_MASK]
+
+    def write(row: int, values: np.ndarray) -> None:
+        result = finish(values, predictor, settings)
+        live = mask[row:row + len(result)]
+        result[~live] = 0  # missing traces stay missing
+        out[row:row + len(result)] = result
+
+    predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress)
+    group[f"_predict_{var}_done"][b] = 1
+
+
+def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bool, settings: Settings,
+                block: tuple[int, int], b: int) -> int:
+    key = (checkpoint_path, device, tta)
+    if key not in _WORKER_PREDICTORS:
+        _WORKER_PREDICTORS[key] = Predictor.from_checkpoint(checkpoint_path, device, tta)
+    group = zarr.open_group(store, mode="r+")
+    predictor = _WORKER_PREDICTORS[key]
+    run_block(predictor, group, var, block, b, settings, plan_tiles(group[schema.AMPLITUDE].shape, predictor,
+                                                                     settings))
+    return b
+
+
+def _client(scheduler: str):
+    from dask.distributed import Client, LocalCluster  # optional [hpc] extra: imported only when asked for
+
+    if scheduler == "local":
+        return Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None))
+    return Client(scheduler)
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+def predict_store(predictor: Predictor, store, *, var: str = "prediction", settings: Settings = DEFAULT_SETTINGS,
+                  checkpoint_path: str | None = None, scheduler: str | None = None, device: str = "auto",
+                  tta: bool = False, overwrite: bool = False) -> Path:
+    group = schema.open_group(store, mode="r+")
+    if schema.spatial_dims(group) != ("inline", "crossline"):
+        raise StoreError("prediction needs a 3D (inline, crossline, sample) store", where=str(store))
+    amp = group[schema.AMPLITUDE]
+    tiles = plan_tiles(amp.shape, predictor, settings)
+    blocks = plan_blocks(amp.shape[0], amp.chunks[0], max(t.size[0] for t in tiles))
+    dtype = "float32" if predictor.task == "binary" and settings.output == "probability" else "uint8"
+    manifest = json.loads(json.dumps({"checkpoint": checkpoint_path, "settings": settings.__dict__,
+                                      "tile": list(predictor.tile), "tta": predictor.tta}))
+    resume = _prepare(group, var, manifest, dtype, len(blocks), overwrite)
+    done = group[f"_predict_{var}_done"][:]
+    todo = [b for b in range(len(blocks)) if not done[b]]
+    if resume:
+        log.info("predict: resuming, %d of %d blocks already done", len(blocks) - len(todo), len(blocks))
+    if scheduler:
+        if checkpoint_path is None:
+            raise SeisfuseError("distributed prediction needs a checkpoint path", fix="pass --checkpoint PATH")
+        client = _client(scheduler)
+        try:
+            futures = client.map(_dask_block, [str(store)] * len(todo), [var] * len(todo),
+                                 [str(checkpoint_path)] * len(todo), [device] * len(todo), [tta] * len(todo),
+                                 [settings] * len(todo), [blocks[b] for b in todo], todo, pure=False)
+            with Progress(len(blocks), f"predict {var}", unit="block") as bar:
+                bar.update(len(blocks) - len(todo))
+                for future in futures:
+                    future.result()
+                    bar.update()
+        finally:
+            client.close()
+    else:
+        n_tiles = sum(1 for t in tiles for b in todo if blocks[b][0] - t.size[0] < t.start[0] < blocks[b][1])
+        with Progress(max(n_tiles, 1), f"predict {var}", unit="tile") as bar:
+            for b in todo:
+                run_block(predictor, group, var, blocks[b], b, settings, tiles, bar)
+    total, sample = stats.BlockStats(), []
+    for a, z in blocks:  # statistics of the result, then the completion marker
+        values = group[var][a:z]
+        total = total.merge(stats.block_stats(values))
+        sample.append(stats.subsample(values, 1 << 16))
+    del group[f"_predict_{var}_done"]
+    group[var].attrs.update({"statistics": stats.summarize(total, np.concatenate(sample)), schema.COMPLETE: True})
+    return Path(store)

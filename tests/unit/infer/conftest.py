@@ -1,0 +1,17 @@
+import pytest
+
+import seisfuse
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """(store, checkpoint) of a tiny model trained for a few steps on a synthetic survey."""
+    root = tmp_path_factory.mktemp("infer")
+    store = seisfuse.synth(root / "s.zarr", shape=(40, 24, 40), seed=5, n_faults=3)
+    cfg = {"name": "p", "runs_dir": str(root / "runs"),
+           "data": {"stores": [str(store)], "label": "fault", "tile": [16, 32],
+                    "split": {"val_fraction": 0.25, "gap": 2}},
+           "model": {"name": "edge_fusion_unet", "options": {"encoder_depth": 3, "decoder_channels": [16, 8, 8]}},
+           "train": {"steps": 4, "batch_size": 2, "val_every": 4, "threads": 1}}
+    summary = seisfuse.train(cfg)
+    return store, f"{summary['run_dir']}/best.pt"
