@@ -70,6 +70,14 @@ def measure(cmd: list[str] | str, env: dict | None = None) -> tuple[float, float
     return seconds, usage.ru_maxrss / 1024
 
 
+def measure_clean(cmd: list[str]) -> tuple[float, float]:
+    """measure() through a small launcher process: a child's peak-memory figure starts from
+    its parent's resident size at fork, so a large measuring process must not fork it directly."""
+    out = subprocess.run([sys.executable, __file__, "measure", *cmd], check=True, capture_output=True, text=True)
+    seconds, peak = out.stdout.split()[-2:]
+    return float(seconds), float(peak)
+
+
 def cat_rate(path: Path) -> float:
     """MB/s of `cat FILE > /dev/null` with the file in the page cache (the read limit)."""
     measure(f"cat {shlex.quote(str(path))} > /dev/null")  # warm the cache
@@ -91,5 +99,8 @@ def table(rows: list[list], header: list[str]) -> str:
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
-if __name__ == "__main__":  # survey generation, run by survey_files() in a child process
-    _generate(Path(sys.argv[1]), tuple(int(v) for v in sys.argv[2].split(",")), sys.argv[3])
+if __name__ == "__main__":  # child-process helpers: `measure CMD...` or survey generation
+    if sys.argv[1] == "measure":
+        print(*measure(sys.argv[2:]))
+    else:
+        _generate(Path(sys.argv[1]), tuple(int(v) for v in sys.argv[2].split(",")), sys.argv[3])

@@ -196,6 +196,11 @@ def run(pipeline_path) -> Path:
             summary = train(cfg)
             log.info("  %s: best validation %s %.3f at step %s (%s)", cfg.name, summary["metric"], summary["best"],
                      summary["best_step"], summary["run_dir"])
+        elif kind == "predict":
+            predict(w(step.checkpoint), w(step.store), var=step.var, overlap=step.overlap, blend=step.blend,
+                    direction=step.direction, tta=step.tta, output=step.output, scheduler=step.scheduler,
+                    overwrite=ow)
+            log.info("  %s: variable %s written", step.store, step.var)
         elif kind == "compare":
             same = filecmp.cmp(w(step.a), w(step.b), shallow=False)
             if not same:

@@ -51,6 +51,20 @@ class TrainStep(Strict):
     set: list[str] = []
 
 
+class PredictStep(Strict):
+    """Predict a store with a checkpoint (both paths inside the workdir)."""
+
+    store: str
+    checkpoint: str
+    var: str = "prediction"
+    overlap: float = 0.5
+    blend: Literal["gaussian", "hann", "constant"] = "gaussian"
+    direction: Literal["inline", "crossline", "both"] = "inline"
+    tta: bool = False
+    output: Literal["probability", "label"] = "probability"
+    scheduler: str | None = None
+
+
 class CompareStep(Strict):
     """Byte comparison of two files: the round-trip check."""
 
@@ -60,7 +74,7 @@ class CompareStep(Strict):
 
 STEP_TYPES: dict[str, type[Strict]] = {
     "synth": SynthStep, "ingest": IngestStep, "info": InfoStep, "export": ExportStep, "compare": CompareStep,
-    "train": TrainStep,
+    "train": TrainStep, "predict": PredictStep,
 }
 
 

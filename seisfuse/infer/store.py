@@ -73,11 +73,26 @@ def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bo
     return b
 
 
+def slurm_cluster(workers: int, gpus_per_worker: int = 1, **options):
+    """A dask-jobqueue SLURM cluster, one GPU per worker by default; queue, account, walltime,
+    memory and cores come from `options` or the user's ~/.config/dask/jobqueue.yaml."""
+    from dask_jobqueue import SLURMCluster  # optional [hpc] extra: imported only when asked for
+
+    extra = [f"--gres=gpu:{gpus_per_worker}"] if gpus_per_worker else []
+    cluster = SLURMCluster(processes=1, cores=options.pop("cores", 4), memory=options.pop("memory", "32GB"),
+                           job_extra_directives=extra + options.pop("job_extra_directives", []), **options)
+    cluster.scale(workers)
+    return cluster
+
+
 def _client(scheduler: str):
+    """'local' (2 worker processes here), 'slurm:N' (N SLURM jobs via dask-jobqueue) or an address."""
     from dask.distributed import Client, LocalCluster  # optional [hpc] extra: imported only when asked for
 
     if scheduler == "local":
         return Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None))
+    if scheduler.startswith("slurm:"):
+        return Client(slurm_cluster(int(scheduler.split(":", 1)[1])))
     return Client(scheduler)
 
 
