@@ -25,7 +25,7 @@ from seisfuse.io.ingest import ingest_segy
 from seisfuse.io.inspect import info
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
-           "build_model", "load_config", "train", "predict"]
+           "build_model", "load_config", "train", "predict", "evaluate", "report"]
 log = logging.getLogger("seisfuse")
 
 
@@ -123,6 +123,46 @@ def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, 
     return xr.DataArray(result, coords=volume.coords, dims=volume.dims, name=var) if is_xr else result
 
 
+def evaluate(store, *, pred: str = "prediction", label: str | None = None, region: tuple[int, int] | None = None,
+             task: str = "binary", classes: int | None = None, threshold: float = 0.5, tolerance: int = 2,
+             out: str | Path | None = None) -> dict:
+    """Metrics of a prediction variable against a label variable, chunk by chunk; with `out`,
+    also written as JSON. label defaults to the store's default label (synthetic) or `fault`."""
+    from seisfuse.metrics.store import evaluate_store  # torch-free callers should not pay for torch
+
+    label = label or schema.attribute(store, "default_label", "fault")
+    result = evaluate_store(store, pred, label, region=region, task=task, classes=classes, threshold=threshold,
+                            tolerance=tolerance)
+    if out is not None:
+        Path(out).write_text(json.dumps(result, indent=2))
+    return result
+
+
+def experiment(step, workdir: Path) -> list[dict]:
+    """Run an experiment grid (a pipeline `experiment` step) into <workdir>/experiments/<name>."""
+    from seisfuse.experiments import GridSpec, run_grid  # imports torch
+
+    datasets = {k: v if Path(v).is_absolute() else str(workdir / v) for k, v in step.datasets.items()}
+    spec = GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
+                    step.reference)
+    return run_grid(spec, workdir / "experiments" / step.name)
+
+
+def report(run_dirs, out, *, caption: str = "seisfuse experiments", panel=None) -> dict:
+    """Tables (Markdown, LaTeX, CSV) and figures (PNG) from experiment directories; panel =
+    (store, label, [prediction variables]) adds the section figure."""
+    from seisfuse.experiments import write_report  # imports matplotlib
+    from seisfuse.experiments.figures import panel_figure  # imports torch
+
+    result = write_report(run_dirs, out, caption)
+    if panel is not None:
+        store, label, predictions = panel
+        result["files"]["panel"] = str(panel_figure(store, label, list(predictions), Path(out) / "panel.png"))
+    for kind, path in result["files"].items():
+        log.info("  %s: %s", kind, path)
+    return result
+
+
 def open_store(path, chunks="auto") -> xr.Dataset:
     """A complete store as a lazy xarray.Dataset (dask-backed), without unfinished variables."""
     group = schema.open_group(path)
@@ -201,6 +241,18 @@ def run(pipeline_path) -> Path:
                     direction=step.direction, tta=step.tta, output=step.output, scheduler=step.scheduler,
                     overwrite=ow)
             log.info("  %s: variable %s written", step.store, step.var)
+        elif kind == "evaluate":
+            result = evaluate(w(step.store), pred=step.pred, label=step.label, region=step.region, task=step.task,
+                              tolerance=step.tolerance, out=w(step.out) if step.out else None)
+            shown = {k: round(v, 4) for k, v in result.items() if isinstance(v, float)}
+            log.info("  %s vs %s: %s", step.pred, result["label"], json.dumps(shown))
+        elif kind == "experiment":
+            experiment(step, workdir)
+        elif kind == "report":
+            panel = step.panel
+            result = report([w(r) for r in step.runs], w(step.out), caption=step.caption,
+                            panel=(w(panel.store), panel.label, panel.predictions) if panel else None)
+            log.info("  report: %d runs (%d failed) -> %s", result["runs"], result["failed"], w(step.out))
         elif kind == "compare":
             same = filecmp.cmp(w(step.a), w(step.b), shallow=False)
             if not same:

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import sys
+from pathlib import Path
 
 from seisfuse import api
 from seisfuse._version import __version__
@@ -103,6 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="Dask: 'local' or a scheduler address (default: this process)")
     p.add_argument("--overwrite", action="store_true")
 
+    p = sub.add_parser("evaluate", help="metrics of a prediction variable against a label variable")
+    p.add_argument("store")
+    p.add_argument("--pred", default="prediction")
+    p.add_argument("--label", help="label variable (default: the store's default label, or fault)")
+    p.add_argument("--region", type=_ints, metavar="START,STOP", help="inline index range, e.g. 80,96")
+    p.add_argument("--task", choices=("binary", "multiclass"), default="binary")
+    p.add_argument("--classes", type=int)
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--tolerance", type=int, default=2, help="voxels for the tolerance F1")
+    p.add_argument("--json", dest="json_out", help="also write the metrics to this JSON file")
+
+    p = sub.add_parser("report", help="paper tables (Markdown, LaTeX, CSV) and figures from experiment directories")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--out", default="report")
+    p.add_argument("--caption", default="seisfuse experiments")
+
     p = sub.add_parser("run", help="run a batch pipeline YAML (pipelines/*.yaml)")
     p.add_argument("pipeline")
     return parser
@@ -162,6 +179,17 @@ def run(args: argparse.Namespace) -> None:
                           threshold=args.threshold, device=args.device, scheduler=args.scheduler,
                           overwrite=args.overwrite)
         log.info("wrote variable %s to %s", args.var, out)
+    elif args.command == "evaluate":
+        result = api.evaluate(args.store, pred=args.pred, label=args.label, region=args.region, task=args.task,
+                              classes=args.classes, threshold=args.threshold, tolerance=args.tolerance,
+                              out=args.json_out)
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            print(f"{key:<{width}}  {shown}")
+    elif args.command == "report":
+        result = api.report(args.run_dirs, args.out, caption=args.caption)
+        print(Path(result["files"]["markdown"]).read_text())
     elif args.command == "run":
         api.run(args.pipeline)
 

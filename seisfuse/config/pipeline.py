@@ -65,6 +65,41 @@ class PredictStep(Strict):
     scheduler: str | None = None
 
 
+class EvaluateStep(Strict):
+    store: str
+    pred: str = "prediction"
+    label: str | None = None
+    region: tuple[int, int] | None = None
+    task: Literal["binary", "multiclass"] = "binary"
+    tolerance: int = 2
+    out: str | None = None  # a JSON file inside the workdir
+
+
+class ExperimentStep(Strict):
+    """A grid: variants (lists of overrides) x datasets (name: store in the workdir) x seeds."""
+
+    name: str
+    base: str  # a training config (path from where `seisfuse run` starts)
+    datasets: dict[str, str]
+    variants: dict[str, list[str]]
+    seeds: list[int] = [0]
+    common: list[str] = []
+    reference: str | None = None
+
+
+class PanelSpec(Strict):
+    store: str
+    label: str = "fault"
+    predictions: list[str] = []
+
+
+class ReportStep(Strict):
+    runs: list[str]  # experiment directories inside the workdir (experiments/<name>)
+    out: str = "report"
+    caption: str = "seisfuse experiments"
+    panel: PanelSpec | None = None
+
+
 class CompareStep(Strict):
     """Byte comparison of two files: the round-trip check."""
 
@@ -74,7 +109,8 @@ class CompareStep(Strict):
 
 STEP_TYPES: dict[str, type[Strict]] = {
     "synth": SynthStep, "ingest": IngestStep, "info": InfoStep, "export": ExportStep, "compare": CompareStep,
-    "train": TrainStep, "predict": PredictStep,
+    "train": TrainStep, "predict": PredictStep, "evaluate": EvaluateStep, "experiment": ExperimentStep,
+    "report": ReportStep,
 }
 
 

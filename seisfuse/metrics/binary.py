@@ -24,14 +24,19 @@ def _ball(radius: int, ndim: int) -> np.ndarray:
     return (grid**2).sum(0) <= radius * radius
 
 
-def tolerance_hits(pred: np.ndarray, truth: np.ndarray, k: int) -> tuple[int, int, int, int]:
-    """(matched predictions, predictions, matched truths, truths) with a k-voxel tolerance."""
+def tolerance_hits(pred: np.ndarray, truth: np.ndarray, k: int,
+                   core: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
+    """(matched predictions, predictions, matched truths, truths) with a k-voxel tolerance.
+    core: count only voxels of rows core[0]:core[1] (the rest is a halo for the dilation)."""
     pred, truth = pred.astype(bool), truth.astype(bool)
     if k > 0:
         near_truth = ndimage.binary_dilation(truth, _ball(k, truth.ndim))
         near_pred = ndimage.binary_dilation(pred, _ball(k, pred.ndim))
     else:
         near_truth, near_pred = truth, pred
+    if core is not None:
+        sl = slice(*core)
+        pred, truth, near_truth, near_pred = pred[sl], truth[sl], near_truth[sl], near_pred[sl]
     return int((pred & near_truth).sum()), int(pred.sum()), int((truth & near_pred).sum()), int(truth.sum())
 
 

@@ -54,6 +54,9 @@ train: {{steps: 2, batch_size: 2, val_every: 2}}
                            "--overlap", "0.25", "--blend", "hann", "--tta")
     assert code == 0, err
     assert run_cli("export", store, tmp_path / "p.sgy", "--var", "p")[0] == 0
+    code, out, err = run_cli("evaluate", store, "--pred", "p", "--label", "fault", "--region", "24,32",
+                             "--json", tmp_path / "e.json")
+    assert code == 0 and "ods_f1" in out and "[24, 32]" in out and (tmp_path / "e.json").exists()
     code, _, err = run_cli("train", "-c", config, "--set", "optim.lrate=1")
     assert code == 2 and "unknown key 'optim.lrate'" in err
     code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "missing.pt")

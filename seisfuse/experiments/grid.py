@@ -1,0 +1,72 @@
+"""Experiment grids: named variants (lists of config overrides) x datasets x seeds.
+
+Each run gets its own directory `<out>/<variant>/<dataset>/seed<k>/` holding
+`experiment.json` (what it is), the training run, `cost.json` (parameters, FLOPs and
+latency per tile) and, when it failed, `failed.json`. A finished run is skipped when the
+grid runs again; a failed run is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seisfuse.config.train import load_config
+from seisfuse.models import build_model
+from seisfuse.models.cost import summary as model_cost
+from seisfuse.training import train
+
+log = logging.getLogger("seisfuse")
+
+
+@dataclass
+class GridSpec:
+    name: str
+    base: str  # a training config
+    datasets: dict[str, str]  # dataset name -> store path
+    variants: dict[str, list[str]]  # variant name -> overrides
+    seeds: list[int] = field(default_factory=lambda: [0])
+    common: list[str] = field(default_factory=list)  # overrides for every run
+    reference: str | None = None  # the row the others are compared with
+
+
+def _run_one(spec: GridSpec, variant: str, dataset: str, seed: int, run_dir: Path) -> dict:
+    overrides = [*spec.common, *spec.variants[variant], f"train.seed={seed}", f"name=seed{seed}",
+                 f"runs_dir={run_dir.parent}", f"data.stores=[{spec.datasets[dataset]}]"]
+    cfg = load_config(spec.base, overrides)
+    summary = train(cfg)
+    cost_path = run_dir / "cost.json"
+    if not cost_path.exists():
+        model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
+        info, _ = model_cost(model, tuple(cfg.data.tile))
+        cost_path.write_text(json.dumps(info, indent=2))
+    return summary
+
+
+def run_grid(spec: GridSpec, out: str | Path) -> list[dict]:
+    """Run every (variant, dataset, seed); returns one record per run (status ok/failed)."""
+    out = Path(out)
+    records = []
+    for order, variant in enumerate(spec.variants):
+        for dataset in spec.datasets:
+            for seed in spec.seeds:
+                run_dir = out / variant / dataset / f"seed{seed}"
+                run_dir.mkdir(parents=True, exist_ok=True)
+                meta = {"experiment": spec.name, "variant": variant, "order": order, "dataset": dataset, "seed": seed,
+                        "overrides": spec.variants[variant], "reference": spec.reference}
+                (run_dir / "experiment.json").write_text(json.dumps(meta, indent=2))
+                (run_dir / "failed.json").unlink(missing_ok=True)
+                try:
+                    summary = _run_one(spec, variant, dataset, seed, run_dir)
+                    records.append({**meta, "status": "ok", "run_dir": str(run_dir), "summary": summary})
+                except Exception as exc:  # a failed run is reported; the grid goes on
+                    (run_dir / "failed.json").write_text(json.dumps(
+                        {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}, indent=2))
+                    log.error("run %s/%s/seed%d failed: %s", variant, dataset, seed, exc)
+                    records.append({**meta, "status": "failed", "run_dir": str(run_dir), "error": str(exc)})
+    failed = [r for r in records if r["status"] == "failed"]
+    log.info("grid %s: %d runs, %d failed", spec.name, len(records), len(failed))
+    return records

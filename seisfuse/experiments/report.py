@@ -1,0 +1,167 @@
+"""Paper tables and figures from run directories.
+
+Metrics are each run's last validation (not its best: choosing the best on the validation
+lines and reporting it there would flatter every row), as mean ± sample standard deviation
+over seeds, beside parameters, FLOPs and latency per tile, and the difference of the main
+metric to the reference row of the same dataset. Rows where a module loses stay in.
+Written as Markdown, LaTeX (booktabs) and CSV, with PNG figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+METRICS = {"binary": ["ods_f1", "ap", "f1", "iou", "tolerance_f1@2"], "multiclass": ["miou", "pa", "mca", "fwiu"]}
+
+
+def collect(roots) -> list[dict]:
+    """Every run under the given directories (those with an experiment.json)."""
+    runs = []
+    for root in roots:
+        for meta_path in sorted(Path(root).rglob("experiment.json")):
+            run_dir = meta_path.parent
+            run = {**json.loads(meta_path.read_text()), "run_dir": str(run_dir)}
+            if (run_dir / "failed.json").exists():
+                run.update(status="failed", error=json.loads((run_dir / "failed.json").read_text())["error"])
+            elif (run_dir / "summary.json").exists():
+                summary = json.loads((run_dir / "summary.json").read_text())
+                config = yaml.safe_load((run_dir / "config.yaml").read_text())
+                run.update(status="ok", final=summary["final"], task=config["data"]["task"],
+                           cost=json.loads((run_dir / "cost.json").read_text()) if (run_dir / "cost.json").exists()
+                           else {})
+            else:
+                run.update(status="unfinished")
+            runs.append(run)
+    return runs
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=float)
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+
+
+def table_rows(runs: list[dict]) -> tuple[list[str], list[dict]]:
+    """One row per (dataset, variant): metric means and stds, cost, and Δ to the reference."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    task = ok[0]["task"] if ok else "binary"
+    metrics = [m for m in METRICS[task] if ok and all(m in r["final"] for r in ok)]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in sorted(runs, key=lambda r: (r["dataset"], r.get("order", 0), r["seed"])):  # the grid's order
+        groups.setdefault((r["dataset"], r["variant"]), []).append(r)
+    rows = []
+    for (dataset, variant), members in groups.items():
+        good = [r for r in members if r["status"] == "ok"]
+        row = {"dataset": dataset, "variant": variant, "seeds": len(good), "failed": len(members) - len(good)}
+        for m in metrics:
+            row[m] = _mean_std([r["final"][m] for r in good]) if good else (math.nan, math.nan)
+        cost = good[0]["cost"] if good else {}
+        row.update(params=cost.get("parameters"), gflops=cost.get("flops", 0) / 1e9 if cost else None,
+                   latency_ms=cost.get("latency_s", 0) * 1000 if cost else None)
+        rows.append(row)
+    main = metrics[0] if metrics else None
+    references = {r["dataset"]: r.get("reference") for r in runs}
+    for row in rows:
+        ref = next((x for x in rows if x["dataset"] == row["dataset"] and x["variant"] == references[row["dataset"]]),
+                   None)
+        row["delta"] = row[main][0] - ref[main][0] if main and ref and row["seeds"] and ref["seeds"] else None
+    return metrics, rows
+
+
+def _fmt(value, digits=3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _cells(row: dict, metrics: list[str], pm: str) -> list[str]:
+    cells = [row["dataset"], row["variant"], str(row["seeds"])]
+    cells += [f"{_fmt(row[m][0])} {pm} {_fmt(row[m][1])}" if row["seeds"] else "failed" for m in metrics]
+    cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2),
+              _fmt(row["latency_ms"], 1),
+              "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"])]
+    return cells
+
+
+def _header(metrics: list[str]) -> list[str]:
+    return ["dataset", "variant", "seeds", *metrics, "params (M)", "GFLOPs/tile", "latency (ms)", "Δ vs ref"]
+
+
+def markdown(metrics, rows) -> str:
+    lines = ["| " + " | ".join(_header(metrics)) + " |", "|" + "---|" * len(_header(metrics))]
+    lines += ["| " + " | ".join(_cells(r, metrics, "±")) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def latex(metrics, rows, caption: str) -> str:
+    escape = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("@", "@")  # noqa: E731
+    head = " & ".join(escape(h).replace("Δ", r"$\Delta$") for h in _header(metrics))
+    body = [" & ".join(escape(c).replace("±", r"$\pm$") for c in _cells(r, metrics, "±")) + r" \\" for r in rows]
+    return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{escape(caption)}}}",
+                      r"\begin{tabular}{" + "l" * 2 + "r" * (len(_header(metrics)) - 2) + "}", r"\toprule",
+                      head + r" \\", r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]) + "\n"
+
+
+def write_csv(path: Path, metrics, rows) -> None:
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["dataset", "variant", "seeds", "failed", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")],
+                      "params", "gflops", "latency_ms", "delta_vs_reference"])
+        for r in rows:
+            out.writerow([r["dataset"], r["variant"], r["seeds"], r["failed"],
+                          *[v for m in metrics for v in r[m]], r["params"], r["gflops"], r["latency_ms"], r["delta"]])
+
+
+def bar_chart(path: Path, metrics, rows) -> None:
+    main = metrics[0]
+    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(rows)), 3.5))
+    labels = [f"{r['variant']}\n{r['dataset']}" for r in rows]
+    ax.bar(labels, [r[main][0] for r in rows], yerr=[r[main][1] for r in rows], capsize=4, color="#4c72b0")
+    ax.set_ylabel(main + " (mean ± std over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def training_curves(path: Path, runs: list[dict], metric: str) -> None:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for r in [r for r in runs if r["status"] == "ok"]:
+        rows = list(csv.DictReader((Path(r["run_dir"]) / "metrics.csv").read_text().splitlines()))
+        ax.plot([int(x["step"]) for x in rows], [float(x[metric]) for x in rows], marker="o", markersize=3,
+                label=f"{r['variant']} / {r['dataset']} / seed {r['seed']}")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"validation {metric}")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = collect(roots)
+    metrics, rows = table_rows(runs)
+    files = {"markdown": out / "table.md", "latex": out / "table.tex", "csv": out / "table.csv"}
+    failed = [r for r in runs if r["status"] != "ok"]
+    note = "".join(f"- {r['variant']} / {r['dataset']} / seed {r['seed']}: {r['status']}"
+                   f"{': ' + r['error'] if r.get('error') else ''}\n" for r in failed)
+    files["markdown"].write_text(markdown(metrics, rows) + (f"\nRuns that did not finish:\n{note}" if note else ""))
+    files["latex"].write_text(latex(metrics, rows, caption))
+    write_csv(files["csv"], metrics, rows)
+    if metrics:
+        files["bars"] = out / "metric_bars.png"
+        bar_chart(files["bars"], metrics, rows)
+        files["curves"] = out / "training_curves.png"
+        training_curves(files["curves"], runs, metrics[0])
+    return {"runs": len(runs), "failed": len(failed), "files": {k: str(v) for k, v in files.items()},
+            "metrics": metrics, "rows": rows}

@@ -1,0 +1,104 @@
+"""A small grid (2 variants x 1 dataset x 2 seeds) through `seisfuse run`, and the report."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import seisfuse
+from seisfuse.metrics import binary_metrics
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+BASE = """
+name: grid
+data: {{stores: [unused], label: fault, tile: [16, 32], split: {{val_fraction: 0.25, gap: 2}}}}
+model: {{name: edge_fusion_unet, options: {{encoder_depth: 3, decoder_channels: [16, 8, 8]}}}}
+train: {{steps: 3, batch_size: 2, val_every: 3, threads: 1}}
+"""
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grid")
+    (root / "base.yaml").write_text(BASE.format())
+    pipeline = root / "grid.yaml"
+    pipeline.write_text(f"""
+name: grid
+workdir: {root / 'work'}
+steps:
+  - synth: {{out: s.zarr, shape: [32, 24, 32], seed: 4}}
+  - experiment:
+      name: ablation
+      base: {root / 'base.yaml'}
+      datasets: {{synthA: s.zarr}}
+      variants:
+        raw_only: ["model.options.fusion=none", "model.options.attention=none"]
+        dense_spatial: []
+        broken: ["model.options.fusion=sum"]
+      seeds: [0, 1]
+      reference: raw_only
+  - report: {{runs: [experiments/ablation], out: report, panel: {{store: s.zarr, label: fault}}}}
+""")
+    seisfuse.run(pipeline)
+    return root / "work"
+
+
+def test_tables_have_the_right_rows_columns_and_statistics(grid_run):
+    rows = list(csv.DictReader((grid_run / "report/table.csv").read_text().splitlines()))
+    assert [r["variant"] for r in rows] == ["raw_only", "dense_spatial", "broken"]
+    ok = [r for r in rows if r["variant"] != "broken"]
+    assert all(r["seeds"] == "2" and r["failed"] == "0" for r in ok)
+    for row in ok:
+        finals = [json.loads((grid_run / f"experiments/ablation/{row['variant']}/synthA/seed{s}/summary.json")
+                             .read_text())["final"]["ods_f1"] for s in (0, 1)]
+        assert float(row["ods_f1_mean"]) == pytest.approx(np.mean(finals))
+        assert float(row["ods_f1_std"]) == pytest.approx(np.std(finals, ddof=1))
+    raw, dense = ok
+    assert float(raw["delta_vs_reference"]) == 0.0
+    assert float(dense["delta_vs_reference"]) == pytest.approx(float(dense["ods_f1_mean"]) - float(raw["ods_f1_mean"]))
+    assert int(dense["params"]) > int(raw["params"]) and float(dense["gflops"]) > float(raw["gflops"])
+    md = (grid_run / "report/table.md").read_text()
+    assert "| synthA | dense_spatial | 2 |" in md and "±" in md and "Runs that did not finish" in md
+    tex = (grid_run / "report/table.tex").read_text()
+    assert r"\toprule" in tex and r"$\pm$" in tex and "dense\\_spatial" in tex
+
+
+def test_report_command(grid_run, run_cli, tmp_path):
+    code, out, err = run_cli("report", grid_run / "experiments/ablation", "--out", tmp_path / "r")
+    assert code == 0, err
+    assert "| synthA | raw_only | 2 |" in out and (tmp_path / "r/table.tex").exists()
+
+
+def test_a_failing_variant_is_reported_and_the_others_go_on(grid_run):
+    failed = json.loads((grid_run / "experiments/ablation/broken/synthA/seed0/failed.json").read_text())
+    assert "unknown fusion 'sum'" in failed["error"]
+    assert (grid_run / "experiments/ablation/dense_spatial/synthA/seed1/best.pt").exists()
+
+
+def test_figures_are_written(grid_run):
+    for name in ("metric_bars.png", "training_curves.png", "panel.png"):
+        path = grid_run / "report" / name
+        assert path.stat().st_size > 5_000 and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rerunning_skips_finished_runs(grid_run, caplog):
+    pipeline = grid_run.parent / "grid.yaml"
+    before = (grid_run / "experiments/ablation/raw_only/synthA/seed0/last.pt").stat().st_mtime_ns
+    seisfuse.run(pipeline)
+    assert (grid_run / "experiments/ablation/raw_only/synthA/seed0/last.pt").stat().st_mtime_ns == before
+
+
+def test_evaluate_on_a_store_matches_in_memory_metrics(grid_run):
+    store = grid_run / "s.zarr"
+    ckpt = grid_run / "experiments/ablation/dense_spatial/synthA/seed0/best.pt"
+    seisfuse.predict(str(ckpt), store, var="p", overwrite=True)
+    ds = seisfuse.open_store(store)
+    result = seisfuse.evaluate(store, pred="p", label="fault", tolerance=1)
+    expected = binary_metrics(ds.p.values, ds.fault.values, tolerance=1)
+    for key, value in expected.items():
+        assert result[key] == pytest.approx(value), key
+    region = seisfuse.evaluate(store, pred="p", label="fault", region=(24, 32), tolerance=1)
+    assert region["tolerance_f1@1"] == pytest.approx(
+        binary_metrics(ds.p.values[24:], ds.fault.values[24:], tolerance=1)["tolerance_f1@1"])
