@@ -46,6 +46,9 @@ class DataConfig(Strict):
     clip_percentile: float = Field(99.5, gt=50, le=100)
     split: SplitConfig = SplitConfig()
     augment: AugmentConfig = AugmentConfig()
+    # nnU-Net's foreground oversampling: this fraction of tiles is redrawn (up to 20 times)
+    # until it holds the rare class
+    oversample_foreground: float = Field(0.0, ge=0, le=1)
 
     @field_validator("tile")
     @classmethod
@@ -92,6 +95,15 @@ class TrainLoopConfig(Strict):
     threads: int | None = None
 
 
+class DistillConfig(Strict):
+    """Knowledge distillation: loss = (1 - weight) * task + weight * distillation, the second
+    against the teacher's probabilities at `temperature`."""
+
+    teacher: str | None = None  # a checkpoint
+    weight: float = Field(0.5, ge=0, le=1)
+    temperature: float = Field(1.0, gt=0)
+
+
 class TrainConfig(Strict):
     name: str
     runs_dir: str = "runs"
@@ -100,6 +112,7 @@ class TrainConfig(Strict):
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainLoopConfig = TrainLoopConfig()
+    distill: DistillConfig = DistillConfig()
 
     @property
     def run_dir(self) -> Path:

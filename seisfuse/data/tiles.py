@@ -136,6 +136,11 @@ def training_batch(surveys: list[Survey], cfg, seed: int, step: int, batch: int,
         rng = np.random.default_rng([seed, step, k])
         survey = surveys[int(rng.integers(len(surveys)))]
         image, label, valid = sample_tile(survey, cfg, rng, survey.train)
+        if cfg.oversample_foreground and rng.random() < cfg.oversample_foreground:
+            for _ in range(20):  # redraw until the tile holds the rare class
+                if label.any():
+                    break
+                image, label, valid = sample_tile(survey, cfg, rng, survey.train)
         if cfg.dims == 2:
             image, label, valid = augment.apply_2d(transform, image, label, valid.astype(np.uint8),
                                                    int(rng.integers(2**31)))

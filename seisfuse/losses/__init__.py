@@ -10,6 +10,8 @@ BASNet loss bce + ssim + iou. 2D and 3D.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim, ssim
@@ -167,3 +169,31 @@ def class_balance(labels) -> float:
     if positives == 0:
         raise ConfigError("the training labels have no positive voxels", fix="check the label variable")
     return (labels.numel() - positives) / positives
+
+
+class DistillationLoss(nn.Module):
+    """(1 - weight) * task + weight * distillation. The distillation term is BCE against the
+    teacher's probabilities (binary) or T^2 * KL against its softened distribution (multi-class),
+    both at temperature T; weight 0 is plain training."""
+
+    def __init__(self, task: CompositeLoss, weight: float, temperature: float = 1.0):
+        super().__init__()
+        self.task, self.weight, self.temperature = task, weight, temperature
+
+    def distillation(self, logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:
+        t = self.temperature
+        if self.task.mode == "binary":
+            return F.binary_cross_entropy_with_logits(logits / t, teacher_probs)
+        log_p = F.log_softmax(logits / t, dim=1)
+        return F.kl_div(log_p, teacher_probs, reduction="batchmean") * t * t / math.prod(logits.shape[2:])
+
+    def forward(self, outputs, target, valid=None, teacher_probs: torch.Tensor | None = None):
+        task = self.task(outputs, target, valid)
+        if teacher_probs is None or self.weight == 0:
+            return task
+        main = outputs[0] if isinstance(outputs, tuple) else outputs
+        return (1 - self.weight) * task + self.weight * self.distillation(main, teacher_probs)
+
+
+def teacher_probabilities(logits: torch.Tensor, mode: str, temperature: float = 1.0) -> torch.Tensor:
+    return torch.sigmoid(logits / temperature) if mode == "binary" else torch.softmax(logits / temperature, dim=1)

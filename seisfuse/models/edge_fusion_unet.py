@@ -17,12 +17,15 @@ import torch
 from torch import nn
 
 from seisfuse.errors import ConfigError
+from seisfuse.models import research
 from seisfuse.models._smp_decoder import UnetDecoderAdapter
 from seisfuse.models.attention import POSITIONS, build_attention
 from seisfuse.models.edges import EdgeMap
 from seisfuse.models.fusion import FUSIONS, build_fusion
 
 DEFAULT_DECODER = (256, 128, 64, 32, 16)
+DROPOUT_POSITIONS = ("fusion", "decoder", "head")
+DEFORMABLE_POSITIONS = ("fusion", "decoder", "encoder_last")
 
 
 def make_encoder(name: str, depth: int, weights: str | None) -> nn.Module:
@@ -39,7 +42,10 @@ class EdgeFusionUNet(nn.Module):
                  encoder_depth: int = 5, encoder_weights: str | None = None, edge_operator: str = "sobel",
                  edge_input: str = "internal", fusion: str = "dense", fusion_layers: int = 2, growth_rate: int = 32,
                  attention: str = "spatial", attention_positions: tuple[str, ...] = ("fusion",),
-                 decoder_channels: tuple[int, ...] | None = None, deep_supervision: bool = False):
+                 decoder_channels: tuple[int, ...] | None = None, deep_supervision: bool = False,
+                 activation: str = "relu", norm: str = "batch", dropout: float = 0.0,
+                 dropout_position: str = "head", separable: bool = False, deformable: tuple[str, ...] = (),
+                 dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default"):
         super().__init__()
         if fusion not in FUSIONS:
             raise ConfigError(f"unknown fusion {fusion!r}", fix=f"use one of {', '.join(FUSIONS)}")
@@ -76,6 +82,43 @@ class EdgeFusionUNet(nn.Module):
         self.head = nn.Conv2d(decoder_channels[-1], classes, 3, padding=1)
         if deep_supervision:
             self.aux_heads = nn.ModuleList(nn.Conv2d(c, classes, 1) for c in decoder_channels[:-1])
+        self._research_options(channels[-1], activation, norm, dropout, dropout_position, separable, deformable,
+                               dilation, aspp, init, encoder_weights)
+
+    def _research_options(self, deepest: int, activation, norm, dropout, dropout_position, separable, deformable,
+                          dilation, aspp, init, encoder_weights) -> None:
+        """The ablation switches of seisfuse.models.research, applied to the built network."""
+        if dropout_position not in DROPOUT_POSITIONS:
+            raise ConfigError(f"unknown dropout_position {dropout_position!r}",
+                              fix=f"use one of {', '.join(DROPOUT_POSITIONS)}")
+        bad = [p for p in deformable if p not in DEFORMABLE_POSITIONS]
+        if bad:
+            raise ConfigError(f"unknown deformable position(s) {bad}",
+                              fix=f"use any of {', '.join(DEFORMABLE_POSITIONS)}")
+        if dilation and aspp:
+            raise ConfigError("dilation and aspp are two bottleneck options; choose one")
+        self.bottleneck = (research.DilatedBlock(deepest, tuple(dilation)) if dilation else
+                           research.ASPP(deepest) if aspp else nn.Identity())
+        self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()
+        self.dropout_position = dropout_position
+        if separable and self.fusion_kind != "none":
+            research.make_separable(self.edge_encoder)
+            research.make_separable(self.fusion)
+        if "fusion" in deformable and self.fusion_kind != "none":
+            research.make_deformable(self.fusion)
+        if "decoder" in deformable:
+            research.make_deformable(self.decoder)
+        if "encoder_last" in deformable:
+            stage = self.raw_encoder.get_stages().get(self.output_stride)  # {output stride: modules}
+            if stage is None:
+                raise ConfigError("deformable at encoder_last needs the deepest stage of an encoder_depth of 4 or 5",
+                                  fix="raise encoder_depth or drop encoder_last")
+            research.make_deformable(stage if isinstance(stage, nn.Module) else nn.ModuleList(stage))
+        research.swap_norms(self, norm)
+        research.swap_activations(self, activation)
+        for name, module in self.named_children():  # pretrained encoders keep their weights
+            if not (encoder_weights and name in ("raw_encoder", "edge_encoder")):
+                research.initialise(module, init)
 
     def check_input(self, raw: torch.Tensor) -> None:
         if raw.dim() != 4 or raw.shape[1] != 1:
@@ -99,8 +142,11 @@ class EdgeFusionUNet(nn.Module):
             features = [features[0]] + [
                 att(fuse(f, e)) for fuse, att, f, e in
                 zip(self.fusion, self.fusion_attention, features[1:], edge_features[1:])]
+        features[-1] = self.bottleneck(features[-1])
+        if self.dropout_position == "fusion":
+            features = [features[0]] + [self.dropout(f) for f in features[1:]]
         x, block_outputs = self.decoder(features)
-        logits = self.head(x)  # (B, classes, H, W)
+        logits = self.head(self.dropout(x) if self.dropout_position in ("head", "decoder") else x)  # (B, C, H, W)
         if self.deep_supervision and self.training:
             size = logits.shape[-2:]
             aux = [nn.functional.interpolate(h(o), size=size, mode="bilinear", align_corners=False)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seisfuse.errors import ConfigError
+from seisfuse.models import research
 from seisfuse.models.attention import build_attention
 from seisfuse.models.blocks import ConvNormAct
 from seisfuse.models.edges import EDGES_3D, EdgeMap
@@ -40,7 +41,9 @@ class Encoder3d(nn.Module):
 class EdgeFusionUNet3D(nn.Module):
     def __init__(self, classes: int = 1, widths: tuple[int, ...] = (16, 32, 64, 128), edge_width_factor: float = 0.5,
                  edge_operator: str = "sobel", edge_input: str = "internal", fusion: str = "dense",
-                 fusion_layers: int = 2, growth_rate: int = 8, attention: str = "spatial", norm: str = "batch"):
+                 fusion_layers: int = 2, growth_rate: int = 8, attention: str = "spatial", norm: str = "batch",
+                 activation: str = "relu", dropout: float = 0.0, dilation: tuple[int, ...] | None = None,
+                 init: str = "default"):
         super().__init__()
         if fusion not in FUSIONS:
             raise ConfigError(f"unknown fusion {fusion!r}", fix=f"use one of {', '.join(FUSIONS)}")
@@ -62,6 +65,11 @@ class EdgeFusionUNet3D(nn.Module):
                                 for i in range(len(widths) - 1))
         self.decode = nn.ModuleList(DoubleConv3d(2 * widths[i], widths[i], norm) for i in range(len(widths) - 1))
         self.head = nn.Conv3d(widths[0], classes, 1)
+        self.bottleneck = (research.DilatedBlock(widths[-1], tuple(dilation), norm, dims=3) if dilation
+                           else nn.Identity())
+        self.dropout = nn.Dropout3d(dropout) if dropout else nn.Identity()
+        research.swap_activations(self, activation)
+        research.initialise(self, init)
 
     def forward(self, raw: torch.Tensor, edge: torch.Tensor | None = None) -> torch.Tensor:
         if raw.dim() != 5 or raw.shape[1] != 1:
@@ -77,7 +85,7 @@ class EdgeFusionUNet3D(nn.Module):
                 edge = self.edge_map(raw)
             features = [fuse(f, e) for fuse, f, e in zip(self.fusion, features, self.edge_encoder(edge))]
         features = [att(f) for att, f in zip(self.attention, features)]
-        x = features[-1]
+        x = self.bottleneck(features[-1])
         for i in reversed(range(len(self.up))):
             x = self.decode[i](torch.cat([self.up[i](x), features[i]], dim=1))
-        return self.head(x)  # (B, classes, D, H, W)
+        return self.head(self.dropout(x))  # (B, classes, D, H, W)

@@ -25,7 +25,7 @@ from seisfuse.data.normalize import Normalizer
 from seisfuse.data.stream import batches
 from seisfuse.data.tiles import load_survey, validation_tiles
 from seisfuse.errors import ConfigError
-from seisfuse.losses import build_loss
+from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
 from seisfuse.models import build_model, checkpoint
 from seisfuse.progress import Progress
@@ -133,6 +133,13 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile),
                          pos_weight=positive_weight(cfg, surveys), win_size=cfg.loss.win_size,
                          label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
+    teacher = None
+    if cfg.distill.teacher:  # a frozen trained model whose probabilities the student also learns
+        state = checkpoint.load(cfg.distill.teacher)
+        teacher = build_model(state["model_name"], **state["model_options"]).to(ctx.device).eval()
+        checkpoint.load_model_state(teacher, state, cfg.distill.teacher)
+        teacher.requires_grad_(False)
+        loss_fn = DistillationLoss(loss_fn, cfg.distill.weight, cfg.distill.temperature)
     optimizer = make_optimizer(cfg, model.parameters())
     schedule = make_schedule(cfg, optimizer)
     amp = cfg.train.amp != "none" and ctx.device.type == "cuda"
@@ -173,7 +180,12 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
                 y = torch.from_numpy(labels.astype(np.int64)).to(ctx.device)  # (B, H, W) ...
                 v = torch.from_numpy(valid).to(ctx.device)
                 with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=amp):
-                    loss = loss_fn(net(x), y, v) / accumulate
+                    if teacher is None:
+                        loss = loss_fn(net(x), y, v) / accumulate
+                    else:
+                        with torch.no_grad():
+                            soft = teacher_probabilities(teacher(x).float(), cfg.data.task, cfg.distill.temperature)
+                        loss = loss_fn(net(x), y, v, soft) / accumulate
                 scaler.scale(loss).backward()
                 running += float(loss.detach())
                 tiles_seen += batch * ctx.world

@@ -105,3 +105,34 @@ def test_loader_workers_give_the_same_run(small_config, tmp_path):
         seisfuse.train(cfg)
         runs.append(weights(cfg.run_dir / "last.pt"))
     assert same_weights(*runs)
+
+
+def test_distillation_through_the_trainer(small_config, tmp_path):
+    teacher_cfg = load_config(small_config(**{"runs_dir": str(tmp_path / "teacher"), "train.steps": 4,
+                                              "train.val_every": 4}))
+    seisfuse.train(teacher_cfg)
+    teacher = str(teacher_cfg.run_dir / "last.pt")
+    student = {"model.name": "unet", "model.options": {"encoder_depth": 3, "decoder_channels": [16, 8, 8]},
+               "train.steps": 4, "train.val_every": 4}
+    plain = load_config(small_config(**{**student, "runs_dir": str(tmp_path / "plain")}))
+    zero = load_config(small_config(**{**student, "runs_dir": str(tmp_path / "zero"),
+                                       "distill": {"teacher": teacher, "weight": 0.0}}))
+    half = load_config(small_config(**{**student, "runs_dir": str(tmp_path / "half"),
+                                       "distill": {"teacher": teacher, "weight": 0.5, "temperature": 2.0}}))
+    for cfg in (plain, zero, half):
+        seisfuse.train(cfg)
+    assert same_weights(weights(plain.run_dir / "last.pt"), weights(zero.run_dir / "last.pt"))
+    assert not same_weights(weights(plain.run_dir / "last.pt"), weights(half.run_dir / "last.pt"))
+
+
+def test_foreground_oversampling_draws_more_positive_tiles(small_config):
+    from seisfuse.data.tiles import load_survey, training_batch
+
+    rates = []
+    for p in (0.0, 1.0):
+        cfg = load_config(small_config(**{"data.oversample_foreground": p, "data.tile": [8, 8],
+                                          "data.augment": {"enabled": False}}))
+        survey = load_survey(cfg.data.stores[0], cfg.data, cfg.run_dir / ".cache")[0]
+        _, labels, _ = training_batch([survey], cfg.data, seed=0, step=0, batch=200)
+        rates.append(float(labels.reshape(200, -1).any(axis=1).mean()))
+    assert rates[1] > rates[0] and rates[1] > 0.95
