@@ -80,7 +80,8 @@ def slurm_cluster(workers: int, gpus_per_worker: int = 1, **options):
 
     extra = [f"--gres=gpu:{gpus_per_worker}"] if gpus_per_worker else []
     cluster = SLURMCluster(processes=1, cores=options.pop("cores", 4), memory=options.pop("memory", "32GB"),
-                           job_extra_directives=extra + options.pop("job_extra_directives", []), **options)
+                           job_extra_directives=extra + options.pop("job_extra_directives", []),
+                           scheduler_options=options.pop("scheduler_options", {"dashboard_address": ":0"}), **options)
     cluster.scale(workers)
     return cluster
 

@@ -136,3 +136,16 @@ def test_foreground_oversampling_draws_more_positive_tiles(small_config):
         _, labels, _ = training_batch([survey], cfg.data, seed=0, step=0, batch=200)
         rates.append(float(labels.reshape(200, -1).any(axis=1).mean()))
     assert rates[1] > rates[0] and rates[1] > 0.95
+
+
+def test_early_stopping_ends_the_run(small_config, monkeypatch):
+    scores = iter([0.5, 0.4, 0.3, 0.2, 0.1])  # validation only gets worse
+    real = train_loop.validate
+
+    def worsening(*args, **kwargs):
+        return {**real(*args, **kwargs), "ods_f1": next(scores)}
+
+    monkeypatch.setattr(train_loop, "validate", worsening)
+    cfg = load_config(small_config(**{"train.steps": 10, "train.val_every": 2, "train.early_stopping": 2}))
+    summary = seisfuse.train(cfg)
+    assert summary["steps"] == 6 and summary["best_step"] == 2  # best at the first validation, 2 more, stop
