@@ -16,7 +16,15 @@ from scipy.ndimage import convolve1d
 import seisfuse
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"  # multidimio, monai: see BENCHMARKS.md
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"  # multidimio: see BENCHMARKS.md
+MDIO_INGEST = """
+import sys
+from segy.standards import get_segy_standard
+from mdio import segy_to_mdio
+from mdio.builder.template_registry import get_template
+segy_to_mdio(get_segy_standard(1.0), get_template("PostStack3DTime"), sys.argv[1], sys.argv[2], overwrite=True)
+"""
+MDIO_ENV = {"MDIO__IMPORT__SAVE_SEGY_FILE_HEADER": "true", "MDIO__IMPORT__RAW_HEADERS": "true"}
 
 
 def band_limited_volume(path: Path, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:

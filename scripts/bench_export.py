@@ -15,22 +15,14 @@ import filecmp
 import shutil
 from pathlib import Path
 
-from _bench_common import BENCH_PYTHON, have_bench_python, measure, survey_files, table
+from _bench_common import BENCH_PYTHON, MDIO_ENV, MDIO_INGEST, have_bench_python, measure, survey_files, table
 
-MDIO_INGEST = """
-import sys
-from segy.standards import get_segy_standard
-from mdio import segy_to_mdio
-from mdio.builder.template_registry import get_template
-segy_to_mdio(get_segy_standard(1.0), get_template("PostStack3DTime"), sys.argv[1], sys.argv[2], overwrite=True)
-"""
 MDIO_EXPORT = """
 import sys
 from segy.standards import get_segy_standard
 from mdio import mdio_to_segy
 mdio_to_segy(get_segy_standard(1.0), sys.argv[1], sys.argv[2])
 """
-MDIO_ENV = {"MDIO__IMPORT__SAVE_SEGY_FILE_HEADER": "true", "MDIO__IMPORT__RAW_HEADERS": "true"}
 # The idiom found in most seismic ML repositories: open the source for its headers, write
 # every trace from the array. Reads the seisfuse store one inline at a time.
 SEGYIO_IDIOM = """

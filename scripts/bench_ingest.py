@@ -15,16 +15,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from _bench_common import BENCH_PYTHON, cat_rate, have_bench_python, measure, survey_files, table
-
-MDIO_INGEST = """
-import sys
-from segy.standards import get_segy_standard
-from mdio import segy_to_mdio
-from mdio.builder.template_registry import get_template
-segy_to_mdio(get_segy_standard(1.0), get_template("PostStack3DTime"), sys.argv[1], sys.argv[2], overwrite=True)
-"""
-MDIO_ENV = {"MDIO__IMPORT__SAVE_SEGY_FILE_HEADER": "true", "MDIO__IMPORT__RAW_HEADERS": "true"}
+from _bench_common import BENCH_PYTHON, MDIO_ENV, MDIO_INGEST, cat_rate, have_bench_python, measure, survey_files, table
 
 
 def seisfuse_ingest(src: Path, out: Path) -> tuple[float, float]:

@@ -33,16 +33,21 @@ def activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
+def replace_modules(model: nn.Module, matches, make) -> nn.Module:
+    """Replace, in place, every submodule for which matches(module) holds by make(module)."""
+    for parent in list(model.modules()):
+        for child_name, child in parent.named_children():
+            if matches(child):
+                setattr(parent, child_name, make(child))
+    return model
+
+
 def swap_activations(model: nn.Module, name: str) -> nn.Module:
     """Replace every ReLU (the default of smp encoders and seisfuse blocks) by `name`."""
     _check(name, ACTIVATIONS, "activation")
     if name == "relu":
         return model
-    for parent in list(model.modules()):
-        for child_name, child in parent.named_children():
-            if isinstance(child, nn.ReLU):
-                setattr(parent, child_name, activation(name))
-    return model
+    return replace_modules(model, lambda m: isinstance(m, nn.ReLU), lambda m: activation(name))
 
 
 def norm(kind: str, channels: int, dims: int = 2) -> nn.Module:
@@ -63,12 +68,8 @@ def swap_norms(model: nn.Module, kind: str) -> nn.Module:
     _check(kind, NORMS, "normalisation")
     if kind == "batch":
         return model
-    for parent in list(model.modules()):
-        for child_name, child in parent.named_children():
-            if isinstance(child, nn.BatchNorm2d | nn.BatchNorm3d):
-                dims = 2 if isinstance(child, nn.BatchNorm2d) else 3
-                setattr(parent, child_name, norm(kind, child.num_features, dims))
-    return model
+    return replace_modules(model, lambda m: isinstance(m, nn.BatchNorm2d | nn.BatchNorm3d),
+                           lambda m: norm(kind, m.num_features, 2 if isinstance(m, nn.BatchNorm2d) else 3))
 
 
 class SeparableConv2d(nn.Sequential):
@@ -83,11 +84,8 @@ class SeparableConv2d(nn.Sequential):
 
 def make_separable(module: nn.Module) -> nn.Module:
     """Every ordinary k x k (k > 1) convolution of `module` becomes depthwise-separable."""
-    for parent in list(module.modules()):
-        for child_name, child in parent.named_children():
-            if type(child) is nn.Conv2d and child.groups == 1 and max(child.kernel_size) > 1 and child.in_channels > 1:
-                setattr(parent, child_name, SeparableConv2d(child))
-    return module
+    return replace_modules(module, lambda m: type(m) is nn.Conv2d and m.groups == 1 and max(m.kernel_size) > 1
+                           and m.in_channels > 1, SeparableConv2d)
 
 
 def initialise(module: nn.Module, scheme: str) -> nn.Module:
@@ -140,11 +138,8 @@ def deformable_from(conv: nn.Conv2d) -> DeformableConv2d:
 
 def make_deformable(module: nn.Module) -> nn.Module:
     """Every stride-1 k x k convolution of `module` becomes a deformable convolution."""
-    for parent in list(module.modules()):
-        for child_name, child in parent.named_children():
-            if type(child) is nn.Conv2d and child.groups == 1 and child.kernel_size[0] > 1 and child.stride == (1, 1):
-                setattr(parent, child_name, deformable_from(child))
-    return module
+    return replace_modules(module, lambda m: type(m) is nn.Conv2d and m.groups == 1 and m.kernel_size[0] > 1
+                           and m.stride == (1, 1), deformable_from)
 
 
 class DilatedBlock(nn.Sequential):
