@@ -44,7 +44,11 @@ class Survey:
 def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None) -> np.ndarray:
     """A decoded .npy copy of a store variable, written chunk row by chunk row, reused if complete."""
     array = group[name]
-    key = hashlib.sha256(json.dumps([str(group.store), name, list(array.shape), str(dtype)]).encode()).hexdigest()[:16]
+    # the store's creation time and the variable's statistics: a store rebuilt at the same path
+    # (new data, same shape) must not reuse a stale copy
+    identity = [str(group.store), name, list(array.shape), str(dtype), group.attrs.get("created"),
+                array.attrs.get("statistics")]
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = cache / f"{name}-{key}.npy"
     done = path.with_suffix(".done")
     if done.exists():

@@ -58,3 +58,17 @@ def test_batches_are_a_function_of_seed_and_step(small_config):
     assert not np.array_equal(a[0], c[0])
     halves = [training_batch([survey], cfg.data, 1, 7, 2, offset=o) for o in (0, 2)]
     assert np.array_equal(np.concatenate([halves[0][0], halves[1][0]]), a[0])  # ranks' slices = the global batch
+
+
+def test_a_rebuilt_store_does_not_reuse_a_stale_decoded_copy(small_config, tmp_path):
+    import seisfuse
+    from seisfuse.data.tiles import load_survey
+
+    path = tmp_path / "same.zarr"
+    cfg = load_config(small_config(**{"data.stores": [str(path)]}))
+    means = []
+    for seed in (1, 2):
+        seisfuse.synth(path, shape=(16, 16, 16), seed=seed, n_faults=2, overwrite=True)
+        survey = load_survey(str(path), cfg.data, tmp_path / "cache")[0]
+        means.append(float(np.asarray(survey.label).mean()))
+    assert means[0] != means[1]
