@@ -3,6 +3,7 @@ wall time + peak memory of a command measured in a child process (os.wait4)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import subprocess
@@ -25,6 +26,18 @@ from mdio.builder.template_registry import get_template
 segy_to_mdio(get_segy_standard(1.0), get_template("PostStack3DTime"), sys.argv[1], sys.argv[2], overwrite=True)
 """
 MDIO_ENV = {"MDIO__IMPORT__SAVE_SEGY_FILE_HEADER": "true", "MDIO__IMPORT__RAW_HEADERS": "true"}
+
+
+def parse_args(doc: str, shape: str = "400,400,750", extra=()) -> argparse.Namespace:
+    """The benchmarks' common arguments (--workdir, --shape) plus `extra` (name, kwargs) pairs."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
+    parser.add_argument("--shape", default=shape)
+    for name, kwargs in extra:
+        parser.add_argument(name, **kwargs)
+    args = parser.parse_args()
+    args.shape = tuple(int(v) for v in args.shape.split(","))
+    return args
 
 
 def band_limited_volume(path: Path, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:

@@ -10,12 +10,19 @@ reading the same seisfuse store; prints MB/s, ratios and peak memory.
 
 from __future__ import annotations
 
-import argparse
 import filecmp
 import shutil
-from pathlib import Path
 
-from _bench_common import BENCH_PYTHON, MDIO_ENV, MDIO_INGEST, have_bench_python, measure, survey_files, table
+from _bench_common import (
+    BENCH_PYTHON,
+    MDIO_ENV,
+    MDIO_INGEST,
+    have_bench_python,
+    measure,
+    parse_args,
+    survey_files,
+    table,
+)
 
 MDIO_EXPORT = """
 import sys
@@ -44,12 +51,8 @@ with segyio.open(src) as f:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
-    parser.add_argument("--shape", default="400,400,750")
-    args = parser.parse_args()
-    shape = tuple(int(v) for v in args.shape.split(","))
-    files = survey_files(args.workdir, shape, "base")
+    args = parse_args(__doc__)
+    files = survey_files(args.workdir, args.shape, "base")
     mdio = have_bench_python()
     rows = []
     for fmt, src in files.items():

@@ -11,11 +11,20 @@ survey to show that peak memory does not grow with the file size.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
-from _bench_common import BENCH_PYTHON, MDIO_ENV, MDIO_INGEST, cat_rate, have_bench_python, measure, survey_files, table
+from _bench_common import (
+    BENCH_PYTHON,
+    MDIO_ENV,
+    MDIO_INGEST,
+    cat_rate,
+    have_bench_python,
+    measure,
+    parse_args,
+    survey_files,
+    table,
+)
 
 
 def seisfuse_ingest(src: Path, out: Path) -> tuple[float, float]:
@@ -24,12 +33,9 @@ def seisfuse_ingest(src: Path, out: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
-    parser.add_argument("--shape", default="400,400,750")
-    parser.add_argument("--large-inlines", type=int, default=0, help="also a survey with this many inlines")
-    args = parser.parse_args()
-    shape = tuple(int(v) for v in args.shape.split(","))
+    args = parse_args(__doc__, extra=[("--large-inlines", {"type": int, "default": 0,
+                                                            "help": "also a survey with this many inlines"})])
+    shape = args.shape
     files = survey_files(args.workdir, shape, "base")
     mdio = have_bench_python()
     rows = []

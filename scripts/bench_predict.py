@@ -72,8 +72,9 @@ PREDICT = "import sys, seisfuse; seisfuse.predict(sys.argv[1], sys.argv[2], over
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
-    parser.add_argument("--shape", default="64,256,256")
+    parser.add_argument("--shape", default="32,256,256")
     parser.add_argument("--tile", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.split(","))
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -84,25 +85,37 @@ def main() -> None:
     model = seisfuse.build_model("unet", encoder="resnet18").eval()
     model.load_state_dict(checkpoint.load(ckpt)["model"])
     voxels = volume.size
-    t_bare = bare_forward(volume, args.tile, model)
+    with torch.no_grad():  # warm-up: the first forward pays one-time kernel set-up, for nobody's account
+        model(torch.zeros(16, 1, args.tile, args.tile))
     tile = (args.tile, args.tile)  # the same model object for every path: no loading in the timings
-    start = time.perf_counter()
-    seisfuse.predict(model, volume, tile=tile)
-    t_mem = time.perf_counter() - start
-    start = time.perf_counter()
-    seisfuse.predict(model, store, tile=tile, overwrite=True)
-    t_store = time.perf_counter() - start
+
+    def timed(fn):
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+    paths = {"bare": lambda: bare_forward(volume, args.tile, model),
+             "store": lambda: timed(lambda: seisfuse.predict(model, store, tile=tile, overwrite=True)),
+             "numpy": lambda: timed(lambda: seisfuse.predict(model, volume, tile=tile))}
     try:
-        t_monai = monai(volume, args.tile, model)
+        import monai as _  # noqa: F401
+
+        paths["monai"] = lambda: monai(volume, args.tile, model)
     except ImportError:
-        t_monai = None
+        pass
+    times = {name: [] for name in paths}
+    for _ in range(args.repeats):  # interleaved rounds, median per path: robust to machine noise
+        for name, run in paths.items():
+            times[name].append(run())
+    median = {name: float(np.median(t)) for name, t in times.items()}
+    t_bare, t_store, t_mem, t_monai = median["bare"], median["store"], median["numpy"], median.get("monai")
     rows = [["bare forward, same tiles (limit)", f"{voxels / t_bare / 1e6:.2f}", "1.00"],
             ["seisfuse predict -> store (out of core)", f"{voxels / t_store / 1e6:.2f}", f"{t_store / t_bare:.2f}"],
             ["seisfuse predict -> numpy", f"{voxels / t_mem / 1e6:.2f}", f"{t_mem / t_bare:.2f}"]]
     if t_monai:
         rows.append(["MONAI sliding_window_inference", f"{voxels / t_monai / 1e6:.2f}", f"{t_monai / t_bare:.2f}"])
     print(f"volume {shape}, {args.tile}x{args.tile} tiles, overlap 0.5, gaussian, batch 16, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, median of {args.repeats} interleaved rounds")
     print(table(rows, ["path", "Mvoxels/s", "time vs bare forward"]))
     big_shape = (shape[0] * 4, *shape[1:])
     big = seisfuse.store_from_array(np.random.default_rng(1).standard_normal(big_shape).astype(np.float32),

@@ -68,20 +68,15 @@ def test_zero_samples(tmp_path, run_cli):
     assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "samples per trace is 0", "bytes 3221-3222")
 
 
-def test_unassigned_format_code(tmp_path, run_cli):
+@pytest.mark.parametrize("code, message", [(13, "format code 13 is not an assigned"),
+                                           (7, "format code 7 (int24) is not supported")])
+def test_unassigned_and_unsupported_format_codes(tmp_path, run_cli, code, message):
     src = good_file(tmp_path)
     raw = bytearray(src.read_bytes())
-    raw[3224:3226] = (13).to_bytes(2, "big")
+    raw[3224:3226] = code.to_bytes(2, "big")
     src.write_bytes(bytes(raw))
-    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "format code 13 is not an assigned", "convert")
-
-
-def test_unsupported_rare_format(tmp_path, run_cli):
-    src = good_file(tmp_path)
-    raw = bytearray(src.read_bytes())
-    raw[3224:3226] = (7).to_bytes(2, "big")
-    src.write_bytes(bytes(raw))
-    assert_user_error(run_cli("info", src), "format code 7 (int24) is not supported")
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), message, "convert")
+    assert not (tmp_path / "s.zarr").exists()
 
 
 def test_wrong_byte_order_given(tmp_path, run_cli):
