@@ -10,19 +10,25 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from seisfuse.config import TrainConfig, load_pipeline
 from seisfuse.config import load_config as load_train_config
-from seisfuse.data.synthetic import make_survey
 from seisfuse.errors import SeisfuseError
 from seisfuse.io import schema
 from seisfuse.io.arrays import store_from_array, write_variable
 from seisfuse.io.export import export_segy
 from seisfuse.io.ingest import ingest_segy
 from seisfuse.io.inspect import info
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+# Heavy libraries (torch, xarray, scipy) are imported inside the functions that need them:
+# every CLI command starts by importing this module, and `info` or `ingest` must not wait for
+# torch (3 s) or xarray (0.4 s) to load.
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
            "build_model", "load_config", "train", "predict", "evaluate", "report"]
@@ -107,7 +113,7 @@ def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, 
     if isinstance(volume, str | Path):
         return predict_store(predictor, volume, var=var, settings=settings, checkpoint_path=path,
                              scheduler=scheduler, device=device, tta=tta, overwrite=overwrite)
-    is_xr = isinstance(volume, xr.DataArray)
+    is_xr = hasattr(volume, "dims") and hasattr(volume, "coords")  # an xarray.DataArray
     values = np.asarray(volume.values if is_xr else volume)
     cube = values[None] if values.ndim == 2 else values  # a section is a one-inline volume
     if cube.ndim != 3:
@@ -120,7 +126,7 @@ def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, 
 
     predict_rows(predictor, cube, 0, cube.shape[0], write, settings)
     result = out[0] if values.ndim == 2 else out
-    return xr.DataArray(result, coords=volume.coords, dims=volume.dims, name=var) if is_xr else result
+    return volume.copy(data=result).rename(var) if is_xr else result
 
 
 def evaluate(store, *, pred: str = "prediction", label: str | None = None, region: tuple[int, int] | None = None,
@@ -165,6 +171,8 @@ def report(run_dirs, out, *, caption: str = "seisfuse experiments", panel=None) 
 
 def open_store(path, chunks="auto") -> xr.Dataset:
     """A complete store as a lazy xarray.Dataset (dask-backed), without unfinished variables."""
+    import xarray as xr
+
     group = schema.open_group(path)
     keep = {schema.AMPLITUDE, schema.TRACE_MASK, schema.TRACE_HEADERS, schema.TRACE_INDEX,
             *schema.complete_variables(group)}
@@ -185,6 +193,8 @@ def synth(out, *, shape=(128, 128, 128), seed: int = 0, segy_dir=None, segy_form
     if len(shape) != 3 or min(shape) < 8:
         raise SeisfuseError(f"shape {tuple(shape)} is not a 3D survey of at least 8 samples a side",
                             fix="give --shape like 128,128,128")
+    from seisfuse.data.synthetic import make_survey
+
     survey = make_survey(shape, seed, **survey_options)
     text = [f"seisfuse synthetic faulted survey, seed {seed}", f"shape {tuple(shape)} (inline, crossline, sample)",
             f"{survey.params['n_faults']} faults, Ricker {survey.params['peak_hz']:.1f} Hz, "
