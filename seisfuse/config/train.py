@@ -20,6 +20,9 @@ class SplitConfig(Strict):
     axis: Literal["inline", "crossline"] = "inline"
     val_fraction: float = Field(0.2, gt=0, lt=1)
     gap: int = Field(8, ge=0)
+    # split by survey instead: these stores (also listed in data.stores) only validate,
+    # the other stores only train
+    val_stores: list[str] = []
 
 
 class AugmentConfig(Strict):

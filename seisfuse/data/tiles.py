@@ -82,6 +82,10 @@ def load_survey(store: str, cfg, cache: Path, normalizer: Normalizer | None = No
     valid = group[schema.TRACE_MASK][:]
     axis = AXES[cfg.split.axis]
     n = amplitude.shape[axis]
+    if cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
+        held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)
+        train, val = ((0, 0), (0, n)) if held_out else ((0, n), (n, n))
+        return Survey(Path(store).name, amplitude, label, valid, train, val, axis), normalizer
     n_val = max(1, int(round(cfg.split.val_fraction * n)))
     train = (0, n - n_val - cfg.split.gap)
     val = (n - n_val, n)
@@ -138,7 +142,8 @@ def training_batch(surveys: list[Survey], cfg, seed: int, step: int, batch: int,
     images, labels, valids = [], [], []
     for k in range(offset, offset + batch):
         rng = np.random.default_rng([seed, step, k])
-        survey = surveys[int(rng.integers(len(surveys)))]
+        training = [s for s in surveys if s.train[1] > s.train[0]]
+        survey = training[int(rng.integers(len(training)))]
         image, label, valid = sample_tile(survey, cfg, rng, survey.train)
         if cfg.oversample_foreground and rng.random() < cfg.oversample_foreground:
             for _ in range(20):  # redraw until the tile holds the rare class

@@ -149,3 +149,22 @@ def test_early_stopping_ends_the_run(small_config, monkeypatch):
     cfg = load_config(small_config(**{"train.steps": 10, "train.val_every": 2, "train.early_stopping": 2}))
     summary = seisfuse.train(cfg)
     assert summary["steps"] == 6 and summary["best_step"] == 2  # best at the first validation, 2 more, stop
+
+
+def test_split_by_survey(small_config, tmp_path):
+    other = seisfuse.synth(tmp_path / "val.zarr", shape=(24, 24, 32), seed=9, n_faults=2)
+    base = small_config()
+    stores = [base["data"]["stores"][0], str(other)]
+    cfg = load_config(small_config(**{"data.stores": stores, "data.split": {"val_stores": [str(other)]},
+                                      "train.steps": 2, "train.val_every": 2}))
+    surveys = [seisfuse.data.tiles.load_survey(s, cfg.data, cfg.run_dir / ".cache")[0] for s in stores]
+    assert surveys[0].train == (0, 48) and surveys[0].val == (48, 48)
+    assert surveys[1].train == (0, 0) and surveys[1].val == (0, 24)
+    from seisfuse.data.tiles import training_batch
+
+    images, _, _ = training_batch(surveys, cfg.data, 0, 0, 16)
+    assert images.shape[0] == 16
+    assert seisfuse.train(cfg)["steps"] == 2
+    bad = load_config(small_config(**{"data.split": {"val_stores": ["elsewhere.zarr"]}}))
+    with pytest.raises(ConfigError, match="must be some, not all"):
+        seisfuse.train(bad)
