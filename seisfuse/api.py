@@ -215,6 +215,21 @@ def synth(out, *, shape=(128, 128, 128), seed: int = 0, segy_dir=None, segy_form
     return Path(store)
 
 
+def _step_output_done(kind: str, step, w) -> str | None:
+    """The output of a data step, when it already exists complete (so the step can be skipped)."""
+    if kind == "synth" and schema.is_complete(w(step.out)) and (step.segy is None or Path(w(step.segy)).is_dir()):
+        return step.out
+    if kind in ("ingest", "predict"):
+        store, var = w(step.store), step.var
+        if schema.is_complete(store):
+            present = var == schema.AMPLITUDE or var in schema.complete_variables(schema.open_group(store))
+            if present:
+                return f"{step.store}:{var}"
+    if kind == "export" and Path(w(step.out)).is_file():
+        return step.out
+    return None
+
+
 def run(pipeline_path) -> Path:
     """Run a batch pipeline YAML: its steps, in order, inside its workdir."""
     pipeline = load_pipeline(pipeline_path)
@@ -224,6 +239,10 @@ def run(pipeline_path) -> Path:
     ow = pipeline.overwrite
     for i, (kind, step) in enumerate(pipeline.parsed_steps(), 1):
         log.info("[%s %d/%d] %s", pipeline.name, i, len(pipeline.steps), kind)
+        done = _step_output_done(kind, step, w) if not ow else False
+        if done:  # overwrite: false makes a pipeline resumable step by step
+            log.info("  %s exists and is complete: skipped", done)
+            continue
         if kind == "synth":
             synth(w(step.out), shape=step.shape, seed=step.seed, segy_dir=w(step.segy),
                   segy_format=step.segy_format, task=step.task, overwrite=ow)

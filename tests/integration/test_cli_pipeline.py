@@ -1,6 +1,7 @@
 """The CLI end to end: synth -> ingest -> info -> export -> byte check, via `seisfuse run`."""
 
 import filecmp
+import logging
 import subprocess
 import sys
 
@@ -61,3 +62,25 @@ train: {{steps: 2, batch_size: 2, val_every: 2}}
     assert code == 2 and "unknown key 'optim.lrate'" in err
     code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "missing.pt")
     assert code == 2 and "no checkpoint here" in err
+
+
+def test_pipeline_without_overwrite_resumes_step_by_step(tmp_path, run_cli, caplog):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"""
+name: resumable
+workdir: {tmp_path / 'work'}
+overwrite: false
+steps:
+  - synth: {{out: syn.zarr, segy: segy, shape: [16, 16, 16], seed: 1}}
+  - ingest: {{src: segy/survey.sgy, store: s.zarr}}
+  - ingest: {{src: segy/fault.sgy, store: s.zarr, var: fault}}
+  - export: {{store: s.zarr, out: back.sgy}}
+""")
+    assert run_cli("run", pipeline)[0] == 0
+    stamp = (tmp_path / "work/back.sgy").stat().st_mtime_ns
+    caplog.set_level(logging.INFO, logger="seisfuse")
+    caplog.clear()
+    code, _, err = run_cli("run", pipeline)  # the same pipeline again: every step is already done
+    assert code == 0, err
+    assert caplog.text.count("exists and is complete: skipped") == 4
+    assert (tmp_path / "work/back.sgy").stat().st_mtime_ns == stamp
