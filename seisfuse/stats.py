@@ -100,3 +100,18 @@ def summarize(total: BlockStats, sample: np.ndarray) -> dict:
         values = np.percentile(sample.astype(np.float64), PERCENTILES)
         out["percentiles"] = {f"{p:g}": float(v) for p, v in zip(PERCENTILES, values)}
     return out
+
+
+class StreamingStats:
+    """Blocks in, the stored statistics out: exact moments merged block by block, percentiles
+    from up to `per_block` values of each block."""
+
+    def __init__(self, per_block: int = 1 << 16):
+        self.per_block, self.total, self.sample = per_block, BlockStats(), []
+
+    def update(self, values: np.ndarray) -> None:
+        self.total = self.total.merge(block_stats(values))
+        self.sample.append(subsample(values, self.per_block))
+
+    def summary(self) -> dict:
+        return summarize(self.total, np.concatenate(self.sample) if self.sample else np.empty(0, np.float32))

@@ -9,6 +9,7 @@ resumed and multi-process runs draw the same tiles as an uninterrupted single pr
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 import numpy as np
 
@@ -17,6 +18,7 @@ import albumentations as A  # noqa: E402
 import cv2  # noqa: E402
 
 
+@lru_cache(maxsize=8)  # built once per (frozen, hashable) config, not once per batch
 def build_2d(cfg) -> A.Compose | None:
     if not cfg.enabled:
         return None

@@ -137,11 +137,9 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
         with Progress(max(n_tiles, 1), f"predict {var}", unit="tile") as bar:
             for b in todo:
                 run_block(predictor, group, var, blocks[b], b, settings, tiles, bar)
-    total, sample = stats.BlockStats(), []
+    summary = stats.StreamingStats()
     for a, z in blocks:  # statistics of the result, then the completion marker
-        values = group[var][a:z]
-        total = total.merge(stats.block_stats(values))
-        sample.append(stats.subsample(values, 1 << 16))
+        summary.update(group[var][a:z])
     del group[f"_predict_{var}_done"]
-    group[var].attrs.update({"statistics": stats.summarize(total, np.concatenate(sample)), schema.COMPLETE: True})
+    group[var].attrs.update({"statistics": summary.summary(), schema.COMPLETE: True})
     return Path(store)

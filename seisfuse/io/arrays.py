@@ -114,15 +114,13 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
 
 def _write_blocks(group: zarr.Group, name: str, values, dtype) -> dict:
     array = group[name]
-    total, picked = stats.BlockStats(), []
     blocks = plan_blocks(array.shape[:-1], array.chunks[:-1], array.shape[-1] * 4)
-    cap = max(1024, (1 << 22) // max(len(blocks), 1))
+    summary = stats.StreamingStats(per_block=max(1024, (1 << 22) // max(len(blocks), 1)))
     for block in blocks:
         data = np.asarray(values[block], dtype=dtype)
         array[block] = data
-        total = total.merge(stats.block_stats(data))
-        picked.append(stats.subsample(data, cap))
-    return stats.summarize(total, np.concatenate(picked) if picked else np.empty(0, np.float32))
+        summary.update(data)
+    return summary.summary()
 
 
 def write_variable(store, name: str, values, *, overwrite: bool = False, attrs: dict | None = None,

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -87,9 +88,8 @@ def validate(model, surveys, cfg: TrainConfig, loss_fn, device, batch: int) -> d
     metrics = BinaryMetrics() if cfg.data.task == "binary" else MulticlassMetrics(cfg.data.classes)
     losses = []
     for survey in surveys:
-        tiles = list(validation_tiles(survey, cfg.data))
-        for start in range(0, len(tiles), batch):
-            part = tiles[start:start + batch]
+        tiles = validation_tiles(survey, cfg.data)
+        while part := list(islice(tiles, batch)):  # a batch at a time: the grid is never held whole
             x = torch.from_numpy(np.stack([t[0] for t in part])[:, None]).to(device)
             y = torch.from_numpy(np.stack([t[1] for t in part]).astype(np.int64)).to(device)
             valid = torch.from_numpy(np.stack([t[2] for t in part]).astype(bool)).to(device)
