@@ -8,7 +8,6 @@ keep file order with one dim, trace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import gcd
 
 import numpy as np
 
@@ -50,9 +49,7 @@ def line_axis(values: np.ndarray) -> np.ndarray:
     unique = np.unique(values)
     if len(unique) == 1:
         return unique.astype(np.int64)
-    step = 0
-    for gap in np.diff(unique).tolist():
-        step = gcd(step, int(gap))
+    step = int(np.gcd.reduce(np.diff(unique).astype(np.int64)))
     return np.arange(unique[0], unique[-1] + 1, step, dtype=np.int64)
 
 
