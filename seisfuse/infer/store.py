@@ -57,7 +57,8 @@ def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[in
         result[~live] = 0  # missing traces stay missing
         out[row:row + len(result)] = result
 
-    predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress)
+    predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress,
+                 flush_rows=out.chunks[0])
     group[f"_predict_{var}_done"][b] = 1
 
 

@@ -78,13 +78,15 @@ def _from_model(values: np.ndarray, tile: Tile) -> np.ndarray:
 
 
 def predict_rows(predictor: Predictor, volume, first: int, stop: int, write: Callable[[int, np.ndarray], None],
-                 settings: Settings, tiles: list[Tile] | None = None, progress: Progress | None = None) -> None:
+                 settings: Settings, tiles: list[Tile] | None = None, progress: Progress | None = None,
+                 flush_rows: int = 8) -> None:
     """Predict rows [first, stop) of `volume` (inline, crossline, sample) and hand them,
-    in order and in groups, to write(row, values (rows, C, crossline, sample))."""
+    in order and in groups of `flush_rows` (a store's chunk rows: each chunk written once),
+    to write(row, values (rows, C, crossline, sample))."""
     shape = tuple(volume.shape)
     tiles = plan_tiles(shape, predictor, settings) if tiles is None else tiles
     mine = [t for t in tiles if t.start[0] < stop and t.start[0] + t.size[0] > first]
-    merger = BandMerger(shape, write, first, stop, channels=predictor.channels, flush_rows=8)
+    merger = BandMerger(shape, write, first, stop, channels=predictor.channels, flush_rows=flush_rows)
     reader = BandReader(volume, rows_per_read=max(8, max((t.size[0] for t in mine), default=1)))
     for b in range(0, len(mine), settings.batch_size):
         batch = mine[b:b + settings.batch_size]
