@@ -33,6 +33,7 @@ def parse_args(doc: str, shape: str = "400,400,750", extra=()) -> argparse.Names
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
     parser.add_argument("--shape", default=shape)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the median time is reported")
     for name, kwargs in extra:
         parser.add_argument(name, **kwargs)
     args = parser.parse_args()
@@ -82,6 +83,9 @@ def _generate(workdir: Path, shape: tuple[int, int, int], tag: str) -> None:
 def measure(cmd: list[str] | str, env: dict | None = None) -> tuple[float, float]:
     """(seconds, peak resident MB) of one run of a command in a child process."""
     shell = isinstance(cmd, str)
+    if not shell and cmd[0] == "seisfuse":  # the entry point of the running venv, activated or not
+        cmd = [str(Path(sys.executable).with_name("seisfuse")), *cmd[1:]]
+    os.sync()  # every command starts without the previous one's dirty pages to write back
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, shell=shell, env={**os.environ, **(env or {})})
     _, status, usage = os.wait4(proc.pid, 0)
@@ -89,6 +93,19 @@ def measure(cmd: list[str] | str, env: dict | None = None) -> tuple[float, float
     if status != 0:
         raise SystemExit(f"benchmark command failed ({status}): {cmd if shell else shlex.join(cmd)}")
     return seconds, usage.ru_maxrss / 1024
+
+
+def interleaved(runs: dict, repeats: int) -> dict[str, tuple[float, float]]:
+    """{name: (median seconds, largest peak MB)} of each zero-argument measurement in `runs`,
+    over `repeats` interleaved rounds (robust to machine noise that drifts during a run)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    peaks: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            seconds, peak = run()
+            times[name].append(seconds)
+            peaks[name].append(peak)
+    return {name: (float(np.median(times[name])), max(peaks[name])) for name in runs}
 
 
 def measure_clean(cmd: list[str]) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 """Ingest throughput and peak memory: seisfuse vs `cat` (the read limit) vs TGS MDIO.
 
-    python scripts/bench_ingest.py [--workdir bench_out] [--shape 400,400,750] [--large-inlines 1600]
+    python scripts/bench_ingest.py [--workdir bench_out] [--shape 400,400,750] [--repeats 3] [--large-inlines 1600]
 
 Makes a ~500 MB survey as IBM-float and as IEEE SEG-Y (cached in --workdir), then times,
 in one run: `cat FILE > /dev/null`, `seisfuse ingest`, and MDIO's `segy_to_mdio` (rev-1
@@ -12,6 +12,7 @@ survey to show that peak memory does not grow with the file size.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 from _bench_common import (
@@ -20,6 +21,7 @@ from _bench_common import (
     MDIO_INGEST,
     cat_rate,
     have_bench_python,
+    interleaved,
     measure,
     parse_args,
     survey_files,
@@ -28,8 +30,13 @@ from _bench_common import (
 
 
 def seisfuse_ingest(src: Path, out: Path) -> tuple[float, float]:
-    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)  # outside the timing, as for MDIO
     return measure(["seisfuse", "ingest", str(src), str(out), "-q"])
+
+
+def mdio_ingest(src: Path, out: Path) -> tuple[float, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    return measure([str(BENCH_PYTHON), "-c", MDIO_INGEST, str(src), str(out)], env=MDIO_ENV)
 
 
 def main() -> None:
@@ -42,16 +49,20 @@ def main() -> None:
     for fmt, src in files.items():
         mb = src.stat().st_size / 1e6
         cat = cat_rate(src)
-        t_sf, mem_sf = seisfuse_ingest(src, args.workdir / f"sf_{fmt}.zarr")
+        runs = {"seisfuse": partial(seisfuse_ingest, src, args.workdir / f"sf_{fmt}.zarr")}
+        if mdio:
+            runs["mdio"] = partial(mdio_ingest, src, args.workdir / "m.mdio")
+        result = interleaved(runs, args.repeats)
+        t_sf, mem_sf = result["seisfuse"]
         row = [f"{fmt} {mb:.0f} MB", f"{cat:,.0f}", f"{mb / t_sf:,.0f}", f"{mem_sf:,.0f}"]
         if mdio:
-            t_md, mem_md = measure([str(BENCH_PYTHON), "-c", MDIO_INGEST, str(src), str(args.workdir / "m.mdio")],
-                                   env=MDIO_ENV)
+            t_md, mem_md = result["mdio"]
             row += [f"{mb / t_md:,.0f}", f"{mem_md:,.0f}", f"{t_md / t_sf:.1f}x"]
         else:
             row += ["n/a", "n/a", "n/a"]
         row.append(f"{(mb / t_sf) / cat:.3f}")
         rows.append(row)
+    print(f"median of {args.repeats} interleaved rounds")
     print(table(rows, ["file", "cat MB/s", "seisfuse MB/s", "seisfuse peak MB", "MDIO MB/s", "MDIO peak MB",
                        "seisfuse vs MDIO", "seisfuse / cat"]))
     if args.large_inlines:

@@ -3,7 +3,9 @@
 Traces go back to their source file positions (trace_index), so ingest then export of the
 unchanged amplitudes gives the identical file. The output is written to `OUT.partial` by
 position (blocks in parallel, each a few large writes) and renamed when complete, so a
-failed export never leaves a complete-looking file.
+failed or killed export never leaves a complete-looking file. Like cp (and MDIO), the file is
+not fsynced: that would add 0.2-0.3 s per 500 MB here; run `sync` when power-loss
+durability matters.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-import zarr
 
 from seisfuse.errors import StoreError
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
+from seisfuse.io.chunkio import ChunkIO
+from seisfuse.io.ibm import NaNError
 from seisfuse.io.ingest import plan_blocks, run_parallel
 from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
@@ -38,24 +41,25 @@ def _file_positions(trace_index: np.ndarray) -> np.ndarray:
     return out
 
 
-def _write_block(fd: int, group: zarr.Group, var: str, block, positions: np.ndarray, fmt: int,
+def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np.ndarray, fmt: int,
                  byteorder: str, data_offset: int, trace_size: int) -> None:
     pos = positions[block]
     live = pos >= 0
     if not live.any():
         return
-    values = group[var][block]
+    values = io[var].read(block)
     ns = values.shape[-1]
-    if fmt == 1 and not np.isfinite(values).all():
-        raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
-                         where=str(group.store), fix="export with --format ieee")
     traces = np.empty(int(live.sum()), dtype=[("header", "u1", sf.TRACE_HEADER_SIZE),
                                               ("samples", "u1", ns * sf.SAMPLE_FORMATS[fmt].itemsize)])
     all_live = bool(live.all())
-    headers = group[schema.TRACE_HEADERS][block]
+    headers = io[schema.TRACE_HEADERS].read(block)
     traces["header"] = headers.reshape(-1, sf.TRACE_HEADER_SIZE) if all_live else headers[live]
     samples = values.reshape(-1, ns) if all_live else values[live]
-    traces["samples"] = encode_samples(samples, fmt, byteorder)
+    try:
+        encode_samples(samples, fmt, byteorder, out=traces["samples"])
+    except NaNError:
+        raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
+                         where=str(io[var].array.store), fix="export with --format ieee") from None
     pos = pos[live]
     gaps = np.diff(pos)
     if not bool(np.all(gaps > 0)):  # not in file order within the block: sort the traces
@@ -101,12 +105,12 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
     try:
         os.pwrite(fd, head, 0)
         os.ftruncate(fd, len(head) + n_out * trace_size)
+        io = {name: ChunkIO(group[name]) for name in (var, schema.TRACE_HEADERS)}
         with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar:
             def work(block):
-                _write_block(fd, group, var, block, positions, code, order, len(head), trace_size)
+                _write_block(fd, io, var, block, positions, code, order, len(head), trace_size)
 
             run_parallel(work, blocks, workers or min(4, os.cpu_count() or 1), bar)
-        os.fsync(fd)
     except BaseException:
         os.close(fd)
         partial.unlink(missing_ok=True)

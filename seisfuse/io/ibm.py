@@ -20,6 +20,10 @@ _SCALE = np.ldexp(1.0, 4 * (np.arange(128) - 64) - 24)
 IBM_MAX = 0x7FFFFFFF  # largest finite IBM magnitude: 0x7F exponent, all-ones fraction
 
 
+class NaNError(ValueError):
+    """NaN has no IBM float form."""
+
+
 _SIGN = np.uint32(0x80000000)
 _FRACTION = np.uint32(0x00FFFFFF)
 PIECE = 1 << 16  # words per step: the temporaries stay in the CPU cache (7x faster than whole-array)
@@ -79,41 +83,86 @@ def ibm_to_float32(words: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     return out
 
 
-def float32_to_ibm(values: np.ndarray) -> np.ndarray:
-    """Encode float32 values as native-order uint32 IBM words (normalised, rounded to nearest).
+def float32_to_ibm(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Encode float32 values as IBM words (normalised, rounded to nearest, ties away from zero).
 
     Values that were IBM to begin with are restored exactly; other values lose at most the
-    3 low bits that base-16 normalisation shifts out. NaN has no IBM form: ValueError.
-    Infinity saturates to the largest IBM magnitude.
+    3 low bits that base-16 normalisation shifts out. NaN has no IBM form: NaNError (a ValueError).
+    Infinity saturates to the largest IBM magnitude. `out` (uint32 of either byte order, at
+    most 2D, strided is fine: e.g. the sample field of SEG-Y trace records) receives the words
+    without an intermediate array; by default they come back as native-order uint32.
     """
-    x = np.ascontiguousarray(values, dtype=np.float32)
+    x = np.asarray(values, dtype=np.float32)
     with np.errstate(invalid="ignore", over="ignore"):  # a sum is a cheap all-finite check
         all_finite = np.isfinite(x.sum(dtype=np.float64))
     if not all_finite and np.isnan(x).any():
-        raise ValueError("NaN cannot be written as IBM float; fill or mask NaNs first")
-    flat, out = x.reshape(-1), np.empty(x.size, dtype=np.uint32)
-    for start in range(0, flat.size, PIECE):
-        out[start:start + PIECE] = _encode_piece(flat[start:start + PIECE])
-    return out.reshape(x.shape)
+        raise NaNError("NaN cannot be written as IBM float; fill or mask NaNs first")
+    if out is None:
+        out = np.empty(x.shape, dtype=np.uint32)
+    elif out.shape != x.shape or out.ndim > 2:
+        raise ValueError(f"out has shape {out.shape}, expected {x.shape} (at most 2D)")
+    if x.size == 0:
+        return out
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(1, -1)
+    dest = out if out.ndim == 2 else out.reshape(1, -1)
+    words, biased, frac, half = (np.empty(PIECE, np.uint32) for _ in range(4))
+    for piece in _pieces(rows.shape):
+        src = np.ascontiguousarray(rows[piece]).reshape(-1)
+        n, target = src.size, dest[piece]
+        direct = target.flags.c_contiguous and target.dtype == np.uint32  # native order, in place
+        _encode_piece(src, target.reshape(-1) if direct else words[:n], biased[:n], frac[:n], half[:n])
+        if not direct:
+            target[...] = words[:n].reshape(target.shape)  # byte swap on the way, if any
+    return out
 
 
-def _encode_piece(x: np.ndarray) -> np.ndarray:
-    """Normal float32 values by integer operations on their bits; zeros, subnormals and
-    infinities through the general path."""
+def _pieces(shape: tuple[int, int]):
+    """Index pairs covering a (rows, width) array in pieces of at most PIECE values: whole
+    rows when they fit, else parts of one row."""
+    n_rows, width = shape
+    if width > PIECE:
+        for r in range(n_rows):
+            for c in range(0, width, PIECE):
+                yield slice(r, r + 1), slice(c, c + PIECE)
+    else:
+        step = PIECE // width
+        for r in range(0, n_rows, step):
+            yield slice(r, r + step), slice(None)
+
+
+def _encode_piece(x: np.ndarray, words: np.ndarray, biased: np.ndarray, frac: np.ndarray,
+                  half: np.ndarray) -> None:
+    """Normal float32 values by in-place integer operations on their bits (the temporaries
+    stay in the CPU cache); zeros, subnormals and infinities through the exact path.
+
+    A normal float is mant * 2^(p - 24) with p = biased - 126; the IBM exponent is
+    E = ceil(p / 4), so (4E - p) = (126 - biased) mod 4 low bits are shifted out, and the
+    exponent field E + 64 = (biased + 133) >> 2. Float32's range lies inside IBM's, so a
+    normal float never overflows or underflows here.
+    """
     bits = x.view(np.uint32)
-    biased = ((bits >> 23) & 0xFF).astype(np.int32)
-    mant = (bits & 0x007FFFFF) | 0x00800000  # value = mant * 2^(p - 24), p = biased - 126
-    p = biased - 126
-    E = (p + 3) >> 2  # ceil(p / 4): arithmetic shift floors
-    shift = (4 * E - p).astype(np.uint32)  # 0..3 bits shifted out
-    frac = (mant + ((np.uint32(1) << shift) >> 1)) >> shift  # rounded to nearest
-    carry = frac >> 24  # rounding reached 2^24: renormalise
-    frac >>= carry * 4
-    words = ((E + 64 + carry.astype(np.int32)).astype(np.uint32) << 24) | frac | (bits & _SIGN)
-    special = (biased == 0) | (biased == 255)
-    if special.any():
+    np.right_shift(bits, 23, out=biased)
+    biased &= 0xFF
+    np.bitwise_and(bits, 0x007FFFFF, out=frac)
+    frac |= 0x00800000
+    shift = np.subtract(np.uint32(2), biased, out=words)  # words doubles as scratch until below
+    shift &= 3
+    np.left_shift(np.uint32(1), shift, out=half)
+    half >>= 1
+    frac += half
+    frac >>= shift  # rounded to nearest: 2^24 when the rounding carried out of the fraction
+    np.add(biased, 133, out=words)
+    words >>= 2
+    words <<= 24
+    words += frac  # a carry moves the exponent up by one...
+    frac >>= 24
+    frac <<= 20
+    words |= frac  # ...and sets the renormalised fraction 2^20
+    np.bitwise_and(bits, _SIGN, out=frac)
+    words |= frac
+    if biased.min() == 0 or biased.max() == 255:
+        special = (biased == 0) | (biased == 255)
         words[special] = _encode_exact(x[special])
-    return words
 
 
 def _encode_exact(x: np.ndarray) -> np.ndarray:

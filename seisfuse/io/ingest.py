@@ -29,6 +29,7 @@ from seisfuse._version import __version__
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
+from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.segy_file import SegyLayout, SegyReader, decode_samples, scan
 from seisfuse.io.segy_index import SegyIndex, build_index
 from seisfuse.progress import Progress
@@ -183,8 +184,8 @@ def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, 
     return group, False
 
 
-def _copy_block(reader: SegyReader, group: zarr.Group, var: str, index: SegyIndex, block, b: int,
-                with_headers: bool) -> None:
+def _copy_block(reader: SegyReader, group: zarr.Group, io: dict[str, ChunkIO], var: str, index: SegyIndex,
+                block, b: int) -> None:
     layout = reader.layout
     cells = index.grid.trace_at_cell[block]
     live = cells >= 0
@@ -198,13 +199,15 @@ def _copy_block(reader: SegyReader, group: zarr.Group, var: str, index: SegyInde
         values = reader.buffer("values", (*cells.shape, layout.n_samples), dtype)
         values[...] = 0
         values[live] = decoded
-    group[var][block] = values
-    if with_headers:
-        headers = np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
-        headers[live] = traces["header"]
-        group[schema.TRACE_HEADERS][block] = headers
-        group[schema.TRACE_MASK][block] = live
-        group[schema.TRACE_INDEX][block] = cells
+    io[var].write(block, values)
+    if schema.TRACE_HEADERS in io:
+        headers = traces["header"].reshape(*cells.shape, sf.TRACE_HEADER_SIZE) if live.all() else \
+            np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
+        if not live.all():
+            headers[live] = traces["header"]
+        io[schema.TRACE_HEADERS].write(block, headers)
+        io[schema.TRACE_MASK].write(block, live)
+        io[schema.TRACE_INDEX].write(block, cells)
     done, st, sample = _state_names(var)
     group[st][b] = stats.block_stats(decoded).to_array()
     picked = stats.subsample(decoded, group[sample].shape[1])
@@ -220,12 +223,14 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) 
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
     local, readers = threading.local(), []
+    names = [var, *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else [])]
+    io = {name: ChunkIO(group[name]) for name in names}
 
     def work(b: int) -> None:
         if not hasattr(local, "reader"):
             local.reader = SegyReader(layout)
             readers.append(local.reader)
-        _copy_block(local.reader, group, var, index, blocks[b], b, with_headers)
+        _copy_block(local.reader, group, io, var, index, blocks[b], b)
 
     try:
         with Progress(len(blocks), desc, unit="block") as bar:

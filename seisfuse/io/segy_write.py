@@ -83,12 +83,15 @@ def output_format(requested: str, source_code: int, var_is_source: bool, where: 
     return source_code
 
 
-def encode_samples(values: np.ndarray, format_code: int, byteorder: str) -> np.ndarray:
-    """Samples (n, ns) -> file bytes (n, ns * itemsize) in the given format and byte order."""
+def encode_samples(values: np.ndarray, format_code: int, byteorder: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Samples (n, ns) -> file bytes (n, ns * itemsize) in the given format and byte order,
+    written into `out` (such as the sample field of trace records) when given."""
     fmt = sf.SAMPLE_FORMATS[format_code]
+    if out is None:
+        out = np.empty((values.shape[0], values.shape[1] * fmt.itemsize), dtype=np.uint8)
+    target = out.view(byteorder + ("u4" if format_code == 1 else fmt.file_dtype))
     if format_code == 1:
-        words = float32_to_ibm(np.asarray(values, dtype=np.float32))
-        encoded = words.astype(byteorder + "u4")
+        float32_to_ibm(values, out=target)
     else:
-        encoded = np.asarray(values).astype(byteorder + fmt.file_dtype)
-    return encoded.view(np.uint8).reshape(values.shape[0], -1)
+        target[...] = values  # cast and byte swap in one pass
+    return out

@@ -114,3 +114,30 @@ def test_fast_encode_equals_general_encode_on_any_float32():
     values[2::97] = np.inf
     values[3::97] = 1e-40  # subnormal
     np.testing.assert_array_equal(float32_to_ibm(values), _encode_exact(values))
+
+
+def test_encode_rounding_carry_renormalises_at_every_exponent():
+    from seisfuse.io.ibm import _encode_exact
+
+    biased = np.arange(1, 255, dtype=np.uint32)
+    # all-ones mantissas round up out of the fraction when bits are shifted out; 0x7FFFFC..E too
+    bits = np.concatenate([(biased << 23) | m for m in (0x7FFFFF, 0x7FFFFE, 0x7FFFFC, 0x400000, 0)])
+    values = np.concatenate([bits, bits | 0x80000000]).view(np.float32)
+    words = float32_to_ibm(values)
+    np.testing.assert_array_equal(words, _encode_exact(values))
+    carried = values[(words & 0x00FFFFFF) == 0x00100000]
+    assert carried.size > 0  # the renormalised case does occur
+
+
+def test_encode_into_strided_big_endian_trace_records():
+    rng = np.random.default_rng(5)
+    values = (rng.standard_normal((700, 300)) * 1e3).astype(np.float32)
+    values[::5, ::7] = 0.0
+    traces = np.zeros(700, dtype=[("header", "u1", 240), ("samples", "u1", 300 * 4)])
+    target = traces["samples"].view(">u4")
+    assert float32_to_ibm(values, out=target) is target
+    np.testing.assert_array_equal(target.astype(np.uint32), float32_to_ibm(values))
+    assert not traces["header"].any()  # the neighbouring header bytes are untouched
+    np.testing.assert_array_equal(ibm_to_float32(target), ibm_to_float32(float32_to_ibm(values)))
+    with pytest.raises(ValueError, match="shape"):
+        float32_to_ibm(values, out=np.empty((700, 299), np.uint32))
