@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seisfuse.config import TrainConfig, load_pipeline
-from seisfuse.config import load_config as load_train_config
 from seisfuse.errors import SeisfuseError
 from seisfuse.io import schema
 from seisfuse.io.arrays import store_from_array, write_variable
@@ -26,9 +24,11 @@ from seisfuse.io.inspect import info
 if TYPE_CHECKING:
     import xarray as xr
 
-# Heavy libraries (torch, xarray, scipy) are imported inside the functions that need them:
-# every CLI command starts by importing this module, and `info` or `ingest` must not wait for
-# torch (3 s) or xarray (0.4 s) to load.
+    from seisfuse.config import TrainConfig
+
+# Heavy libraries (torch, xarray, scipy, and pydantic/yaml for configs) are imported inside the
+# functions that need them: every CLI command starts by importing this module, and `info`,
+# `ingest` or `export` must not wait for torch (3 s), xarray (0.4 s) or the configs (0.1 s).
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
            "build_model", "load_config", "train", "predict", "evaluate", "report"]
@@ -64,6 +64,8 @@ def build_model(name: str, **kwargs):
 
 def load_config(path, overrides: list[str] | None = None) -> TrainConfig:
     """A training config from YAML (or a dict) with `a.b=v` overrides, validated."""
+    from seisfuse.config import load_config as load_train_config
+
     return load_train_config(path, overrides)
 
 
@@ -73,7 +75,9 @@ def train(config, overrides: list[str] | None = None, resume: bool = True, overw
     The same call after an interruption resumes from runs/<name>/last.pt; overwrite=True
     starts again from scratch. Returns the run summary.
     """
-    cfg = config if isinstance(config, TrainConfig) else load_train_config(config, overrides)
+    from seisfuse.config import TrainConfig
+
+    cfg = config if isinstance(config, TrainConfig) else load_config(config, overrides)
     if overwrite and cfg.run_dir.exists():
         shutil.rmtree(cfg.run_dir)
     # Imported here, not at the top: torch takes seconds to import and the data commands
@@ -232,6 +236,8 @@ def _step_output_done(kind: str, step, w) -> str | None:
 
 def run(pipeline_path) -> Path:
     """Run a batch pipeline YAML: its steps, in order, inside its workdir."""
+    from seisfuse.config import load_pipeline
+
     pipeline = load_pipeline(pipeline_path)
     workdir = Path(pipeline.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -257,10 +263,10 @@ def run(pipeline_path) -> Path:
             fmt = step.format or ("source" if step.var == "amplitude" else "ieee")
             export(w(step.store), w(step.out), var=step.var, fmt=fmt, overwrite=ow)
         elif kind == "train":
-            cfg = load_train_config(step.config, step.set)
+            cfg = load_config(step.config, step.set)
             stores = [s if Path(s).is_absolute() else w(s) for s in cfg.data.stores]
             runs = cfg.runs_dir if "runs_dir=" in " ".join(step.set) else w("runs")
-            cfg = load_train_config(cfg.model_dump(mode="json") | {"runs_dir": runs, "data": cfg.data.model_dump(
+            cfg = load_config(cfg.model_dump(mode="json") | {"runs_dir": runs, "data": cfg.data.model_dump(
                 mode="json") | {"stores": stores}})
             summary = train(cfg)
             log.info("  %s: best validation %s %.3f at step %s (%s)", cfg.name, summary["metric"], summary["best"],

@@ -36,7 +36,8 @@ from seisfuse.progress import Progress
 
 log = logging.getLogger("seisfuse")
 BLOCK_BYTES = 64 << 20  # decoded bytes per block: the memory bound per worker
-SAMPLE_BUDGET = 1 << 22  # values kept, over all blocks, for the robust percentiles
+SAMPLE_BUDGET = 1 << 20  # values kept, over all blocks, for the robust percentiles (standard error
+#                          of a percentile's rank below 0.05 percentage points)
 
 
 def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...], trace_bytes: int) -> list[tuple[slice, ...]]:
@@ -209,12 +210,13 @@ def _copy_block(reader: SegyReader, group: zarr.Group, io: dict[str, ChunkIO], v
         io[schema.TRACE_MASK].write(block, live)
         io[schema.TRACE_INDEX].write(block, cells)
     done, st, sample = _state_names(var)
-    group[st][b] = stats.block_stats(decoded).to_array()
-    picked = stats.subsample(decoded, group[sample].shape[1])
-    row = np.full(group[sample].shape[1], np.nan, dtype=np.float32)
-    row[:picked.size] = picked
-    group[sample][b] = row
-    group[done][b] = 1  # last: the block counts as finished only after everything is written
+    io[st].write((slice(b, b + 1),), stats.block_stats(decoded).to_array()[None])
+    cap = io[sample].shape[1]
+    picked = stats.subsample(decoded, cap)
+    row = np.full((1, cap), np.nan, dtype=np.float32)
+    row[0, :picked.size] = picked
+    io[sample].write((slice(b, b + 1),), row)
+    io[done].write((slice(b, b + 1),), np.ones(1, np.uint8))  # last: the block is finished only now
 
 
 def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) -> None:
@@ -223,7 +225,8 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) 
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
     local, readers = threading.local(), []
-    names = [var, *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else [])]
+    names = [var, *_state_names(var),
+             *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else [])]
     io = {name: ChunkIO(group[name]) for name in names}
 
     def work(b: int) -> None:
