@@ -131,6 +131,15 @@ class ChunkIO:
             out[in_block] = chunk[in_chunk]
         return out
 
+    def remove_temporaries(self) -> int:
+        """Delete chunk temporaries left by a writer killed mid-chunk (before a resume)."""
+        if self.root is None or not self.root.is_dir():
+            return 0
+        stale = list(self.root.rglob(".*.tmp"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def _put(self, path: Path, raw) -> None:
         """Write one chunk file atomically (a reader never sees half a chunk)."""
         parent = path.parent

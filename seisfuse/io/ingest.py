@@ -185,8 +185,7 @@ def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, 
     return group, False
 
 
-def _copy_block(reader: SegyReader, group: zarr.Group, io: dict[str, ChunkIO], var: str, index: SegyIndex,
-                block, b: int) -> None:
+def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, index: SegyIndex, block, b: int) -> None:
     layout = reader.layout
     cells = index.grid.trace_at_cell[block]
     live = cells >= 0
@@ -202,9 +201,10 @@ def _copy_block(reader: SegyReader, group: zarr.Group, io: dict[str, ChunkIO], v
         values[live] = decoded
     io[var].write(block, values)
     if schema.TRACE_HEADERS in io:
-        headers = traces["header"].reshape(*cells.shape, sf.TRACE_HEADER_SIZE) if live.all() else \
-            np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
-        if not live.all():
+        if live.all():
+            headers = traces["header"].reshape(*cells.shape, sf.TRACE_HEADER_SIZE)
+        else:
+            headers = np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
             headers[live] = traces["header"]
         io[schema.TRACE_HEADERS].write(block, headers)
         io[schema.TRACE_MASK].write(block, live)
@@ -228,12 +228,15 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) 
     names = [var, *_state_names(var),
              *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else [])]
     io = {name: ChunkIO(group[name]) for name in names}
+    if len(todo) < len(blocks):
+        for chunk_io in io.values():
+            chunk_io.remove_temporaries()
 
     def work(b: int) -> None:
         if not hasattr(local, "reader"):
             local.reader = SegyReader(layout)
             readers.append(local.reader)
-        _copy_block(local.reader, group, io, var, index, blocks[b], b)
+        _copy_block(local.reader, io, var, index, blocks[b], b)
 
     try:
         with Progress(len(blocks), desc, unit="block") as bar:

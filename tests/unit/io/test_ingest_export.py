@@ -113,6 +113,8 @@ def test_resume_after_a_crash_gives_the_same_store(tmp_path, monkeypatch, segy_d
         seisfuse.open_store(tmp_path / "s.zarr")
     n_done = int(zarr.open_group(str(tmp_path / "s.zarr"))["_ingest_amplitude_done"][:].sum())
     assert 4 <= n_done < 18  # the four blocks before the crash, and not all of them
+    stale = tmp_path / "s.zarr" / "amplitude" / "c" / "0" / "0" / ".0.123.456.tmp"  # a chunk cut by the kill
+    stale.write_bytes(b"half a chunk")
     counted = []
     monkeypatch.setattr(ingest_module, "_copy_block", lambda *a, **k: (counted.append(1), real(*a, **k)))
     seisfuse.ingest(src, tmp_path / "s.zarr", chunks=(4, 6, 75), workers=1)
@@ -122,6 +124,7 @@ def test_resume_after_a_crash_gives_the_same_store(tmp_path, monkeypatch, segy_d
         np.testing.assert_array_equal(resumed[name].values, reference[name].values)
     assert resumed.attrs["statistics"] == reference.attrs["statistics"]
     assert not [n for n in resumed.variables if n.startswith("_")]
+    assert not list((tmp_path / "s.zarr").rglob("*.tmp"))
 
 
 def test_parallel_workers_give_the_same_store(segy_dir, tmp_path):
