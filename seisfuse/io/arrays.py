@@ -18,6 +18,7 @@ from seisfuse._version import __version__
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
+from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ingest import plan_blocks
 from seisfuse.io.segy_write import binary_header, text_header, trace_headers
 
@@ -100,10 +101,11 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     schema.write_coordinate(group, "offset", np.zeros(shape[:-1], dtype=np.int32), spatial)
     headers = trace_headers(il, xl, shape[-1], dt_us, cdp_x=x, cdp_y=y).reshape(*shape[:-1], -1)
     index = np.arange(int(np.prod(shape[:-1]))).reshape(shape[:-1])
+    io = {name: ChunkIO(group[name]) for name in (schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX)}
     for block in plan_blocks(shape[:-1], chunks[:-1], shape[-1] * 4):
-        group[schema.TRACE_HEADERS][block] = headers[block]
-        group[schema.TRACE_MASK][block] = True
-        group[schema.TRACE_INDEX][block] = index[block]
+        io[schema.TRACE_HEADERS].write(block, headers[block])
+        io[schema.TRACE_MASK].write(block, np.ones(index[block].shape, dtype=bool))
+        io[schema.TRACE_INDEX].write(block, index[block])
     summary = _write_blocks(group, schema.AMPLITUDE, amplitude, store_dtype)
     group.attrs["statistics"] = summary
     for name, values in (labels or {}).items():
@@ -116,9 +118,10 @@ def _write_blocks(group: zarr.Group, name: str, values, dtype) -> dict:
     array = group[name]
     blocks = plan_blocks(array.shape[:-1], array.chunks[:-1], array.shape[-1] * 4)
     summary = stats.StreamingStats(per_block=max(1024, (1 << 22) // max(len(blocks), 1)))
+    io = ChunkIO(array)
     for block in blocks:
         data = np.asarray(values[block], dtype=dtype)
-        array[block] = data
+        io.write(block, data)
         summary.update(data)
     return summary.summary()
 
