@@ -71,3 +71,15 @@ def test_unaligned_blocks_and_other_stores_go_through_zarr(tmp_path):
     assert mem_io.root is None
     mem_io.write((slice(0, 4),), np.arange(16, dtype=np.int32).reshape(4, 4))
     np.testing.assert_array_equal(mem_io.read((slice(0, 2),)), np.arange(8).reshape(2, 4))
+
+
+def test_codecs_it_does_not_know_go_through_zarr(tmp_path):
+    group = zarr.open_group(str(tmp_path / "a.zarr"), mode="w", zarr_format=3)
+    arr = group.create_array("v", shape=(4, 6), chunks=(2, 3), dtype="float32", fill_value=0,
+                             compressors=zarr.codecs.ZstdCodec(level=1))
+    io = ChunkIO(arr)
+    assert io.root is None
+    values = _coded((4, 6), "float32")
+    io.write((slice(0, 4),), values)
+    np.testing.assert_array_equal(arr[...], values)
+    np.testing.assert_array_equal(io.read((slice(2, 4),)), values[2:])
