@@ -39,7 +39,8 @@ def ingest(src, store, *, var: str = schema.AMPLITUDE, overwrite: bool = False, 
     """SEG-Y (or .npy) -> store. With var != 'amplitude', adds a label variable to an existing store.
 
     segy_options: iline_byte, xline_byte, layout ('3d'|'2d'), chunks, workers, byteorder,
-    duplicates ('error'|'first'|'last'), domain ('auto'|'time'|'depth').
+    duplicates ('error'|'first'|'last'), domain ('auto'|'time'|'depth'), allow_short_tail, and
+    scheduler (None: threads in this process; 'local', 'slurm:N' or an address: Dask workers).
     """
     src = Path(src)
     if src.suffix.lower() == ".npy":
@@ -254,7 +255,8 @@ def run(pipeline_path) -> Path:
                   segy_format=step.segy_format, task=step.task, overwrite=ow)
         elif kind == "ingest":
             ingest(w(step.src), w(step.store), var=step.var, overwrite=ow, iline_byte=step.iline_byte,
-                   xline_byte=step.xline_byte, layout=step.layout, chunks=step.chunks, duplicates=step.duplicates)
+                   xline_byte=step.xline_byte, layout=step.layout, chunks=step.chunks, duplicates=step.duplicates,
+                   workers=step.workers, scheduler=step.scheduler)
         elif kind == "info":
             d = info(w(step.path))
             log.info("  %s: %s", step.path, json.dumps({k: d[k] for k in ("geometry", "sample_format",

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     _segy_options(p)
     p.add_argument("--chunks", type=_ints, help="chunk sizes, e.g. 64,64,64")
     p.add_argument("--workers", type=int, help="parallel block workers (default: cores, at most 4)")
+    p.add_argument("--scheduler", help="copy on Dask workers: 'local' (--workers processes), 'slurm:N' "
+                                       "(N SLURM jobs) or a scheduler address (default: threads here)")
     p.add_argument("--domain", choices=("auto", "time", "depth"), default="auto")
     p.add_argument("--allow-short-tail", action="store_true",
                    help="accept a last line that ends early (otherwise taken as a truncated file)")
@@ -157,7 +159,8 @@ def run(args: argparse.Namespace) -> None:
         out = api.ingest(args.src, args.store, var=args.var, overwrite=args.overwrite,
                          **({} if args.src.lower().endswith(".npy") else dict(
                              iline_byte=args.iline_byte, xline_byte=args.xline_byte, layout=args.layout,
-                             chunks=args.chunks, workers=args.workers, byteorder=args.byteorder,
+                             chunks=args.chunks, workers=args.workers, scheduler=args.scheduler,
+                             byteorder=args.byteorder,
                              duplicates=args.duplicates, domain=args.domain,
                              allow_short_tail=args.allow_short_tail)))
         log.info("wrote %s (variable %s)", out, args.var)

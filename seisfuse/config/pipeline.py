@@ -29,6 +29,8 @@ class IngestStep(Strict):
     layout: Literal["3d", "2d"] = "3d"
     chunks: tuple[int, ...] | None = None
     duplicates: Literal["error", "first", "last"] = "error"
+    workers: int | None = None
+    scheduler: str | None = None  # Dask: "local", "slurm:N" or an address; None = threads here
 
 
 class InfoStep(Strict):

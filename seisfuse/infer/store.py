@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from seisfuse import stats
+from seisfuse import cluster, stats
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.infer.predictor import Predictor
 from seisfuse.infer.volume import Settings, finish, plan_tiles, predict_rows
@@ -74,30 +74,6 @@ def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bo
     return b
 
 
-def slurm_cluster(workers: int, gpus_per_worker: int = 1, **options):
-    """A dask-jobqueue SLURM cluster, one GPU per worker by default; queue, account, walltime,
-    memory and cores come from `options` or the user's ~/.config/dask/jobqueue.yaml."""
-    from dask_jobqueue import SLURMCluster  # optional [hpc] extra: imported only when asked for
-
-    extra = [f"--gres=gpu:{gpus_per_worker}"] if gpus_per_worker else []
-    cluster = SLURMCluster(processes=1, cores=options.pop("cores", 4), memory=options.pop("memory", "32GB"),
-                           job_extra_directives=extra + options.pop("job_extra_directives", []),
-                           scheduler_options=options.pop("scheduler_options", {"dashboard_address": ":0"}), **options)
-    cluster.scale(workers)
-    return cluster
-
-
-def _client(scheduler: str):
-    """'local' (2 worker processes here), 'slurm:N' (N SLURM jobs via dask-jobqueue) or an address."""
-    from dask.distributed import Client, LocalCluster  # optional [hpc] extra: imported only when asked for
-
-    if scheduler == "local":
-        return Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None))
-    if scheduler.startswith("slurm:"):
-        return Client(slurm_cluster(int(scheduler.split(":", 1)[1])))
-    return Client(scheduler)
-
-
 DEFAULT_SETTINGS = Settings()
 
 
@@ -121,8 +97,7 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     if scheduler:
         if checkpoint_path is None:
             raise SeisfuseError("distributed prediction needs a checkpoint path", fix="pass --checkpoint PATH")
-        client = _client(scheduler)
-        try:
+        with cluster.connect(scheduler, local_workers=2) as client:
             futures = client.map(_dask_block, [str(store)] * len(todo), [var] * len(todo),
                                  [str(checkpoint_path)] * len(todo), [device] * len(todo), [tta] * len(todo),
                                  [settings] * len(todo), [blocks[b] for b in todo], todo, pure=False)
@@ -131,8 +106,6 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
                 for future in futures:
                     future.result()
                     bar.update()
-        finally:
-            client.close()
     else:
         n_tiles = sum(1 for t in tiles for b in todo if blocks[b][0] - t.size[0] < t.start[0] < blocks[b][1])
         with Progress(max(n_tiles, 1), f"predict {var}", unit="tile") as bar:

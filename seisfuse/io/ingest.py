@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from seisfuse import stats
+from seisfuse import cluster, stats
 from seisfuse._version import __version__
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import schema
@@ -185,9 +186,10 @@ def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, 
     return group, False
 
 
-def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, index: SegyIndex, block, b: int) -> None:
+def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, cells: np.ndarray, block, b: int) -> None:
+    """One block: its traces read by file position (cells: trace position per cell, -1 = missing),
+    decoded, written as whole chunks with their headers, summarised, and recorded as done."""
     layout = reader.layout
-    cells = index.grid.trace_at_cell[block]
     live = cells >= 0
     traces = reader.read_positions(cells[live], reuse=True)
     dtype = layout.sample_format.store_dtype
@@ -219,32 +221,67 @@ def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, index: Seg
     io[done].write((slice(b, b + 1),), np.ones(1, np.uint8))  # last: the block is finished only now
 
 
-def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc) -> None:
+def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, scheduler=None) -> None:
     done_name = _state_names(var)[0]
     todo = [b for b in np.flatnonzero(group[done_name][:] == 0).tolist()]
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
-    local, readers = threading.local(), []
     names = [var, *_state_names(var),
              *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else [])]
     io = {name: ChunkIO(group[name]) for name in names}
     if len(todo) < len(blocks):
         for chunk_io in io.values():
             chunk_io.remove_temporaries()
+    with Progress(len(blocks), desc, unit="block") as bar:
+        bar.update(len(blocks) - len(todo))
+        if scheduler:
+            _copy_on_dask(scheduler, workers, layout, group, var, names, index, blocks, todo, bar)
+        else:
+            _copy_in_threads(layout, io, var, index, blocks, todo, workers, bar)
+
+
+def _copy_in_threads(layout, io, var, index, blocks, todo, workers, bar) -> None:
+    local, readers = threading.local(), []
 
     def work(b: int) -> None:
         if not hasattr(local, "reader"):
             local.reader = SegyReader(layout)
             readers.append(local.reader)
-        _copy_block(local.reader, io, var, index, blocks[b], b)
+        _copy_block(local.reader, io, var, index.grid.trace_at_cell[blocks[b]], blocks[b], b)
 
     try:
-        with Progress(len(blocks), desc, unit="block") as bar:
-            bar.update(len(blocks) - len(todo))
-            run_parallel(work, todo, workers, bar)
+        run_parallel(work, todo, workers, bar)
     finally:
         for reader in readers:
             reader.close()
+
+
+def _copy_on_dask(scheduler, workers, layout, group, var, names, index, blocks, todo, bar) -> None:
+    """The copy step on Dask workers (processes, possibly on other nodes of a shared file system):
+    each task gets its block's cells; the store records finished blocks as in the threaded path."""
+    from dask.distributed import as_completed as dask_completed  # optional [hpc] extra
+
+    store, token = str(group.store_path.store.root), uuid.uuid4().hex
+    with cluster.connect(scheduler, gpus_per_worker=0, local_workers=workers) as client:
+        futures = [client.submit(_dask_copy, token, layout, store, var, names, index.grid.trace_at_cell[blocks[b]],
+                                 blocks[b], b, pure=False) for b in todo]
+        for future in dask_completed(futures):
+            future.result()
+            bar.update()
+
+
+_WORKER_RUN: dict = {}  # per Dask worker process: the current run's reader and chunk writers
+
+
+def _dask_copy(token: str, layout: SegyLayout, store: str, var: str, names: list[str], cells: np.ndarray,
+               block, b: int) -> int:
+    if _WORKER_RUN.get("token") != token:  # a new ingest: drop the previous run's handles
+        if "reader" in _WORKER_RUN:
+            _WORKER_RUN["reader"].close()
+        group = zarr.open_group(store, mode="r+", zarr_format=3)
+        _WORKER_RUN.update(token=token, reader=SegyReader(layout), io={name: ChunkIO(group[name]) for name in names})
+    _copy_block(_WORKER_RUN["reader"], _WORKER_RUN["io"], var, cells, block, b)
+    return b
 
 
 def _finalize(group: zarr.Group, var: str) -> dict:
@@ -264,11 +301,13 @@ def _finalize(group: zarr.Group, var: str) -> dict:
 
 
 def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 189, xline_byte: int = 193,
-                layout: str = "3d", chunks=None, workers: int | None = None, byteorder: str | None = None,
+                layout: str = "3d", chunks=None, workers: int | None = None, scheduler: str | None = None,
+                byteorder: str | None = None,
                 duplicates: str = "error", domain: str = "auto", allow_short_tail: bool = False,
                 overwrite: bool = False) -> Path:
     """Ingest a SEG-Y file as the store's amplitude, or as a label variable of an existing store."""
     path = Path(store)
+    cluster.check(scheduler)
     seg = scan(src, byteorder)  # step: scan
     with SegyReader(seg) as reader:  # step: index
         index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
@@ -295,7 +334,7 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     else:
         group, resume = _open_for_label(path, var, seg, index, manifest, overwrite, len(blocks))
     _run_blocks(seg, group, var, index, blocks, workers, var == schema.AMPLITUDE,  # step: copy
-                desc=f"ingest {Path(src).name} -> {var}")
+                desc=f"ingest {Path(src).name} -> {var}", scheduler=scheduler)
     summary = _finalize(group, var)  # step: finalize
     if summary["n_nonfinite"]:
         log.warning("%s: %d NaN/Inf samples ingested as they are (see `seisfuse info`)", src,

@@ -111,13 +111,3 @@ def test_existing_prediction_needs_overwrite(trained):
     seisfuse.predict(ckpt, store, var="once", overwrite=True)
     with pytest.raises(seisfuse.errors.StoreError, match="already exists"):
         seisfuse.predict(ckpt, store, var="once")
-
-
-def test_slurm_cluster_job_script_asks_for_one_gpu_per_worker():
-    pytest.importorskip("dask_jobqueue")
-    cluster = store_module.slurm_cluster(0, queue="gpu", walltime="01:00:00")
-    try:
-        script = cluster.job_script()
-    finally:
-        cluster.close()
-    assert "#SBATCH --gres=gpu:1" in script and "#SBATCH -p gpu" in script and "dask" in script

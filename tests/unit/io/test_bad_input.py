@@ -189,3 +189,9 @@ def test_unknown_variable_lists_valid_ones(tmp_path, run_cli):
 
 def test_missing_input_file(tmp_path, run_cli):
     assert_user_error(run_cli("ingest", tmp_path / "nope.sgy", tmp_path / "s.zarr"), "no such file")
+
+
+def test_a_bad_scheduler_writes_nothing(tmp_path, run_cli):
+    src = good_file(tmp_path)
+    assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr", "--scheduler", "slurm:0"), "slurm:N", "slurm:8")
+    assert not (tmp_path / "s.zarr").exists()

@@ -134,6 +134,19 @@ def test_parallel_workers_give_the_same_store(segy_dir, tmp_path):
     assert a.attrs["statistics"] == b.attrs["statistics"]
 
 
+@pytest.mark.slow
+def test_dask_workers_give_the_same_store_and_export_exactly(segy_dir, tmp_path):
+    src = segy_dir / "f3-withdead.sgy"  # missing traces too
+    threads = seisfuse.open_store(seisfuse.ingest(src, tmp_path / "t.zarr", chunks=(4, 4, 75), workers=2))
+    dask = seisfuse.open_store(seisfuse.ingest(src, tmp_path / "d.zarr", chunks=(4, 4, 75), workers=2,
+                                               scheduler="local"))
+    for name in ("amplitude", "trace_headers", "trace_mask", "trace_index"):
+        np.testing.assert_array_equal(dask[name].values, threads[name].values)
+    assert dask.attrs["statistics"] == threads.attrs["statistics"]
+    seisfuse.export(tmp_path / "d.zarr", tmp_path / "d.sgy")
+    assert filecmp.cmp(src, tmp_path / "d.sgy", shallow=False)
+
+
 def test_prediction_export_keeps_headers_and_updates_format(segy_dir, tmp_path):
     src = segy_dir / "f3-withdead.sgy"
     store = seisfuse.ingest(src, tmp_path / "s.zarr")
