@@ -1,0 +1,29 @@
+"""The SLURM templates are valid bash and their seisfuse command lines parse with today's CLI."""
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from seisfuse.cli import build_parser
+
+TEMPLATES = sorted((Path(__file__).resolve().parents[2] / "pipelines" / "slurm").glob("*.sbatch"))
+
+
+def test_there_are_templates_for_every_distributed_step():
+    assert {p.stem for p in TEMPLATES} >= {"ingest_dask", "predict_dask", "run_pipeline", "train_torchrun"}
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_template_is_valid_bash_and_its_command_parses(template):
+    assert subprocess.run(["bash", "-n", str(template)]).returncode == 0
+    text = template.read_text()
+    assert text.startswith("#!/bin/bash") and "#SBATCH" in text and "set -euo pipefail" in text
+    commands = [m.group(1) for m in re.finditer(r"(?:^seisfuse|-m seisfuse\.cli) (.+)$", text, re.M)]
+    assert commands, "no seisfuse command in the template"
+    for command in commands:
+        filled = re.sub(r"\$\{?(\w+)\}?", lambda m: {"WORKERS": "8"}.get(m.group(1), "x"), command)
+        args = [a for a in shlex.split(filled) if a != "$@"]  # "$@": the user's extra --set overrides
+        build_parser().parse_args(args)  # SystemExit (a failed test) on an unknown option
