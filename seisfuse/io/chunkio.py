@@ -37,6 +37,7 @@ class ChunkIO:
         self.shape = tuple(array.shape)
         self.blosc, self.dtype, self.root = self._plan(array)
         self.fill = np.asarray(array.fill_value, dtype=array.dtype)
+        self.read_only = bool(array.store_path.store.read_only)
         self._dirs: set[Path] = set()
         self._lock = threading.Lock()
 
@@ -93,9 +94,9 @@ class ChunkIO:
 
     def write(self, block: tuple[slice, ...], values: np.ndarray) -> None:
         """array[block] = values, chunk by chunk in this thread when the block is aligned."""
-        ranges = self._aligned(block) if self.root is not None else None
+        ranges = self._aligned(block) if self.root is not None and not self.read_only else None
         if ranges is None:
-            self.array[block] = values
+            self.array[block] = values  # zarr's path (and zarr's error for a read-only array)
             return
         values = np.asarray(values)
         full = tuple(self.chunks)

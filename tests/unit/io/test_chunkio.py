@@ -83,3 +83,14 @@ def test_codecs_it_does_not_know_go_through_zarr(tmp_path):
     io.write((slice(0, 4),), values)
     np.testing.assert_array_equal(arr[...], values)
     np.testing.assert_array_equal(io.read((slice(2, 4),)), values[2:])
+
+
+def test_a_read_only_array_is_not_written(tmp_path):
+    arr = _array(tmp_path / "a.zarr", "v", (4, 4), (2, 2), "int32")
+    arr[...] = 3
+    frozen = zarr.open_group(str(tmp_path / "a.zarr"), mode="r")["v"]
+    io = ChunkIO(frozen)
+    np.testing.assert_array_equal(io.read((slice(0, 4),)), np.full((4, 4), 3))
+    with pytest.raises(ValueError, match="read-only|read only"):
+        io.write((slice(0, 2),), np.zeros((2, 4), np.int32))
+    np.testing.assert_array_equal(arr[...], np.full((4, 4), 3))
