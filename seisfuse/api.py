@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # `ingest` or `export` must not wait for torch (3 s), xarray (0.4 s) or the configs (0.1 s).
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
-           "build_model", "load_config", "train", "predict", "evaluate", "report"]
+           "cells", "run_cell", "build_model", "load_config", "train", "predict", "evaluate", "report"]
 log = logging.getLogger("seisfuse")
 
 
@@ -149,14 +149,65 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
     return result
 
 
-def experiment(step, workdir: Path) -> list[dict]:
-    """Run an experiment grid (a pipeline `experiment` step) into <workdir>/experiments/<name>."""
-    from seisfuse.experiments import GridSpec, run_grid  # imports torch
+def _grid_spec(step, workdir: Path):
+    from seisfuse.experiments import GridSpec  # imports torch
 
     datasets = {k: v if Path(v).is_absolute() else str(workdir / v) for k, v in step.datasets.items()}
-    spec = GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
+    return GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
                     step.reference)
-    return run_grid(spec, workdir / "experiments" / step.name)
+
+
+def experiment(step, workdir: Path, only=None, retry_failed: bool = True) -> list[dict]:
+    """Run an experiment grid (a pipeline `experiment` step) into <workdir>/experiments/<name>;
+    only: the cell numbers to run (default all)."""
+    from seisfuse.experiments import run_grid  # imports torch
+
+    return run_grid(_grid_spec(step, workdir), workdir / "experiments" / step.name, only, retry_failed)
+
+
+def cells(pipeline_path) -> list[dict]:
+    """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
+    SLURM job array task), with its run directory and status (done, failed, todo)."""
+    from seisfuse.config import load_pipeline
+    from seisfuse.experiments.grid import cell_status, grid_cells  # imports torch
+
+    pipeline = load_pipeline(pipeline_path)
+    workdir, out = Path(pipeline.workdir), []
+    for kind, step in pipeline.parsed_steps():
+        if kind != "experiment":
+            continue
+        for local, (variant, dataset, seed) in enumerate(grid_cells(_grid_spec(step, workdir))):
+            run_dir = workdir / "experiments" / step.name / variant / dataset / f"seed{seed}"
+            out.append({"cell": len(out), "experiment": step.name, "local": local, "variant": variant,
+                        "dataset": dataset, "seed": seed, "run_dir": str(run_dir), "status": cell_status(run_dir)})
+    return out
+
+
+def run_cell(pipeline_path, cell: int) -> dict:
+    """Run one experiment run of a pipeline (a SLURM array task), after `run(..., prepare=True)`
+    has made its data. Raises when the run fails, so that the task fails visibly."""
+    from seisfuse.config import load_pipeline
+
+    listed = cells(pipeline_path)
+    if not 0 <= cell < len(listed):
+        raise SeisfuseError(f"cell {cell} does not exist: the pipeline has {len(listed)} experiment runs "
+                            f"(0..{len(listed) - 1})", where=str(pipeline_path),
+                            fix="size the job array with `seisfuse run PIPELINE --list-cells | wc -l`")
+    target = listed[cell]
+    pipeline = load_pipeline(pipeline_path)
+    workdir = Path(pipeline.workdir)
+    step = next(s for k, s in pipeline.parsed_steps() if k == "experiment" and s.name == target["experiment"])
+    store = _grid_spec(step, workdir).datasets[target["dataset"]]
+    if not schema.is_complete(store):
+        raise SeisfuseError(f"the dataset store {store} is missing or incomplete", where=str(pipeline_path),
+                            fix="run `seisfuse run PIPELINE --prepare` first (the data steps)")
+    log.info("cell %d: %s %s/%s/seed%d", cell, target["experiment"], target["variant"], target["dataset"],
+             target["seed"])
+    record = experiment(step, workdir, only={target["local"]})[0]
+    if record["status"] != "ok":
+        raise SeisfuseError(f"run {target['variant']}/{target['dataset']}/seed{target['seed']} failed: "
+                            f"{record['error']}", where=record["run_dir"], fix="see failed.json in the run directory")
+    return record
 
 
 def report(run_dirs, out, *, caption: str = "seisfuse experiments", panel=None) -> dict:
@@ -235,8 +286,13 @@ def _step_output_done(kind: str, step, w) -> str | None:
     return None
 
 
-def run(pipeline_path) -> Path:
-    """Run a batch pipeline YAML: its steps, in order, inside its workdir."""
+def run(pipeline_path, *, prepare: bool = False, retry_failed: bool = True) -> Path:
+    """Run a batch pipeline YAML: its steps, in order, inside its workdir.
+
+    prepare: only the steps before the first experiment (the data for a job array of
+    `run_cell`). retry_failed=False reports experiment runs that failed before instead of
+    running them again (for the job that reports after a job array).
+    """
     from seisfuse.config import load_pipeline
 
     pipeline = load_pipeline(pipeline_path)
@@ -245,6 +301,9 @@ def run(pipeline_path) -> Path:
     w = lambda p: str(workdir / p) if p is not None else None  # noqa: E731 - paths are relative to workdir
     ow = pipeline.overwrite
     for i, (kind, step) in enumerate(pipeline.parsed_steps(), 1):
+        if prepare and kind == "experiment":
+            log.info("[%s] data prepared; the experiment runs are left to `--cell K`", pipeline.name)
+            break
         log.info("[%s %d/%d] %s", pipeline.name, i, len(pipeline.steps), kind)
         done = _step_output_done(kind, step, w) if not ow else False
         if done:  # overwrite: false makes a pipeline resumable step by step
@@ -284,7 +343,7 @@ def run(pipeline_path) -> Path:
             shown = {k: round(v, 4) for k, v in result.items() if isinstance(v, float)}
             log.info("  %s vs %s: %s", step.pred, result["label"], json.dumps(shown))
         elif kind == "experiment":
-            experiment(step, workdir)
+            experiment(step, workdir, retry_failed=retry_failed)
         elif kind == "report":
             panel = step.panel
             result = report([w(r) for r in step.runs], w(step.out), caption=step.caption,

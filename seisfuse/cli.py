@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a batch pipeline YAML (pipelines/*.yaml)")
     p.add_argument("pipeline")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--prepare", action="store_true",
+                     help="only the steps before the first experiment (the data for a job array)")
+    how.add_argument("--list-cells", action="store_true",
+                     help="print the experiment runs, one per line: cell, experiment, variant, dataset, seed, status")
+    how.add_argument("--cell", type=int, help="run experiment run number CELL only (e.g. $SLURM_ARRAY_TASK_ID)")
+    how.add_argument("--no-retry", action="store_true",
+                     help="report experiment runs that failed before instead of running them again")
     return parser
 
 
@@ -194,7 +202,14 @@ def run(args: argparse.Namespace) -> None:
         result = api.report(args.run_dirs, args.out, caption=args.caption)
         print(Path(result["files"]["markdown"]).read_text())
     elif args.command == "run":
-        api.run(args.pipeline)
+        if args.list_cells:
+            for c in api.cells(args.pipeline):
+                print("\t".join(str(c[k]) for k in ("cell", "experiment", "variant", "dataset", "seed", "status")))
+        elif args.cell is not None:
+            record = api.run_cell(args.pipeline, args.cell)
+            log.info("cell %d finished: %s", args.cell, record["run_dir"])
+        else:
+            api.run(args.pipeline, prepare=args.prepare, retry_failed=not args.no_retry)
 
 
 def main(argv: list[str] | None = None) -> int:

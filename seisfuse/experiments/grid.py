@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,27 +47,48 @@ def _run_one(spec: GridSpec, variant: str, dataset: str, seed: int, run_dir: Pat
     return summary
 
 
-def run_grid(spec: GridSpec, out: str | Path) -> list[dict]:
-    """Run every (variant, dataset, seed); returns one record per run (status ok/failed)."""
+def grid_cells(spec: GridSpec) -> list[tuple[str, str, int]]:
+    """Every run of the grid as (variant, dataset, seed), in a fixed order: cell k of a SLURM
+    job array is the k-th of these."""
+    return [(v, d, s) for v in spec.variants for d in spec.datasets for s in spec.seeds]
+
+
+def cell_status(run_dir: Path) -> str:
+    """'done', 'failed' or 'todo' (never started, or interrupted: resumes when run)."""
+    if (run_dir / "failed.json").exists():
+        return "failed"
+    return "done" if (run_dir / "summary.json").exists() else "todo"
+
+
+def run_grid(spec: GridSpec, out: str | Path, only: Collection[int] | None = None,
+             retry_failed: bool = True) -> list[dict]:
+    """Run every (variant, dataset, seed), or the cells numbered in `only`; returns one record
+    per run (status ok/failed). Finished runs are skipped inside training; with
+    retry_failed=False a run that failed before is reported again, not retried."""
     out = Path(out)
+    order_of = {variant: k for k, variant in enumerate(spec.variants)}
     records = []
-    for order, variant in enumerate(spec.variants):
-        for dataset in spec.datasets:
-            for seed in spec.seeds:
-                run_dir = out / variant / dataset / f"seed{seed}"
-                run_dir.mkdir(parents=True, exist_ok=True)
-                meta = {"experiment": spec.name, "variant": variant, "order": order, "dataset": dataset, "seed": seed,
-                        "overrides": spec.variants[variant], "reference": spec.reference}
-                (run_dir / "experiment.json").write_text(json.dumps(meta, indent=2))
-                (run_dir / "failed.json").unlink(missing_ok=True)
-                try:
-                    summary = _run_one(spec, variant, dataset, seed, run_dir)
-                    records.append({**meta, "status": "ok", "run_dir": str(run_dir), "summary": summary})
-                except Exception as exc:  # a failed run is reported; the grid goes on
-                    (run_dir / "failed.json").write_text(json.dumps(
-                        {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}, indent=2))
-                    log.error("run %s/%s/seed%d failed: %s", variant, dataset, seed, exc)
-                    records.append({**meta, "status": "failed", "run_dir": str(run_dir), "error": str(exc)})
+    for cell, (variant, dataset, seed) in enumerate(grid_cells(spec)):
+        if only is not None and cell not in only:
+            continue
+        run_dir = out / variant / dataset / f"seed{seed}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        meta = {"experiment": spec.name, "variant": variant, "order": order_of[variant], "dataset": dataset,
+                "seed": seed, "overrides": spec.variants[variant], "reference": spec.reference}
+        if not retry_failed and cell_status(run_dir) == "failed":
+            error = json.loads((run_dir / "failed.json").read_text())["error"]
+            records.append({**meta, "status": "failed", "run_dir": str(run_dir), "error": error})
+            continue
+        (run_dir / "experiment.json").write_text(json.dumps(meta, indent=2))
+        (run_dir / "failed.json").unlink(missing_ok=True)
+        try:
+            summary = _run_one(spec, variant, dataset, seed, run_dir)
+            records.append({**meta, "status": "ok", "run_dir": str(run_dir), "summary": summary})
+        except Exception as exc:  # a failed run is reported; the grid goes on
+            (run_dir / "failed.json").write_text(json.dumps(
+                {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}, indent=2))
+            log.error("run %s/%s/seed%d failed: %s", variant, dataset, seed, exc)
+            records.append({**meta, "status": "failed", "run_dir": str(run_dir), "error": str(exc)})
     failed = [r for r in records if r["status"] == "failed"]
     log.info("grid %s: %d runs, %d failed", spec.name, len(records), len(failed))
     return records

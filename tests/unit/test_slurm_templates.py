@@ -9,11 +9,14 @@ import pytest
 
 from seisfuse.cli import build_parser
 
-TEMPLATES = sorted((Path(__file__).resolve().parents[2] / "pipelines" / "slurm").glob("*.sbatch"))
+SLURM = Path(__file__).resolve().parents[2] / "pipelines" / "slurm"
+TEMPLATES = sorted(SLURM.glob("*.sbatch"))
+VALUES = {"WORKERS": "8", "SLURM_ARRAY_TASK_ID": "0"}
 
 
 def test_there_are_templates_for_every_distributed_step():
-    assert {p.stem for p in TEMPLATES} >= {"ingest_dask", "predict_dask", "run_pipeline", "train_torchrun"}
+    assert {p.stem for p in TEMPLATES} >= {"ingest_dask", "predict_dask", "run_pipeline", "train_torchrun",
+                                           "grid_cell"}
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
@@ -24,6 +27,17 @@ def test_template_is_valid_bash_and_its_command_parses(template):
     commands = [m.group(1) for m in re.finditer(r"(?:^seisfuse|-m seisfuse\.cli) (.+)$", text, re.M)]
     assert commands, "no seisfuse command in the template"
     for command in commands:
-        filled = re.sub(r"\$\{?(\w+)\}?", lambda m: {"WORKERS": "8"}.get(m.group(1), "x"), command)
+        filled = re.sub(r"\$\{?(\w+)\}?", lambda m: VALUES.get(m.group(1), "x"), command)
         args = [a for a in shlex.split(filled) if a != "$@"]  # "$@": the user's extra --set overrides
         build_parser().parse_args(args)  # SystemExit (a failed test) on an unknown option
+
+
+def test_grid_submission_script_is_valid_bash_and_its_commands_parse():
+    script = SLURM / "submit_grid.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    options = re.findall(r"seisfuse run ['\"]\$PIPELINE['\"]([^|)\"\n]*)", text)
+    assert {o.split()[0] for o in options} == {"--list-cells", "--prepare", "--no-retry"}
+    for option in options:
+        build_parser().parse_args(["run", "p.yaml", *shlex.split(option)])
+    assert "grid_cell.sbatch" in text and "--dependency" in text

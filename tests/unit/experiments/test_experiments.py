@@ -19,9 +19,7 @@ train: {{steps: 3, batch_size: 2, val_every: 3, threads: 1}}
 """
 
 
-@pytest.fixture(scope="module")
-def grid_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("grid")
+def write_pipeline(root):
     (root / "base.yaml").write_text(BASE.format())
     pipeline = root / "grid.yaml"
     pipeline.write_text(f"""
@@ -41,8 +39,14 @@ steps:
       reference: raw_only
   - report: {{runs: [experiments/ablation], out: report, panel: {{store: s.zarr, label: fault}}}}
 """)
+    return pipeline
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory):
+    pipeline = write_pipeline(tmp_path_factory.mktemp("grid"))
     seisfuse.run(pipeline)
-    return root / "work"
+    return pipeline.parent / "work"
 
 
 def test_tables_have_the_right_rows_columns_and_statistics(grid_run):
@@ -102,3 +106,38 @@ def test_evaluate_on_a_store_matches_in_memory_metrics(grid_run):
     region = seisfuse.evaluate(store, pred="p", label="fault", region=(24, 32), tolerance=1)
     assert region["tolerance_f1@1"] == pytest.approx(
         binary_metrics(ds.p.values[24:], ds.fault.values[24:], tolerance=1)["tolerance_f1@1"])
+
+
+def test_list_cells_numbers_every_run_with_its_status(grid_run, run_cli):
+    code, out, err = run_cli("run", grid_run.parent / "grid.yaml", "--list-cells")
+    assert code == 0, err
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert [r[0] for r in rows] == [str(k) for k in range(6)]
+    assert [(r[2], r[4]) for r in rows] == [(v, s) for v in ("raw_only", "dense_spatial", "broken") for s in "01"]
+    assert [r[5] for r in rows] == ["done"] * 4 + ["failed"] * 2
+
+
+def test_job_array_cells_then_a_report_without_retries(tmp_path, run_cli):
+    """The SLURM flow of pipelines/slurm/submit_grid.sh, run by hand: prepare, cells, report."""
+    pipeline = write_pipeline(tmp_path)
+    work = tmp_path / "work" / "experiments" / "ablation"
+    code, _, err = run_cli("run", pipeline, "--cell", 2)  # before the data exists
+    assert code == 2 and "--prepare" in err
+    assert run_cli("run", pipeline, "--prepare")[0] == 0
+    assert seisfuse.open_store(tmp_path / "work" / "s.zarr") is not None and not work.exists()
+    assert run_cli("run", pipeline, "--cell", 2)[0] == 0
+    assert [p.parent.relative_to(work).as_posix() for p in work.rglob("summary.json")] == ["dense_spatial/synthA/seed0"]
+    code, _, err = run_cli("run", pipeline, "--cell", 4)  # broken/seed0: the task must fail visibly
+    assert code == 2 and "unknown fusion 'sum'" in err and "failed.json" in err
+    failed = work / "broken/synthA/seed0/failed.json"
+    stamp = failed.stat().st_mtime_ns
+    code, _, err = run_cli("run", pipeline, "--cell", 6)
+    assert code == 2 and "0..5" in err
+    assert run_cli("run", pipeline, "--no-retry")[0] == 0  # the rest runs; the failed cell is not retried
+    assert failed.stat().st_mtime_ns == stamp
+    statuses = [c["status"] for c in seisfuse.cells(pipeline)]
+    assert statuses == ["done"] * 4 + ["failed"] * 2
+    rows = list(csv.DictReader((tmp_path / "work/report/table.csv").read_text().splitlines()))
+    assert [(r["variant"], r["seeds"], r["failed"]) for r in rows] == [("raw_only", "2", "0"),
+                                                                       ("dense_spatial", "2", "0"),
+                                                                       ("broken", "0", "2")]
