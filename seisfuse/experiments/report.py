@@ -3,8 +3,11 @@
 Metrics are each run's last validation (not its best: choosing the best on the validation
 lines and reporting it there would flatter every row), as mean ± sample standard deviation
 over seeds, beside parameters, FLOPs and latency per tile, and the difference of the main
-metric to the reference row of the same dataset. Rows where a module loses stay in.
-Written as Markdown, LaTeX (booktabs) and CSV, with PNG figures.
+metric to the reference row of the same dataset with the p-value of a paired t-test over the
+seeds both rows share (the same seed gives both the same split and sampling; with 3 seeds
+only large, consistent differences reach p < 0.05, which is the honest reading of a small
+ablation). Rows where a module loses stay in. Written as Markdown, LaTeX (booktabs) and CSV,
+with PNG figures.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
+from scipy import stats  # noqa: E402
 
 METRICS = {"binary": ["ods_f1", "ap", "f1", "iou", "tolerance_f1@2"], "multiclass": ["miou", "pa", "mca", "fwiu"]}
 
@@ -74,7 +78,21 @@ def table_rows(runs: list[dict]) -> tuple[list[str], list[dict]]:
         ref = next((x for x in rows if x["dataset"] == row["dataset"] and x["variant"] == references[row["dataset"]]),
                    None)
         row["delta"] = row[main][0] - ref[main][0] if main and ref and row["seeds"] and ref["seeds"] else None
+        row["p_value"] = _paired_p(groups[(row["dataset"], row["variant"])], groups[(ref["dataset"], ref["variant"])],
+                                   main) if main and ref and ref is not row else None
     return metrics, rows
+
+
+def _paired_p(runs: list[dict], reference: list[dict], metric: str) -> float | None:
+    """Two-sided paired t-test of a row against its reference over their common seeds; None
+    with fewer than 2 pairs or no spread in the differences (the test is undefined)."""
+    ours = {r["seed"]: r["final"][metric] for r in runs if r["status"] == "ok"}
+    theirs = {r["seed"]: r["final"][metric] for r in reference if r["status"] == "ok"}
+    seeds = sorted(ours.keys() & theirs.keys())
+    diffs = np.array([ours[s] - theirs[s] for s in seeds])
+    if len(seeds) < 2 or not np.ptp(diffs) > 0:
+        return None
+    return float(stats.ttest_rel([ours[s] for s in seeds], [theirs[s] for s in seeds]).pvalue)
 
 
 def _fmt(value, digits=3) -> str:
@@ -88,12 +106,14 @@ def _cells(row: dict, metrics: list[str], pm: str) -> list[str]:
     cells += [f"{_fmt(row[m][0])} {pm} {_fmt(row[m][1])}" if row["seeds"] else "failed" for m in metrics]
     cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2),
               _fmt(row["latency_ms"], 1),
-              "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"])]
+              "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"]),
+              _fmt(row["p_value"])]
     return cells
 
 
 def _header(metrics: list[str]) -> list[str]:
-    return ["dataset", "variant", "seeds", *metrics, "params (M)", "GFLOPs/tile", "latency (ms)", "Δ vs ref"]
+    return ["dataset", "variant", "seeds", *metrics, "params (M)", "GFLOPs/tile", "latency (ms)", "Δ vs ref",
+            "p (paired t)"]
 
 
 def markdown(metrics, rows) -> str:
@@ -115,10 +135,11 @@ def write_csv(path: Path, metrics, rows) -> None:
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["dataset", "variant", "seeds", "failed", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")],
-                      "params", "gflops", "latency_ms", "delta_vs_reference"])
+                      "params", "gflops", "latency_ms", "delta_vs_reference", "p_paired_t"])
         for r in rows:
             out.writerow([r["dataset"], r["variant"], r["seeds"], r["failed"],
-                          *[v for m in metrics for v in r[m]], r["params"], r["gflops"], r["latency_ms"], r["delta"]])
+                          *[v for m in metrics for v in r[m]], r["params"], r["gflops"], r["latency_ms"], r["delta"],
+                          r["p_value"]])
 
 
 def bar_chart(path: Path, metrics, rows) -> None:

@@ -61,10 +61,18 @@ def test_tables_have_the_right_rows_columns_and_statistics(grid_run):
         assert float(row["ods_f1_std"]) == pytest.approx(np.std(finals, ddof=1))
     raw, dense = ok
     assert float(raw["delta_vs_reference"]) == 0.0
+    finals = {v: [json.loads((grid_run / f"experiments/ablation/{v}/synthA/seed{s}/summary.json").read_text())
+                  ["final"]["ods_f1"] for s in (0, 1)] for v in ("raw_only", "dense_spatial")}
+    diffs = np.subtract(finals["dense_spatial"], finals["raw_only"])
+    t = diffs.mean() / (diffs.std(ddof=1) / np.sqrt(2))  # paired t by hand, 1 degree of freedom
+    p_by_hand = 1 - 2 * np.arctan(abs(t)) / np.pi  # two-sided p of Student's t with 1 dof (Cauchy)
+    assert float(dense["p_paired_t"]) == pytest.approx(p_by_hand)
+    assert raw["p_paired_t"] == "" and rows[2]["p_paired_t"] == ""  # the reference itself; no finished seeds
     assert float(dense["delta_vs_reference"]) == pytest.approx(float(dense["ods_f1_mean"]) - float(raw["ods_f1_mean"]))
     assert int(dense["params"]) > int(raw["params"]) and float(dense["gflops"]) > float(raw["gflops"])
     md = (grid_run / "report/table.md").read_text()
     assert "| synthA | dense_spatial | 2 |" in md and "±" in md and "Runs that did not finish" in md
+    assert "p (paired t)" in md
     tex = (grid_run / "report/table.tex").read_text()
     assert r"\toprule" in tex and r"$\pm$" in tex and "dense\\_spatial" in tex
 
