@@ -267,7 +267,7 @@ class SegyReader:
         and last field are gathered (2.4x faster than reading whole traces here, since the
         samples are never copied), and at most one block of the file is mapped (resident).
         """
-        n, ts = self.layout.n_traces, self.layout.trace_size
+        n = self.layout.n_traces
         out = {name: np.empty(n, dtype=dtype) for name, (_, dtype) in fields.items()}
         if n == 0 or not fields:
             return out
@@ -275,17 +275,28 @@ class SegyReader:
         hi = max(byte - 1 + np.dtype(dtype).itemsize for byte, dtype in fields.values())
         for start in range(0, n, block_traces):
             count = min(block_traces, n - start)
-            first = self.layout.data_offset + start * ts
-            base = first - first % mmap.ALLOCATIONGRANULARITY
-            with mmap.mmap(self._file.fileno(), first - base + count * ts, offset=base,
-                           access=mmap.ACCESS_READ) as mapped:
-                traces = np.frombuffer(mapped, np.uint8, count=count * ts, offset=first - base)
-                span = traces.reshape(count, ts)[:, lo:hi].copy()  # a copy: nothing may point into the map
-                del traces  # the map cannot close while an array still points into it
+            span = self._header_span(start, count, lo, hi)
             for name, (byte, dtype) in fields.items():
                 raw = np.ascontiguousarray(span[:, byte - 1 - lo:byte - 1 - lo + np.dtype(dtype).itemsize])
                 out[name][start:start + count] = raw.view(self.layout.byteorder + dtype).reshape(-1)
         return out
+
+
+    def _header_span(self, start: int, count: int, lo: int, hi: int) -> np.ndarray:
+        """Header bytes lo..hi-1 of traces start..start+count-1, through a memory map (or by
+        reading whole traces where the file system cannot map files)."""
+        ts = self.layout.trace_size
+        first = self.layout.data_offset + start * ts
+        base = first - first % mmap.ALLOCATIONGRANULARITY
+        try:
+            mapped = mmap.mmap(self._file.fileno(), first - base + count * ts, offset=base, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return np.ascontiguousarray(self.read_range(start, start + count)["header"][:, lo:hi])
+        with mapped:
+            traces = np.frombuffer(mapped, np.uint8, count=count * ts, offset=first - base)
+            span = traces.reshape(count, ts)[:, lo:hi].copy()  # a copy: nothing may point into the map
+            del traces  # the map cannot close while an array still points into it
+        return span
 
 
 def decode_samples(samples: np.ndarray, fmt: sf.SampleFormat, out: np.ndarray | None = None) -> np.ndarray:

@@ -117,3 +117,29 @@ def test_positions_in_any_order_come_back_in_that_order(segy_dir):
         everything = reader.read_range(0, layout.n_traces)
         picks = np.array([17, 3, 4, 5, 400, 2])
         np.testing.assert_array_equal(reader.read_positions(picks), everything[picks])
+
+
+@pytest.mark.parametrize("name", ["f3.sgy", "small-lsb.sgy", "multi-text.sgy"])
+def test_header_fields_match_segyio_through_the_map_and_without_it(segy_dir, name, monkeypatch):
+    import mmap as real_mmap
+
+    from seisfuse.io import segy_file
+
+    fields = {"il": (189, "i4"), "xl": (193, "i4"), "offset": (37, "i4"), "scalar": (71, "i2")}
+    layout = scan(segy_dir / name)
+    endian = "little" if "lsb" in name else "big"
+    with segyio.open(segy_dir / name, ignore_geometry=True, endian=endian) as f:
+        expected = {key: f.attributes(byte)[:] for key, (byte, _) in fields.items()}
+    with SegyReader(layout) as reader:
+        mapped = reader.header_words(fields, block_traces=7)  # blocks that cut the file anywhere
+
+    def no_mmap(*args, **kwargs):
+        raise OSError("this file system cannot map files")
+
+    monkeypatch.setattr(segy_file.mmap, "mmap", no_mmap)
+    with SegyReader(layout) as reader:
+        read = reader.header_words(fields, block_traces=7)
+    monkeypatch.setattr(segy_file.mmap, "mmap", real_mmap.mmap)
+    for key in fields:
+        np.testing.assert_array_equal(mapped[key], expected[key])
+        np.testing.assert_array_equal(read[key], expected[key])
