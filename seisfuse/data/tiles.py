@@ -67,6 +67,15 @@ def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None
     return np.load(path, mmap_mode="r")
 
 
+def data_identity(store: str, label: str) -> dict:
+    """What a run trains on, by content: the shapes and exact statistics of the amplitude and
+    the label. A store rebuilt from the same data matches; different data (or a moved and
+    changed store) does not."""
+    group = schema.open_group(store)
+    return {"amplitude": {"shape": list(group[schema.AMPLITUDE].shape), "statistics": group.attrs.get("statistics")},
+            label: {"shape": list(group[label].shape), "statistics": group[label].attrs.get("statistics")}}
+
+
 def load_survey(store: str, cfg, cache: Path, normalizer: Normalizer | None = None) -> tuple[Survey, Normalizer]:
     group = schema.open_group(store)
     if cfg.label not in schema.complete_variables(group):

@@ -24,7 +24,7 @@ from torch.utils.tensorboard import SummaryWriter
 from seisfuse.config.train import TrainConfig
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.stream import batches
-from seisfuse.data.tiles import load_survey, validation_tiles
+from seisfuse.data.tiles import data_identity, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
@@ -107,6 +107,18 @@ def main_metric(cfg: TrainConfig) -> str:
     return "ods_f1" if cfg.data.task == "binary" else "miou"
 
 
+def _check_same_data(saved: list | None, current: list, cfg: TrainConfig, run_dir) -> None:
+    """Resuming (or skipping a finished run) on data that changed since would mix two datasets
+    in one run, or report results of the old data as the new: refuse, naming the store."""
+    if saved is None or saved == current:
+        return
+    changed = [store for store, a, b in zip(cfg.data.stores, saved, current) if a != b]
+    which = ", ".join(changed) if changed and len(saved) == len(current) else "the list of data.stores"
+    raise ConfigError(f"this run was trained on other data: {which} changed since its last checkpoint",
+                      where=str(run_dir), fix="start the run again (seisfuse train --overwrite, or delete the run "
+                                              "directory), train under another name, or restore the original store")
+
+
 def train(cfg: TrainConfig, resume: bool = True) -> dict:
     ctx = distributed.setup(cfg.train.device)
     if cfg.train.threads:
@@ -154,8 +166,10 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
 
     step, best, history, since_best = 0, -math.inf, [], 0
     last_path = run_dir / "last.pt"
+    identity = [data_identity(store, cfg.data.label) for store in cfg.data.stores]
     if resume and last_path.exists():
         state = checkpoint.load(last_path)
+        _check_same_data(state.get("data_identity"), identity, cfg, run_dir)
         checkpoint.load_model_state(model, state, str(last_path), expect)
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["scheduler"])
@@ -229,7 +243,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
                                  history=history, config=cfg.model_dump(mode="json"),
                                  normalization=normalizer.to_dict(), model_name=cfg.model.name,
                                  model_options=expect["options"], task=cfg.data.task, classes=classes,
-                                 tile=list(cfg.data.tile), dims=cfg.data.dims)
+                                 tile=list(cfg.data.tile), dims=cfg.data.dims, data_identity=identity)
                     checkpoint.save(last_path, **state)
                     if improved:
                         checkpoint.save(run_dir / "best.pt", **state)

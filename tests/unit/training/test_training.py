@@ -168,3 +168,19 @@ def test_split_by_survey(small_config, tmp_path):
     bad = load_config(small_config(**{"data.split": {"val_stores": ["elsewhere.zarr"]}}))
     with pytest.raises(ConfigError, match="must be some, not all"):
         seisfuse.train(bad)
+
+
+def test_a_run_is_not_resumed_on_changed_data(small_config, tmp_path):
+    store = tmp_path / "own.zarr"
+    seisfuse.synth(store, shape=(48, 48, 32), seed=3, n_faults=4)
+    cfg = load_config(small_config(**{"train.steps": 10, "data.stores": [str(store)]}))
+    seisfuse.train(cfg)
+    finished = (cfg.run_dir / "last.pt").stat().st_mtime_ns
+    seisfuse.synth(store, shape=(48, 48, 32), seed=3, n_faults=4, overwrite=True)  # rebuilt, same data
+    assert seisfuse.train(cfg)["steps"] == 10  # a finished run on the same data is simply kept
+    assert (cfg.run_dir / "last.pt").stat().st_mtime_ns == finished
+    seisfuse.synth(store, shape=(48, 48, 32), seed=4, n_faults=4, overwrite=True)  # new data, same path
+    with pytest.raises(ConfigError, match=r"trained on other data: .*own\.zarr changed") as err:
+        seisfuse.train(cfg)
+    assert "--overwrite" in err.value.fix
+    assert seisfuse.train(cfg, overwrite=True)["steps"] == 10  # starting again is the way out
