@@ -88,22 +88,28 @@ def train(config, overrides: list[str] | None = None, resume: bool = True, overw
     return run_training(cfg, resume=resume)
 
 
-def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, overlap: float = 0.5,
-            blend: str = "gaussian", direction: str = "inline", tta: bool = False, batch_size: int = 16,
-            output: str = "probability", threshold: float = 0.5, device: str = "auto", scheduler: str | None = None,
-            overwrite: bool = False):
+def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, classes: int = 1,
+            overlap: float = 0.5, blend: str = "gaussian", direction: str = "inline", tta: bool = False,
+            batch_size: int = 16, output: str = "probability", threshold: float = 0.5, device: str = "auto",
+            scheduler: str | None = None, overwrite: bool = False):
     """Predict a whole volume with overlap blending, out of core.
 
     checkpoint_or_model: a checkpoint path (normalisation, tile and task come with it) or
-    a model (then give `tile`; no normalisation is applied). volume: a store path (the
-    result becomes variable `var`; resumable; returns the path), an xarray.DataArray or a
-    numpy array of (inline, crossline, sample) or (trace, sample) (returns the same kind,
-    in memory). scheduler: None (this process), "local" (a 2-worker Dask LocalCluster) or a
-    Dask scheduler address.
+    a model (then give `tile`, and `classes` > 1 for a multi-class model; no normalisation is
+    applied). volume: a store path (the result becomes variable `var`; resumable; returns the
+    path), an xarray.DataArray or a numpy array of (inline, crossline, sample) or (trace,
+    sample) (returns the same kind, in memory). output: "probability" (binary: float32;
+    multi-class: labels), "label" (uint8), or "probabilities" (multi-class: labels in `var`
+    and each class's probability in `<var>_p<k>` of a store; in memory, (class, ...) float32).
+    scheduler: None (this process), "local" (a 2-worker Dask LocalCluster) or a Dask
+    scheduler address.
     """
     # Imported here: torch takes seconds to import and the data commands must not pay for it.
-    from seisfuse.infer import Predictor, Settings, finish, predict_rows
+    from seisfuse.infer import Predictor, Settings, finish, output_dtype, predict_rows, with_class_probabilities
     from seisfuse.infer.store import predict_store
+
+    if output not in ("probability", "label", "probabilities"):
+        raise SeisfuseError(f"unknown output {output!r}", fix="use probability, label or probabilities")
 
     settings = Settings(overlap=overlap, blend=blend, direction=direction, batch_size=batch_size, output=output,
                         threshold=threshold)
@@ -114,7 +120,8 @@ def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, 
     else:
         if tile is None:
             raise SeisfuseError("a model without a checkpoint needs the tile size", fix="pass tile=(128, 128)")
-        predictor = Predictor(checkpoint_or_model.eval(), tuple(tile), tta=tta)
+        predictor = Predictor(checkpoint_or_model.eval(), tuple(tile), "binary" if classes == 1 else "multiclass",
+                              classes, tta=tta)
     if isinstance(volume, str | Path):
         return predict_store(predictor, volume, var=var, settings=settings, checkpoint_path=path,
                              scheduler=scheduler, device=device, tta=tta, overwrite=overwrite)
@@ -124,14 +131,32 @@ def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, 
     if cube.ndim != 3:
         raise SeisfuseError(f"a volume of shape {values.shape} is neither (inline, crossline, sample) nor "
                             "(trace, sample)", fix="give a 2D section or a 3D volume")
-    out = np.zeros(cube.shape, np.float32 if predictor.task == "binary" and output == "probability" else np.uint8)
+    per_class = with_class_probabilities(predictor, settings)
+    out = np.zeros((predictor.classes, *cube.shape) if per_class else cube.shape,
+                   np.float32 if per_class else output_dtype(predictor, settings))
 
-    def write(row, rows):
-        out[row:row + len(rows)] = finish(rows, predictor, settings)
+    def write(row, rows):  # rows: (n, C, crossline, sample) blended probabilities
+        if per_class:
+            out[:, row:row + len(rows)] = rows.swapaxes(0, 1)
+        else:
+            out[row:row + len(rows)] = finish(rows, predictor, settings)
 
     predict_rows(predictor, cube, 0, cube.shape[0], write, settings)
-    result = out[0] if values.ndim == 2 else out
-    return volume.copy(data=result).rename(var) if is_xr else result
+    result = (out[:, 0] if per_class else out[0]) if values.ndim == 2 else out
+    if not is_xr:
+        return result
+    if per_class:
+        return _class_dataarray(volume, result, var)
+    return volume.copy(data=result).rename(var)
+
+
+def _class_dataarray(volume, probabilities: np.ndarray, name: str):
+    """(class, *volume dims) probabilities as a DataArray with the volume's coordinates."""
+    import xarray as xr
+
+    return xr.DataArray(probabilities, dims=("class", *volume.dims),
+                        coords={**{k: v for k, v in volume.coords.items()}, "class": np.arange(len(probabilities))},
+                        name=name)
 
 
 def evaluate(store, *, pred: str = "prediction", label: str | None = None, region: tuple[int, int] | None = None,

@@ -100,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="section direction for 2D models (both: averaged)")
     p.add_argument("--tta", action="store_true", help="average over lateral flips")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--output", choices=("probability", "label"), default="probability")
+    p.add_argument("--output", choices=("probability", "label", "probabilities"), default="probability",
+                   help="probability (binary), label (uint8), or probabilities: multi-class labels plus "
+                        "<var>_p<k> per class")
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--device", default="auto")
     p.add_argument("--scheduler", help="Dask: 'local' or a scheduler address (default: this process)")

@@ -63,7 +63,7 @@ class PredictStep(Strict):
     blend: Literal["gaussian", "hann", "constant"] = "gaussian"
     direction: Literal["inline", "crossline", "both"] = "inline"
     tta: bool = False
-    output: Literal["probability", "label"] = "probability"
+    output: Literal["probability", "label", "probabilities"] = "probability"
     scheduler: str | None = None
 
 

@@ -14,7 +14,7 @@ import zarr
 from seisfuse import cluster, stats
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.infer.predictor import Predictor
-from seisfuse.infer.volume import Settings, finish, plan_tiles, predict_rows
+from seisfuse.infer.volume import Settings, finish, output_dtype, plan_tiles, predict_rows, with_class_probabilities
 from seisfuse.io import schema
 from seisfuse.progress import Progress
 
@@ -28,8 +28,15 @@ def plan_blocks(n_rows: int, chunk_rows: int, tile_rows: int) -> list[tuple[int,
     return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
 
 
-def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, overwrite: bool) -> bool:
-    """Create the output variable and its block record, or keep them to resume. Returns resume?"""
+def class_variables(var: str, predictor: Predictor, settings: Settings) -> list[str]:
+    """The per-class probability variables written beside `var` (output="probabilities")."""
+    return [f"{var}_p{k}" for k in range(predictor.classes)] if with_class_probabilities(predictor, settings) else []
+
+
+def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, overwrite: bool,
+             extra: list[str] = ()) -> bool:
+    """Create the output variable (and `extra` float32 ones) and the block record, or keep
+    them to resume. Returns resume?"""
     done_name = f"_predict_{var}_done"
     if var in schema.RESERVED or var.startswith("_"):
         raise StoreError(f"{var!r} is a reserved name", where=str(group.store), fix="choose another --var")
@@ -41,8 +48,13 @@ def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, 
         if not overwrite and attrs.get("predict_manifest") == manifest and done_name in group:
             return True
     amp = group[schema.AMPLITUDE]
-    schema.create_array(group, var, amp.shape, amp.chunks, dtype, amp.metadata.dimension_names, overwrite=True,
-                        attrs={"predict_manifest": manifest, "coordinates": " ".join(schema.HEADER_COORDS)})
+    for name in extra:
+        if name in schema.RESERVED or (name in group and group[name].attrs.get(schema.COMPLETE) and not overwrite):
+            raise StoreError(f"variable {name!r} (a class probability of {var!r}) already exists",
+                             where=str(group.store), fix="pass --overwrite to replace it, or choose another --var")
+    for name, kind in [(var, dtype), *((name, "float32") for name in extra)]:
+        schema.create_array(group, name, amp.shape, amp.chunks, kind, amp.metadata.dimension_names, overwrite=True,
+                            attrs={"predict_manifest": manifest, "coordinates": " ".join(schema.HEADER_COORDS)})
     schema.create_array(group, done_name, (n_blocks,), (1,), "uint8", ("_block",), overwrite=True)
     return False
 
@@ -50,12 +62,17 @@ def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, 
 def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[int, int], b: int,
               settings: Settings, tiles, progress: Progress | None = None) -> None:
     amplitude, out, mask = group[schema.AMPLITUDE], group[var], group[schema.TRACE_MASK]
+    per_class = [group[name] for name in class_variables(var, predictor, settings)]
 
-    def write(row: int, values: np.ndarray) -> None:
+    def write(row: int, values: np.ndarray) -> None:  # values: (rows, C, crossline, sample)
         result = finish(values, predictor, settings)
         live = mask[row:row + len(result)]
         result[~live] = 0  # missing traces stay missing
         out[row:row + len(result)] = result
+        for k, array in enumerate(per_class):
+            p = values[:, k].astype(np.float32)
+            p[~live] = 0
+            array[row:row + len(p)] = p
 
     predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress,
                  flush_rows=out.chunks[0])
@@ -86,10 +103,11 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     amp = group[schema.AMPLITUDE]
     tiles = plan_tiles(amp.shape, predictor, settings)
     blocks = plan_blocks(amp.shape[0], amp.chunks[0], max(t.size[0] for t in tiles))
-    dtype = "float32" if predictor.task == "binary" and settings.output == "probability" else "uint8"
+    dtype = output_dtype(predictor, settings)
+    extra = class_variables(var, predictor, settings)
     manifest = json.loads(json.dumps({"checkpoint": checkpoint_path, "settings": settings.__dict__,
                                       "tile": list(predictor.tile), "tta": predictor.tta}))
-    resume = _prepare(group, var, manifest, dtype, len(blocks), overwrite)
+    resume = _prepare(group, var, manifest, dtype, len(blocks), overwrite, extra)
     done = group[f"_predict_{var}_done"][:]
     todo = [b for b in range(len(blocks)) if not done[b]]
     if resume:
@@ -111,9 +129,11 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
         with Progress(max(n_tiles, 1), f"predict {var}", unit="tile") as bar:
             for b in todo:
                 run_block(predictor, group, var, blocks[b], b, settings, tiles, bar)
-    summary = stats.StreamingStats()
-    for a, z in blocks:  # statistics of the result, then the completion marker
-        summary.update(group[var][a:z])
+    summaries = {name: stats.StreamingStats() for name in (*extra, var)}
+    for a, z in blocks:  # statistics of the results, then the completion markers (var's last)
+        for name, summary in summaries.items():
+            summary.update(group[name][a:z])
     del group[f"_predict_{var}_done"]
-    group[var].attrs.update({"statistics": summary.summary(), schema.COMPLETE: True})
+    for name, summary in summaries.items():
+        group[name].attrs.update({"statistics": summary.summary(), schema.COMPLETE: True})
     return Path(store)

@@ -25,7 +25,8 @@ class Settings:
     blend: str = "gaussian"
     direction: str = "inline"  # 2D models: inline, crossline or both (averaged)
     batch_size: int = 16
-    output: str = "probability"  # or "label": threshold (binary) / argmax (multi-class), uint8
+    output: str = "probability"  # or "label": threshold (binary) / argmax (multi-class), uint8; or
+    #                              "probabilities": multi-class labels plus every class's probability
     threshold: float = 0.5
 
 
@@ -111,3 +112,12 @@ def finish(values: np.ndarray, predictor: Predictor, settings: Settings) -> np.n
         p = values[:, 0]
         return (p >= settings.threshold).astype(np.uint8) if settings.output == "label" else p.astype(np.float32)
     return values.argmax(axis=1).astype(np.uint8)  # multi-class: the class of highest blended probability
+
+
+def with_class_probabilities(predictor: Predictor, settings: Settings) -> bool:
+    """Does this prediction also give each class's blended probability (multi-class only)?"""
+    return predictor.task != "binary" and settings.output == "probabilities"
+
+
+def output_dtype(predictor: Predictor, settings: Settings) -> str:
+    return "float32" if predictor.task == "binary" and settings.output != "label" else "uint8"

@@ -111,3 +111,57 @@ def test_existing_prediction_needs_overwrite(trained):
     seisfuse.predict(ckpt, store, var="once", overwrite=True)
     with pytest.raises(seisfuse.errors.StoreError, match="already exists"):
         seisfuse.predict(ckpt, store, var="once")
+
+
+class ThreeClasses(torch.nn.Module):
+    """Logits whose softmax is (s, 0.3 (1 - s), 0.7 (1 - s)) with s = sigmoid(input * scale)."""
+
+    def __init__(self, scale: float = 1.0):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, raw, edge=None):
+        s = torch.sigmoid(raw.double() * self.scale)
+        return torch.log(torch.cat([s, 0.3 * (1 - s), 0.7 * (1 - s)], dim=1)).float()
+
+
+def _three_class_probabilities(volume, scale: float = 1.0):
+    s = 1 / (1 + np.exp(-volume.astype(np.float64) * scale))
+    return np.stack([s, 0.3 * (1 - s), 0.7 * (1 - s)])
+
+
+def test_multiclass_probabilities_in_memory_are_the_model_probabilities():
+    volume = np.random.default_rng(3).normal(0, 2, (5, 40, 48)).astype(np.float32)
+    expected = _three_class_probabilities(volume)
+    for blend, overlap in (("gaussian", 0.5), ("constant", 0.0)):
+        probs = seisfuse.predict(ThreeClasses(), volume, tile=(16, 32), classes=3, blend=blend, overlap=overlap,
+                                 output="probabilities")
+        assert probs.shape == (3, *volume.shape) and probs.dtype == np.float32
+        np.testing.assert_allclose(probs, expected, atol=2e-6)
+    labels = seisfuse.predict(ThreeClasses(), volume, tile=(16, 32), classes=3)  # default: labels
+    assert labels.dtype == np.uint8 and np.array_equal(labels, expected.argmax(axis=0))
+    section = seisfuse.predict(ThreeClasses(), volume[0], tile=(16, 32), classes=3, output="probabilities")
+    np.testing.assert_allclose(section, expected[:, 0], atol=2e-6)
+    da = xr.DataArray(volume, dims=("inline", "crossline", "sample"), coords={"inline": np.arange(10, 15)})
+    out = seisfuse.predict(ThreeClasses(), da, tile=(16, 32), classes=3, output="probabilities", var="facies")
+    assert out.dims == ("class", "inline", "crossline", "sample") and out.name == "facies"
+    assert out.inline.values.tolist() == list(range(10, 15)) and out["class"].values.tolist() == [0, 1, 2]
+
+
+def test_multiclass_probabilities_in_a_store_beside_the_labels(segy_dir, tmp_path):
+    store = seisfuse.ingest(segy_dir / "f3-withdead.sgy", tmp_path / "s.zarr")  # missing traces too
+    scale = 1 / float(seisfuse.open_store(store).attrs["statistics"]["std"])  # probabilities across (0, 1)
+    seisfuse.predict(ThreeClasses(scale), store, var="facies", tile=(16, 32), classes=3, output="probabilities")
+    ds = seisfuse.open_store(store)
+    live = ds.trace_mask.values
+    expected = _three_class_probabilities(ds.amplitude.values, scale)
+    for k in range(3):
+        p = ds[f"facies_p{k}"]
+        assert p.attrs["seisfuse_complete"] and p.dtype == np.float32
+        np.testing.assert_allclose(p.values[live], expected[k][live], atol=2e-6)
+        assert not p.values[~live].any()  # missing traces stay missing
+    assert np.array_equal(ds.facies.values[live], expected.argmax(axis=0)[live])
+    with pytest.raises(seisfuse.errors.StoreError, match="already exists"):
+        seisfuse.predict(ThreeClasses(), store, var="facies", tile=(16, 32), classes=3, output="probabilities")
+    with pytest.raises(seisfuse.errors.SeisfuseError, match="unknown output"):
+        seisfuse.predict(ThreeClasses(), store, var="other", tile=(16, 32), classes=3, output="softmax")
