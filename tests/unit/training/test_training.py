@@ -1,5 +1,8 @@
 """Training end to end on a tiny synthetic survey (CPU)."""
 
+import math
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -184,3 +187,18 @@ def test_a_run_is_not_resumed_on_changed_data(small_config, tmp_path):
         seisfuse.train(cfg)
     assert "--overwrite" in err.value.fix
     assert seisfuse.train(cfg, overwrite=True)["steps"] == 10  # starting again is the way out
+
+
+@pytest.mark.slow
+def test_compiled_training_saves_plain_checkpoints(small_config):
+    """train.compile=true runs through torch.compile (inductor on CPU here) and the checkpoints
+    hold the plain model's weights (no `_orig_mod.` prefixes), loadable without compiling."""
+    if not (shutil.which("g++") or shutil.which("c++")):
+        pytest.skip("torch.compile (inductor) needs a C++ compiler on CPU")
+    cfg = load_config(small_config(**{"train.steps": 2, "train.val_every": 2, "train.compile": True}))
+    summary = seisfuse.train(cfg)
+    assert summary["steps"] == 2 and math.isfinite(summary["best"])
+    state = torch.load(cfg.run_dir / "last.pt", weights_only=True)
+    assert not [k for k in state["model"] if k.startswith("_orig_mod")]
+    model = seisfuse.build_model(cfg.model.name, **cfg.model.options)
+    model.load_state_dict(state["model"])
