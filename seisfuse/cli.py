@@ -10,6 +10,7 @@ import argparse
 import functools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -216,10 +217,15 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s",
-                        stream=sys.stderr)
+    # seisfuse's own messages at INFO; other libraries' only from WARNING up
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("seisfuse").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         run(args)
+        sys.stdout.flush()  # inside the try: a closed pipe must not surface at interpreter exit
+    except BrokenPipeError:  # `seisfuse info X | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except SeisfuseError as exc:
         print(f"seisfuse: error: {exc}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from contextlib import contextmanager
 
@@ -46,11 +47,16 @@ def check(scheduler: str | None) -> None:
 def client(scheduler: str, *, gpus_per_worker: int = 1, local_workers: int | None = None):
     """A dask.distributed Client for a scheduler string (see the module docstring)."""
     check(scheduler)
+    # Dask's own INFO lines (scheduler, nannies, workers) would bury seisfuse's progress; the
+    # variable reaches worker processes too. Set DASK_LOGGING__DISTRIBUTED=info to see them.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     from dask.distributed import Client, LocalCluster  # optional [hpc] extra: imported only when asked for
+
+    logging.getLogger("distributed").setLevel(os.environ["DASK_LOGGING__DISTRIBUTED"].upper())
 
     if scheduler == "local":
         n = local_workers or os.cpu_count() or 1
-        return Client(LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None))
+        return Client(LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"))
     if scheduler.startswith("slurm:"):
         return Client(slurm_cluster(int(scheduler.split(":", 1)[1]), gpus_per_worker=gpus_per_worker))
     return Client(scheduler)

@@ -84,3 +84,11 @@ steps:
     assert code == 0, err
     assert caplog.text.count("exists and is complete: skipped") == 4
     assert (tmp_path / "work/back.sgy").stat().st_mtime_ns == stamp
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(segy_dir):
+    """`seisfuse info FILE | head -1`: the pipe closes early; no traceback, exit code 0."""
+    proc = subprocess.run(f"{sys.executable} -m seisfuse.cli info {segy_dir / 'f3.sgy'} | head -1; "
+                          "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("kind: segy") and "Traceback" not in proc.stderr
