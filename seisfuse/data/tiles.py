@@ -7,6 +7,11 @@ per second and keeps RAM use to the page cache.
 
 Split: along `split.axis`, the last `val_fraction` of the lines validate; `gap` lines before
 them are used by neither side; no training tile reaches into the gap (tested).
+
+Normalisation: the copy holds the decoded amplitudes; tiles are normalised as they are cut,
+with statistics of the live traces in the training lines only (of the first survey that has
+training lines), so nothing of the validation lines leaks into training, and prediction
+normalises its tiles the same way from the checkpoint.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
+from seisfuse import stats
 from seisfuse.data import augment
 from seisfuse.data.normalize import Normalizer
 from seisfuse.errors import ConfigError
@@ -33,20 +39,41 @@ class Survey:
     """One store's decoded amplitude, label and mask (memory-mapped), and its split."""
 
     name: str
-    amplitude: np.ndarray  # (inline, crossline, sample) float32, normalised
+    amplitude: np.ndarray  # (inline, crossline, sample) float32, as decoded (not normalised)
     label: np.ndarray  # same shape, uint8 (binary) or class index
     valid: np.ndarray  # (inline, crossline) bool: live traces
     train: tuple[int, int]  # line range [start, stop) along the split axis
     val: tuple[int, int]
     axis: int
+    normalizer: Normalizer | None = None  # applied to every tile as it is cut
+
+    def normalize(self, values: np.ndarray) -> np.ndarray:
+        if self.normalizer is None:
+            raise ConfigError(f"survey {self.name} has no normaliser: no survey of the run has training lines",
+                              fix="give data.stores at least one survey that is not in data.split.val_stores")
+        return self.normalizer(values)
+
+
+def training_statistics(survey: Survey, lines_per_block: int = 8) -> dict:
+    """Amplitude statistics (moments and percentiles) of the live traces in the training lines."""
+    lo, hi = survey.train
+    n_blocks = max(1, -(-(hi - lo) // lines_per_block))
+    summary = stats.StreamingStats(per_block=max(1024, (1 << 20) // n_blocks))
+    for start in range(lo, hi, lines_per_block):
+        part = [slice(None), slice(None)]
+        part[survey.axis] = slice(start, min(start + lines_per_block, hi))
+        live = np.asarray(survey.valid[tuple(part)])
+        if live.any():
+            summary.update(np.asarray(survey.amplitude[tuple(part)])[live])
+    return summary.summary()
 
 
 def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None) -> np.ndarray:
     """A decoded .npy copy of a store variable, written chunk row by chunk row, reused if complete."""
     array = group[name]
     # the store's creation time and the variable's statistics: a store rebuilt at the same path
-    # (new data, same shape) must not reuse a stale copy
-    identity = [str(group.store), name, list(array.shape), str(dtype), group.attrs.get("created"),
+    # (new data, same shape) must not reuse a stale copy; "decoded": the copy's content format
+    identity = ["decoded", str(group.store), name, list(array.shape), str(dtype), group.attrs.get("created"),
                 array.attrs.get("statistics")]
     key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = cache / f"{name}-{key}.npy"
@@ -83,9 +110,7 @@ def load_survey(store: str, cfg, cache: Path, normalizer: Normalizer | None = No
                           fix=f"choose data.label from {schema.complete_variables(group)} or ingest one with --var")
     if group.attrs.get("spatial_dims") != ["inline", "crossline"]:
         raise ConfigError("training needs a 3D (inline, crossline, sample) store", where=store)
-    normalizer = normalizer or Normalizer.from_statistics(group.attrs["statistics"], cfg.normalization,
-                                                          cfg.clip_percentile)
-    amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32, normalizer)
+    amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32)
     label = _cache_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
                         lambda b: np.rint(b).astype(np.int64) if cfg.task == "multiclass" else (b > 0.5))
     valid = group[schema.TRACE_MASK][:]
@@ -94,15 +119,19 @@ def load_survey(store: str, cfg, cache: Path, normalizer: Normalizer | None = No
     if cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
         held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)
         train, val = ((0, 0), (0, n)) if held_out else ((0, n), (n, n))
-        return Survey(Path(store).name, amplitude, label, valid, train, val, axis), normalizer
-    n_val = max(1, int(round(cfg.split.val_fraction * n)))
-    train = (0, n - n_val - cfg.split.gap)
-    val = (n - n_val, n)
-    if train[1] - train[0] < 1:
-        raise ConfigError(f"the training part of {store} along {cfg.split.axis} has {train[1] - train[0]} lines "
-                          f"after the {n_val}-line validation part and the {cfg.split.gap}-line gap",
-                          fix="lower data.split.val_fraction or data.split.gap, or use a larger survey")
-    return Survey(Path(store).name, amplitude, label, valid, train, val, axis), normalizer
+    else:
+        n_val = max(1, int(round(cfg.split.val_fraction * n)))
+        train = (0, n - n_val - cfg.split.gap)
+        val = (n - n_val, n)
+        if train[1] - train[0] < 1:
+            raise ConfigError(f"the training part of {store} along {cfg.split.axis} has {train[1] - train[0]} "
+                              f"lines after the {n_val}-line validation part and the {cfg.split.gap}-line gap",
+                              fix="lower data.split.val_fraction or data.split.gap, or use a larger survey")
+    survey = Survey(Path(store).name, amplitude, label, valid, train, val, axis)
+    if normalizer is None and train[1] > train[0]:  # the first survey with training lines sets it
+        normalizer = Normalizer.from_statistics(training_statistics(survey), cfg.normalization, cfg.clip_percentile)
+    survey.normalizer = normalizer
+    return survey, normalizer
 
 
 def _window(rng: np.random.Generator, lo: int, hi: int, size: int) -> int:
@@ -130,7 +159,7 @@ def sample_tile(survey: Survey, cfg, rng: np.random.Generator, region: tuple[int
         starts = [_window(rng, *ranges[0], tile[0]), _window(rng, *ranges[1], tile[1]), _window(rng, 0, ns, tile[2])]
         cut = lambda a: _crop(a, starts, tile)  # noqa: E731
         valid = np.broadcast_to(_crop(survey.valid, starts[:2], tile[:2])[..., None], tile)
-        return cut(survey.amplitude), cut(survey.label), np.ascontiguousarray(valid)
+        return survey.normalize(cut(survey.amplitude)), cut(survey.label), np.ascontiguousarray(valid)
     directions = {"inline": [0], "crossline": [1], "both": [0, 1]}[cfg.sections]
     along = directions[int(rng.integers(len(directions)))]  # the axis the section is cut across
     across = 1 - along
@@ -138,7 +167,7 @@ def sample_tile(survey: Survey, cfg, rng: np.random.Generator, region: tuple[int
     lateral = _window(rng, *ranges[across], tile[0])
     start_t = _window(rng, 0, ns, tile[1])
     take = (lambda a: a[index]) if along == 0 else (lambda a: a[:, index])
-    image = _crop(take(survey.amplitude), (lateral, start_t), tile)
+    image = survey.normalize(_crop(take(survey.amplitude), (lateral, start_t), tile))
     label = _crop(take(survey.label), (lateral, start_t), tile)
     valid = _crop(take(survey.valid), (lateral,), tile[:1])
     return image, label, np.ascontiguousarray(np.broadcast_to(valid[:, None], tile))
@@ -184,7 +213,7 @@ def validation_tiles(survey: Survey, cfg):
                 for t in starts(shape[2], tile[2], step[2]):
                     pos = (ranges[0][0] + i, ranges[1][0] + j, t)
                     valid = np.broadcast_to(_crop(survey.valid, pos[:2], tile[:2])[..., None], tile)
-                    yield _crop(survey.amplitude, pos, tile), _crop(survey.label, pos, tile), valid
+                    yield survey.normalize(_crop(survey.amplitude, pos, tile)), _crop(survey.label, pos, tile), valid
         return
     for index in range(lo, hi):  # sections across the split axis, inside the validation lines
         take = (lambda a, i=index: a[i]) if survey.axis == 0 else (lambda a, i=index: a[:, i])
@@ -192,5 +221,5 @@ def validation_tiles(survey: Survey, cfg):
         for lateral in starts(width, tile[0], step[0]):
             for t in starts(shape[2], tile[1], step[1]):
                 valid = np.broadcast_to(_crop(take(survey.valid), (lateral,), tile[:1])[:, None], tile)
-                yield (_crop(take(survey.amplitude), (lateral, t), tile), _crop(take(survey.label), (lateral, t), tile),
-                       valid)
+                yield (survey.normalize(_crop(take(survey.amplitude), (lateral, t), tile)),
+                       _crop(take(survey.label), (lateral, t), tile), valid)

@@ -138,9 +138,14 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     surveys, normalizer = [], None
     if not ctx.main:
         distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them
-    for store in cfg.data.stores:  # the first store's statistics normalise every survey
+    for store in cfg.data.stores:  # the training lines of the first survey that has some normalise every survey
         survey, normalizer = load_survey(store, cfg.data, run_dir / ".cache", normalizer)
         surveys.append(survey)
+    if normalizer is None:
+        raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
+                                                               "data.split.val_stores")
+    for survey in surveys:
+        survey.normalizer = normalizer
     if ctx.main:
         distributed.barrier(ctx)
     classes = cfg.data.classes

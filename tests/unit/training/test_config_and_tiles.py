@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from seisfuse.config.train import load_config
-from seisfuse.data.tiles import Survey, sample_tile, training_batch, validation_tiles
+from seisfuse.data.normalize import Normalizer
+from seisfuse.data.tiles import Survey, load_survey, sample_tile, training_batch, training_statistics, validation_tiles
 from seisfuse.errors import ConfigError
 
 
@@ -34,7 +35,8 @@ def coordinate_survey(n_il=40, n_xl=30, ns=16, gap=5, val=8):
     amplitude = np.broadcast_to(np.arange(n_il, dtype=np.float32)[:, None, None], (n_il, n_xl, ns)).copy()
     label = np.zeros((n_il, n_xl, ns), np.uint8)
     valid = np.ones((n_il, n_xl), bool)
-    return Survey("s", amplitude, label, valid, (0, n_il - val - gap), (n_il - val, n_il), 0)
+    identity = Normalizer("robust_zscore", -1e9, 1e9, 0.0, 1.0)  # tiles keep their coordinate values
+    return Survey("s", amplitude, label, valid, (0, n_il - val - gap), (n_il - val, n_il), 0, identity)
 
 
 @pytest.mark.parametrize("dims, tile", [(2, (16, 8)), (3, (8, 8, 8))])
@@ -72,3 +74,28 @@ def test_a_rebuilt_store_does_not_reuse_a_stale_decoded_copy(small_config, tmp_p
         survey = load_survey(str(path), cfg.data, tmp_path / "cache")[0]
         means.append(float(np.asarray(survey.label).mean()))
     assert means[0] != means[1]
+
+
+def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(small_config, tmp_path):
+    import seisfuse
+
+    rng = np.random.default_rng(0)
+    amplitude = rng.normal(3.0, 2.0, (40, 12, 16)).astype(np.float32)
+    amplitude[30:] *= 100  # the validation lines (and the gap) look nothing like the training lines
+    labels = (rng.random(amplitude.shape) > 0.9).astype(np.uint8)
+    store = seisfuse.store_from_array(amplitude, tmp_path / "s.zarr", labels={"fault": labels})
+    cfg = load_config(small_config(**{"data.stores": [str(store)], "data.split": {"val_fraction": 0.2, "gap": 2}}))
+    survey, normalizer = load_survey(str(store), cfg.data, tmp_path / "cache")
+    assert survey.train == (0, 30) and survey.val == (32, 40)
+    train_part = amplitude[:30].astype(np.float64)
+    assert normalizer.mean == pytest.approx(train_part.mean(), rel=1e-9)
+    assert normalizer.std == pytest.approx(train_part.std(), rel=1e-9)
+    assert normalizer.high == pytest.approx(np.percentile(train_part, 99.5), rel=1e-6)
+    whole = seisfuse.open_store(store).attrs["statistics"]
+    assert whole["std"] > 10 * normalizer.std  # what the whole survey's statistics would have given
+
+    survey.valid = survey.valid.copy()
+    survey.valid[:10] = False  # missing traces are not amplitudes
+    stats = training_statistics(survey)
+    assert stats["mean"] == pytest.approx(train_part[10:].mean(), rel=1e-9)
+    assert stats["count"] == train_part[10:].size
