@@ -1,6 +1,7 @@
-"""Amplitude normalisation from the statistics stored at ingest (never from the tile):
-robust percentile clip, then z-score or scale to [-1, 1]. The parameters travel with the
-checkpoint so prediction normalises exactly as training did."""
+"""Amplitude normalisation from survey statistics (never from the tile): robust percentile
+clip, then z-score or scale to [-1, 1]. Training takes the statistics of its training lines
+(seisfuse.data.tiles.training_statistics); the parameters travel with the checkpoint so
+prediction normalises exactly as training did."""
 
 from __future__ import annotations
 
