@@ -50,8 +50,10 @@ def collect(roots) -> list[dict]:
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation; the deviation of a single run is undefined (NaN),
+    not zero: one seed says nothing about the spread."""
     arr = np.asarray(values, dtype=float)
-    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else math.nan
 
 
 def table_rows(runs: list[dict]) -> tuple[list[str], list[dict]]:
@@ -103,7 +105,8 @@ def _fmt(value, digits=3) -> str:
 
 def _cells(row: dict, metrics: list[str], pm: str) -> list[str]:
     cells = [row["dataset"], row["variant"], str(row["seeds"])]
-    cells += [f"{_fmt(row[m][0])} {pm} {_fmt(row[m][1])}" if row["seeds"] else "failed" for m in metrics]
+    cells += [("failed" if not row["seeds"] else _fmt(row[m][0]) if math.isnan(row[m][1]) else
+               f"{_fmt(row[m][0])} {pm} {_fmt(row[m][1])}") for m in metrics]
     cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2),
               _fmt(row["latency_ms"], 1),
               "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"]),
@@ -146,7 +149,8 @@ def bar_chart(path: Path, metrics, rows) -> None:
     main = metrics[0]
     fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(rows)), 3.5))
     labels = [f"{r['variant']}\n{r['dataset']}" for r in rows]
-    ax.bar(labels, [r[main][0] for r in rows], yerr=[r[main][1] for r in rows], capsize=4, color="#4c72b0")
+    errors = [0.0 if math.isnan(r[main][1]) else r[main][1] for r in rows]  # no bar for a single seed
+    ax.bar(labels, [r[main][0] for r in rows], yerr=errors, capsize=4, color="#4c72b0")
     ax.set_ylabel(main + " (mean ± std over seeds)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

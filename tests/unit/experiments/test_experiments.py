@@ -149,3 +149,35 @@ def test_job_array_cells_then_a_report_without_retries(tmp_path, run_cli):
     assert [(r["variant"], r["seeds"], r["failed"]) for r in rows] == [("raw_only", "2", "0"),
                                                                        ("dense_spatial", "2", "0"),
                                                                        ("broken", "0", "2")]
+
+
+def _run(variant, seed, f1, dataset="d", reference="ref", order=0):
+    return {"experiment": "e", "variant": variant, "order": order, "dataset": dataset, "seed": seed,
+            "reference": reference, "status": "ok", "task": "binary", "run_dir": "x",
+            "final": {"ods_f1": f1, "ap": f1, "f1": f1, "iou": f1, "tolerance_f1@2": f1},
+            "cost": {"parameters": 1_000_000, "flops": 2e9, "latency_s": 0.01}}
+
+
+def test_table_statistics_by_hand():
+    """Three paired seeds: mean, sample std, Δ and the paired t-test; one seed: no ± at all."""
+    from scipy import stats as scipy_stats
+
+    from seisfuse.experiments.report import markdown, table_rows
+
+    ref, new = [0.50, 0.52, 0.55], [0.53, 0.56, 0.57]
+    runs = [_run("ref", s, f, order=0) for s, f in enumerate(ref)]
+    runs += [_run("new", s, f, order=1) for s, f in enumerate(new)]
+    runs += [_run("once", 0, 0.6, order=2)]
+    metrics, rows = table_rows(runs)
+    by = {r["variant"]: r for r in rows}
+    assert by["new"]["ods_f1"][0] == pytest.approx(np.mean(new))
+    assert by["new"]["ods_f1"][1] == pytest.approx(np.std(new, ddof=1))
+    assert by["new"]["delta"] == pytest.approx(np.mean(new) - np.mean(ref))
+    diffs = np.subtract(new, ref)
+    t = diffs.mean() / (diffs.std(ddof=1) / np.sqrt(3))
+    assert by["new"]["p_value"] == pytest.approx(2 * scipy_stats.t.sf(abs(t), df=2))
+    assert by["ref"]["p_value"] is None and by["once"]["p_value"] is None  # itself; a single pair
+    table = markdown(metrics, rows)
+    once = next(line for line in table.splitlines() if "| once |" in line)
+    assert "±" not in once and "| 0.600 |" in once
+    assert "0.553 ± 0.021" in table  # new: mean 0.5533, sample std 0.0208
