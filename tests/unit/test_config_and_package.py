@@ -50,3 +50,24 @@ def test_import_has_no_side_effects():
             "& set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_every_shipped_experiment_row_builds_its_model():
+    """A typo in one ablation row would otherwise surface hours into a cluster job."""
+    from pathlib import Path
+
+    from seisfuse.config import load_config
+    from seisfuse.models import build_model
+
+    checked = 0
+    for path in sorted(Path("pipelines").glob("*.yaml")):
+        for kind, step in load_pipeline(path).parsed_steps():
+            if kind != "experiment":
+                continue
+            assert step.reference is None or step.reference in step.variants, (path, step.name)
+            for overrides in step.variants.values():
+                cfg = load_config(step.base, [*step.common, *overrides])
+                build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
+                checked += 1
+    assert checked >= 40
