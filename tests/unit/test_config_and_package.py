@@ -71,3 +71,6 @@ def test_every_shipped_experiment_row_builds_its_model():
                 build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
                 checked += 1
     assert checked >= 40
+    for path in sorted(Path("configs").glob("*.yaml")):  # and every shipped training config
+        cfg = load_config(path)
+        build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
