@@ -58,6 +58,7 @@ def test_every_shipped_experiment_row_builds_its_model():
     from pathlib import Path
 
     from seisfuse.config import load_config
+    from seisfuse.losses import build_loss
     from seisfuse.models import build_model
 
     checked = 0
@@ -69,6 +70,8 @@ def test_every_shipped_experiment_row_builds_its_model():
             for overrides in step.variants.values():
                 cfg = load_config(step.base, [*step.common, *overrides])
                 build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
+                build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), win_size=cfg.loss.win_size,
+                           label_smoothing=cfg.loss.label_smoothing)  # e.g. MS-SSIM's minimum tile
                 checked += 1
     assert checked >= 40
     for path in sorted(Path("configs").glob("*.yaml")):  # and every shipped training config
