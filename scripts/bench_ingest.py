@@ -1,12 +1,14 @@
 """Ingest throughput and peak memory: seisfuse vs `cat` (the read limit) vs TGS MDIO.
 
-    python scripts/bench_ingest.py [--workdir bench_out] [--shape 400,400,750] [--repeats 3] [--large-inlines 1600]
+    python scripts/bench_ingest.py [--workdir bench_out] [--shape 400,400,750] [--repeats 3]
+                                   [--large-inlines 1600] [--dask]
 
 Makes a ~500 MB survey as IBM-float and as IEEE SEG-Y (cached in --workdir), then times,
 in one run: `cat FILE > /dev/null`, `seisfuse ingest`, and MDIO's `segy_to_mdio` (rev-1
 spec, PostStack3DTime template, keeping file and raw trace headers as seisfuse does),
 printing MB/s, ratios and peak memory. With --large-inlines, also ingests a 4x larger
-survey to show that peak memory does not grow with the file size.
+survey to show that peak memory does not grow with the file size; with --dask, also times
+the copy on a 2-process Dask LocalCluster (`--scheduler local`, start-up included).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from _bench_common import (
 )
 
 
-def seisfuse_ingest(src: Path, out: Path) -> tuple[float, float]:
+def seisfuse_ingest(src: Path, out: Path, *options: str) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)  # outside the timing, as for MDIO
-    return measure(["seisfuse", "ingest", str(src), str(out), "-q"])
+    return measure(["seisfuse", "ingest", str(src), str(out), "-q", *options])
 
 
 def mdio_ingest(src: Path, out: Path) -> tuple[float, float]:
@@ -41,18 +43,26 @@ def mdio_ingest(src: Path, out: Path) -> tuple[float, float]:
 
 def main() -> None:
     args = parse_args(__doc__, extra=[("--large-inlines", {"type": int, "default": 0,
-                                                            "help": "also a survey with this many inlines"})])
+                                                            "help": "also a survey with this many inlines"}),
+                                      ("--dask", {"action": "store_true",
+                                                  "help": "also seisfuse ingest --scheduler local (needs [hpc])"})])
     shape = args.shape
     files = survey_files(args.workdir, shape, "base")
     mdio = have_bench_python()
-    rows = []
+    rows, dask_rows = [], []
     for fmt, src in files.items():
         mb = src.stat().st_size / 1e6
         cat = cat_rate(src)
         runs = {"seisfuse": partial(seisfuse_ingest, src, args.workdir / f"sf_{fmt}.zarr")}
         if mdio:
             runs["mdio"] = partial(mdio_ingest, src, args.workdir / "m.mdio")
+        if args.dask:
+            runs["dask"] = partial(seisfuse_ingest, src, args.workdir / f"sf_{fmt}_dask.zarr", "--scheduler", "local")
         result = interleaved(runs, args.repeats)
+        if args.dask:
+            t_dask, mem_dask = result["dask"]
+            dask_rows.append([f"{fmt} {mb:.0f} MB", f"{mb / result['seisfuse'][0]:,.0f}", f"{mb / t_dask:,.0f}",
+                              f"{mem_dask:,.0f}"])
         t_sf, mem_sf = result["seisfuse"]
         row = [f"{fmt} {mb:.0f} MB", f"{cat:,.0f}", f"{mb / t_sf:,.0f}", f"{mem_sf:,.0f}"]
         if mdio:
@@ -65,6 +75,9 @@ def main() -> None:
     print(f"median of {args.repeats} interleaved rounds")
     print(table(rows, ["file", "cat MB/s", "seisfuse MB/s", "seisfuse peak MB", "MDIO MB/s", "MDIO peak MB",
                        "seisfuse vs MDIO", "seisfuse / cat"]))
+    if dask_rows:  # peak memory of the client process only: the workers are other processes
+        print()
+        print(table(dask_rows, ["file", "threads MB/s", "Dask local (2 processes) MB/s", "client peak MB"]))
     if args.large_inlines:
         big_shape = (args.large_inlines, *shape[1:])
         big = survey_files(args.workdir, big_shape, "large")["ibm"]
