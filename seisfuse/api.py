@@ -175,7 +175,7 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
 
 
 def _grid_spec(step, workdir: Path):
-    from seisfuse.experiments import GridSpec  # imports torch
+    from seisfuse.experiments.spec import GridSpec
 
     datasets = {k: v if Path(v).is_absolute() else str(workdir / v) for k, v in step.datasets.items()}
     return GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
@@ -194,7 +194,7 @@ def cells(pipeline_path) -> list[dict]:
     """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
     SLURM job array task), with its run directory and status (done, failed, todo)."""
     from seisfuse.config import load_pipeline
-    from seisfuse.experiments.grid import cell_status, grid_cells  # imports torch
+    from seisfuse.experiments.spec import cell_status, grid_cells
 
     pipeline = load_pipeline(pipeline_path)
     workdir, out = Path(pipeline.workdir), []

@@ -12,26 +12,15 @@ import json
 import logging
 import traceback
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from seisfuse.config.train import load_config
+from seisfuse.experiments.spec import GridSpec, cell_status, grid_cells
 from seisfuse.models import build_model
 from seisfuse.models.cost import summary as model_cost
 from seisfuse.training import train
 
 log = logging.getLogger("seisfuse")
-
-
-@dataclass
-class GridSpec:
-    name: str
-    base: str  # a training config
-    datasets: dict[str, str]  # dataset name -> store path
-    variants: dict[str, list[str]]  # variant name -> overrides
-    seeds: list[int] = field(default_factory=lambda: [0])
-    common: list[str] = field(default_factory=list)  # overrides for every run
-    reference: str | None = None  # the row the others are compared with
 
 
 def _run_one(spec: GridSpec, variant: str, dataset: str, seed: int, run_dir: Path) -> dict:
@@ -45,19 +34,6 @@ def _run_one(spec: GridSpec, variant: str, dataset: str, seed: int, run_dir: Pat
         info, _ = model_cost(model, tuple(cfg.data.tile))
         cost_path.write_text(json.dumps(info, indent=2))
     return summary
-
-
-def grid_cells(spec: GridSpec) -> list[tuple[str, str, int]]:
-    """Every run of the grid as (variant, dataset, seed), in a fixed order: cell k of a SLURM
-    job array is the k-th of these."""
-    return [(v, d, s) for v in spec.variants for d in spec.datasets for s in spec.seeds]
-
-
-def cell_status(run_dir: Path) -> str:
-    """'done', 'failed' or 'todo' (never started, or interrupted: resumes when run)."""
-    if (run_dir / "failed.json").exists():
-        return "failed"
-    return "done" if (run_dir / "summary.json").exists() else "todo"
 
 
 def run_grid(spec: GridSpec, out: str | Path, only: Collection[int] | None = None,

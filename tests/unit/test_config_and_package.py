@@ -52,6 +52,14 @@ def test_import_has_no_side_effects():
     assert out.strip() == "[]"
 
 
+def test_listing_experiment_cells_needs_neither_torch_nor_matplotlib():
+    """`seisfuse run P.yaml --list-cells` sizes job arrays; it must not wait seconds for torch."""
+    code = ("import sys, seisfuse; seisfuse.cells('pipelines/ablation.yaml'); "
+            "print(sorted({'torch', 'matplotlib'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.mark.slow
 def test_every_shipped_experiment_row_builds_its_model():
     """A typo in one ablation row would otherwise surface hours into a cluster job."""

@@ -1,0 +1,31 @@
+"""What an experiment grid is, without running it (no torch): its specification, its cells
+(one run each, numbered as the tasks of a SLURM job array) and their status on disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class GridSpec:
+    name: str
+    base: str  # a training config
+    datasets: dict[str, str]  # dataset name -> store path
+    variants: dict[str, list[str]]  # variant name -> overrides
+    seeds: list[int] = field(default_factory=lambda: [0])
+    common: list[str] = field(default_factory=list)  # overrides for every run
+    reference: str | None = None  # the row the others are compared with
+
+
+def grid_cells(spec: GridSpec) -> list[tuple[str, str, int]]:
+    """Every run of the grid as (variant, dataset, seed), in a fixed order: cell k of a SLURM
+    job array is the k-th of these."""
+    return [(v, d, s) for v in spec.variants for d in spec.datasets for s in spec.seeds]
+
+
+def cell_status(run_dir: Path) -> str:
+    """'done', 'failed' or 'todo' (never started, or interrupted: resumes when run)."""
+    if (run_dir / "failed.json").exists():
+        return "failed"
+    return "done" if (run_dir / "summary.json").exists() else "todo"
