@@ -18,6 +18,7 @@ import numpy as np
 from seisfuse.errors import SegyFormatError
 from seisfuse.io import segy_format as sf
 from seisfuse.io.ibm import ibm_to_float32
+from seisfuse.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -273,12 +274,17 @@ class SegyReader:
             return out
         lo = min(byte for byte, _ in fields.values()) - 1
         hi = max(byte - 1 + np.dtype(dtype).itemsize for byte, dtype in fields.values())
-        for start in range(0, n, block_traces):
-            count = min(block_traces, n - start)
-            span = self._header_span(start, count, lo, hi)
-            for name, (byte, dtype) in fields.items():
-                raw = np.ascontiguousarray(span[:, byte - 1 - lo:byte - 1 - lo + np.dtype(dtype).itemsize])
-                out[name][start:start + count] = raw.view(self.layout.byteorder + dtype).reshape(-1)
+        # a bar only where the pass takes a while (it reads a page of every trace from disk
+        # when the file is not cached); small files stay quiet
+        with Progress(n, f"index {Path(self.layout.path).name}", unit="trace",
+                      enabled=None if n > 16 * block_traces else False) as bar:
+            for start in range(0, n, block_traces):
+                count = min(block_traces, n - start)
+                span = self._header_span(start, count, lo, hi)
+                for name, (byte, dtype) in fields.items():
+                    raw = np.ascontiguousarray(span[:, byte - 1 - lo:byte - 1 - lo + np.dtype(dtype).itemsize])
+                    out[name][start:start + count] = raw.view(self.layout.byteorder + dtype).reshape(-1)
+                bar.update(count)
         return out
 
 
