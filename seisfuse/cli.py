@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from seisfuse import api
@@ -161,12 +162,20 @@ def _print_info(d: dict) -> None:
         print("\n".join("  " + line for line in text.splitlines() if line[3:].strip()))
 
 
+def _rate(path: Path, started: float) -> str:
+    """': 518 MB in 1.6 s (324 MB/s)' for the file a command read or wrote."""
+    seconds = max(time.perf_counter() - started, 1e-9)
+    mb = path.stat().st_size / 1e6
+    return f": {mb:,.0f} MB in {seconds:.1f} s ({mb / seconds:,.0f} MB/s)" if mb >= 10 else f" in {seconds:.1f} s"
+
+
 def run(args: argparse.Namespace) -> None:
     if args.command == "info":
         d = api.info(args.path, iline_byte=args.iline_byte, xline_byte=args.xline_byte, layout=args.layout,
                      byteorder=args.byteorder, duplicates=args.duplicates)
         print(json.dumps(d, indent=2)) if args.json else _print_info(d)
     elif args.command == "ingest":
+        started = time.perf_counter()
         out = api.ingest(args.src, args.store, var=args.var, overwrite=args.overwrite,
                          **({} if args.src.lower().endswith(".npy") else dict(
                              iline_byte=args.iline_byte, xline_byte=args.xline_byte, layout=args.layout,
@@ -174,11 +183,12 @@ def run(args: argparse.Namespace) -> None:
                              byteorder=args.byteorder,
                              duplicates=args.duplicates, domain=args.domain,
                              allow_short_tail=args.allow_short_tail)))
-        log.info("wrote %s (variable %s)", out, args.var)
+        log.info("wrote %s (variable %s)%s", out, args.var, _rate(Path(args.src), started))
     elif args.command == "export":
         fmt = args.fmt or ("source" if args.var == "amplitude" else "ieee")
+        started = time.perf_counter()
         out = api.export(args.store, args.out, var=args.var, fmt=fmt, overwrite=args.overwrite, workers=args.workers)
-        log.info("wrote %s", out)
+        log.info("wrote %s%s", out, _rate(Path(out), started))
     elif args.command == "synth":
         out = api.synth(args.out, shape=args.shape, seed=args.seed, segy_dir=args.segy,
                         segy_format=args.segy_format, task=args.task, overwrite=args.overwrite)
