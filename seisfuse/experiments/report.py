@@ -82,6 +82,10 @@ def table_rows(runs: list[dict]) -> tuple[list[str], list[dict]]:
         row["delta"] = row[main][0] - ref[main][0] if main and ref and row["seeds"] and ref["seeds"] else None
         row["p_value"] = _paired_p(groups[(row["dataset"], row["variant"])], groups[(ref["dataset"], ref["variant"])],
                                    main) if main and ref and ref is not row else None
+    for row in rows:  # the best mean of each metric within its dataset (bold in the tables)
+        rivals = [x for x in rows if x["dataset"] == row["dataset"] and x["seeds"]]
+        row["best"] = {m for m in metrics if row["seeds"] and len(rivals) > 1
+                       and row[m][0] == max(x[m][0] for x in rivals)}
     return metrics, rows
 
 
@@ -103,10 +107,12 @@ def _fmt(value, digits=3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _cells(row: dict, metrics: list[str], pm: str) -> list[str]:
+def _cells(row: dict, metrics: list[str], pm: str, bold=lambda text: text) -> list[str]:
     cells = [row["dataset"], row["variant"], str(row["seeds"])]
-    cells += [("failed" if not row["seeds"] else _fmt(row[m][0]) if math.isnan(row[m][1]) else
-               f"{_fmt(row[m][0])} {pm} {_fmt(row[m][1])}") for m in metrics]
+    for m in metrics:
+        mean = bold(_fmt(row[m][0])) if m in row.get("best", ()) else _fmt(row[m][0])
+        cells.append("failed" if not row["seeds"] else mean if math.isnan(row[m][1]) else
+                     f"{mean} {pm} {_fmt(row[m][1])}")
     cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2),
               _fmt(row["latency_ms"], 1),
               "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"]),
@@ -121,14 +127,15 @@ def _header(metrics: list[str]) -> list[str]:
 
 def markdown(metrics, rows) -> str:
     lines = ["| " + " | ".join(_header(metrics)) + " |", "|" + "---|" * len(_header(metrics))]
-    lines += ["| " + " | ".join(_cells(r, metrics, "±")) + " |" for r in rows]
+    lines += ["| " + " | ".join(_cells(r, metrics, "±", lambda t: f"**{t}**")) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def latex(metrics, rows, caption: str) -> str:
     escape = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("@", "@")  # noqa: E731
     head = " & ".join(escape(h).replace("Δ", r"$\Delta$") for h in _header(metrics))
-    body = [" & ".join(escape(c).replace("±", r"$\pm$") for c in _cells(r, metrics, "±")) + r" \\" for r in rows]
+    body = [" & ".join(escape(c).replace("±", r"$\pm$") for c in _cells(r, metrics, "±", lambda t: rf"\textbf{{{t}}}"))
+            + r" \\" for r in rows]
     return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{escape(caption)}}}",
                       r"\begin{tabular}{" + "l" * 2 + "r" * (len(_header(metrics)) - 2) + "}", r"\toprule",
                       head + r" \\", r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]) + "\n"

@@ -162,7 +162,7 @@ def test_table_statistics_by_hand():
     """Three paired seeds: mean, sample std, Δ and the paired t-test; one seed: no ± at all."""
     from scipy import stats as scipy_stats
 
-    from seisfuse.experiments.report import markdown, table_rows
+    from seisfuse.experiments.report import latex, markdown, table_rows
 
     ref, new = [0.50, 0.52, 0.55], [0.53, 0.56, 0.57]
     runs = [_run("ref", s, f, order=0) for s, f in enumerate(ref)]
@@ -179,5 +179,9 @@ def test_table_statistics_by_hand():
     assert by["ref"]["p_value"] is None and by["once"]["p_value"] is None  # itself; a single pair
     table = markdown(metrics, rows)
     once = next(line for line in table.splitlines() if "| once |" in line)
-    assert "±" not in once and "| 0.600 |" in once
-    assert "0.553 ± 0.021" in table  # new: mean 0.5533, sample std 0.0208
+    assert "±" not in once and "| **0.600** |" in once  # the best mean of its column, in bold
+    assert "| 0.553 ± 0.021 |" in table  # new: mean 0.5533, sample std 0.0208, not the best
+    assert by["once"]["best"] == set(metrics) and not by["new"]["best"]
+    assert r"\textbf{0.600}" in latex(metrics, rows, "t")
+    alone = table_rows([_run("only", 0, 0.7, reference="only")])[1]
+    assert not alone[0]["best"]  # nothing to beat: no bold
