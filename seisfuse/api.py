@@ -101,7 +101,7 @@ def predict(checkpoint_or_model, volume, *, var: str = "prediction", tile=None, 
     sample) (returns the same kind, in memory). output: "probability" (binary: float32;
     multi-class: labels), "label" (uint8), or "probabilities" (multi-class: labels in `var`
     and each class's probability in `<var>_p<k>` of a store; in memory, (class, ...) float32).
-    scheduler: None (this process), "local" (a 2-worker Dask LocalCluster) or a Dask
+    scheduler: None (this process), "local" (a Dask LocalCluster: one worker per GPU, each on its own, else 2) or a Dask
     scheduler address.
     """
     # Imported here: torch takes seconds to import and the data commands must not pay for it.

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import torch
 import zarr
 
 from seisfuse import cluster, stats
@@ -79,8 +80,21 @@ def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[in
     group[f"_predict_{var}_done"][b] = 1
 
 
+def worker_device(device: str, worker_name) -> str:
+    """The device of one Dask worker: with "auto" on a node with several GPUs, worker k of a
+    LocalCluster takes cuda:(k mod GPUs), so the workers do not all share the first GPU (a
+    SLURM job of slurm:N sees only its own GPU, cuda:0)."""
+    if device != "auto" or not torch.cuda.is_available():
+        return device
+    k = int(worker_name) if str(worker_name).isdigit() else 0
+    return f"cuda:{k % torch.cuda.device_count()}"
+
+
 def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bool, settings: Settings,
                 block: tuple[int, int], b: int) -> int:
+    from dask.distributed import get_worker  # runs on a Dask worker: distributed is there
+
+    device = worker_device(device, get_worker().name)
     key = (checkpoint_path, device, tta)
     if key not in _WORKER_PREDICTORS:
         _WORKER_PREDICTORS[key] = Predictor.from_checkpoint(checkpoint_path, device, tta)
@@ -115,7 +129,8 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     if scheduler:
         if checkpoint_path is None:
             raise SeisfuseError("distributed prediction needs a checkpoint path", fix="pass --checkpoint PATH")
-        with cluster.connect(scheduler, local_workers=2) as client:
+        # one local worker per GPU on a GPU node, else 2 CPU workers
+        with cluster.connect(scheduler, local_workers=torch.cuda.device_count() or 2) as client:
             futures = client.map(_dask_block, [str(store)] * len(todo), [var] * len(todo),
                                  [str(checkpoint_path)] * len(todo), [device] * len(todo), [tta] * len(todo),
                                  [settings] * len(todo), [blocks[b] for b in todo], todo, pure=False)

@@ -165,3 +165,14 @@ def test_multiclass_probabilities_in_a_store_beside_the_labels(segy_dir, tmp_pat
         seisfuse.predict(ThreeClasses(), store, var="facies", tile=(16, 32), classes=3, output="probabilities")
     with pytest.raises(seisfuse.errors.SeisfuseError, match="unknown output"):
         seisfuse.predict(ThreeClasses(), store, var="other", tile=(16, 32), classes=3, output="softmax")
+
+
+def test_each_local_dask_worker_takes_its_own_gpu(monkeypatch):
+    assert store_module.worker_device("cpu", 3) == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert store_module.worker_device("auto", 1) == "auto"  # no GPU: the predictor picks the CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert [store_module.worker_device("auto", k) for k in range(6)] == [f"cuda:{k % 4}" for k in range(6)]
+    assert store_module.worker_device("auto", "tcp://n1:4000") == "cuda:0"  # a named remote worker
+    assert store_module.worker_device("cuda:1", 0) == "cuda:1"  # an explicit device is kept
