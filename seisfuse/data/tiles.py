@@ -129,7 +129,14 @@ def load_survey(store: str, cfg, cache: Path, normalizer: Normalizer | None = No
                               fix="lower data.split.val_fraction or data.split.gap, or use a larger survey")
     survey = Survey(Path(store).name, amplitude, label, valid, train, val, axis)
     if normalizer is None and train[1] > train[0]:  # the first survey with training lines sets it
-        normalizer = Normalizer.from_statistics(training_statistics(survey), cfg.normalization, cfg.clip_percentile)
+        # kept beside the decoded copy: a later run on the same survey and split reads it back
+        saved = Path(amplitude.filename).with_suffix(f".train-{axis}-{train[0]}-{train[1]}.json")
+        if saved.exists():
+            statistics = json.loads(saved.read_text())
+        else:
+            statistics = training_statistics(survey)
+            saved.write_text(json.dumps(statistics))
+        normalizer = Normalizer.from_statistics(statistics, cfg.normalization, cfg.clip_percentile)
     survey.normalizer = normalizer
     return survey, normalizer
 

@@ -93,6 +93,10 @@ def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(sma
     assert normalizer.high == pytest.approx(np.percentile(train_part, 99.5), rel=1e-6)
     whole = seisfuse.open_store(store).attrs["statistics"]
     assert whole["std"] > 10 * normalizer.std  # what the whole survey's statistics would have given
+    saved = list((tmp_path / "cache").glob("amplitude-*.train-0-0-30.json"))
+    assert len(saved) == 1  # kept for the next run on the same survey and split, and read back:
+    saved[0].write_text(saved[0].read_text().replace(f'"mean": {normalizer.mean!r}', '"mean": 123.0'))
+    assert load_survey(str(store), cfg.data, tmp_path / "cache")[1].mean == 123.0
 
     survey.valid = survey.valid.copy()
     survey.valid[:10] = False  # missing traces are not amplitudes
