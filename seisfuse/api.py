@@ -155,7 +155,7 @@ def _class_dataarray(volume, probabilities: np.ndarray, name: str):
     import xarray as xr
 
     return xr.DataArray(probabilities, dims=("class", *volume.dims),
-                        coords={**{k: v for k, v in volume.coords.items()}, "class": np.arange(len(probabilities))},
+                        coords={**volume.coords, "class": np.arange(len(probabilities))},
                         name=name)
 
 
@@ -190,22 +190,28 @@ def experiment(step, workdir: Path, only=None, retry_failed: bool = True) -> lis
     return run_grid(_grid_spec(step, workdir), workdir / "experiments" / step.name, only, retry_failed)
 
 
-def cells(pipeline_path) -> list[dict]:
-    """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
-    SLURM job array task), with its run directory and status (done, failed, todo)."""
-    from seisfuse.config import load_pipeline
-    from seisfuse.experiments.spec import cell_status, grid_cells
+def _experiment_cells(pipeline) -> list[tuple[object, dict]]:
+    """(experiment step, cell record) for every experiment run of a loaded pipeline."""
+    from seisfuse.experiments.spec import cell_dir, cell_status, grid_cells
 
-    pipeline = load_pipeline(pipeline_path)
     workdir, out = Path(pipeline.workdir), []
     for kind, step in pipeline.parsed_steps():
         if kind != "experiment":
             continue
         for local, (variant, dataset, seed) in enumerate(grid_cells(_grid_spec(step, workdir))):
-            run_dir = workdir / "experiments" / step.name / variant / dataset / f"seed{seed}"
-            out.append({"cell": len(out), "experiment": step.name, "local": local, "variant": variant,
-                        "dataset": dataset, "seed": seed, "run_dir": str(run_dir), "status": cell_status(run_dir)})
+            run_dir = cell_dir(workdir / "experiments" / step.name, variant, dataset, seed)
+            out.append((step, {"cell": len(out), "experiment": step.name, "local": local, "variant": variant,
+                               "dataset": dataset, "seed": seed, "run_dir": str(run_dir),
+                               "status": cell_status(run_dir)}))
     return out
+
+
+def cells(pipeline_path) -> list[dict]:
+    """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
+    SLURM job array task), with its run directory and status (done, failed, todo)."""
+    from seisfuse.config import load_pipeline
+
+    return [record for _, record in _experiment_cells(load_pipeline(pipeline_path))]
 
 
 def run_cell(pipeline_path, cell: int) -> dict:
@@ -213,15 +219,14 @@ def run_cell(pipeline_path, cell: int) -> dict:
     has made its data. Raises when the run fails, so that the task fails visibly."""
     from seisfuse.config import load_pipeline
 
-    listed = cells(pipeline_path)
+    pipeline = load_pipeline(pipeline_path)
+    listed = _experiment_cells(pipeline)
     if not 0 <= cell < len(listed):
         raise SeisfuseError(f"cell {cell} does not exist: the pipeline has {len(listed)} experiment runs "
                             f"(0..{len(listed) - 1})", where=str(pipeline_path),
                             fix="size the job array with `seisfuse run PIPELINE --list-cells | wc -l`")
-    target = listed[cell]
-    pipeline = load_pipeline(pipeline_path)
+    step, target = listed[cell]
     workdir = Path(pipeline.workdir)
-    step = next(s for k, s in pipeline.parsed_steps() if k == "experiment" and s.name == target["experiment"])
     store = _grid_spec(step, workdir).datasets[target["dataset"]]
     if not schema.is_complete(store):
         raise SeisfuseError(f"the dataset store {store} is missing or incomplete", where=str(pipeline_path),

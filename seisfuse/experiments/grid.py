@@ -15,7 +15,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from seisfuse.config.train import load_config
-from seisfuse.experiments.spec import GridSpec, cell_status, grid_cells
+from seisfuse.experiments.spec import GridSpec, cell_dir, cell_status, grid_cells
 from seisfuse.models import build_model
 from seisfuse.models.cost import summary as model_cost
 from seisfuse.training import train
@@ -47,7 +47,7 @@ def run_grid(spec: GridSpec, out: str | Path, only: Collection[int] | None = Non
     for cell, (variant, dataset, seed) in enumerate(grid_cells(spec)):
         if only is not None and cell not in only:
             continue
-        run_dir = out / variant / dataset / f"seed{seed}"
+        run_dir = cell_dir(out, variant, dataset, seed)
         run_dir.mkdir(parents=True, exist_ok=True)
         meta = {"experiment": spec.name, "variant": variant, "order": order_of[variant], "dataset": dataset,
                 "seed": seed, "overrides": spec.variants[variant], "reference": spec.reference}

@@ -24,6 +24,11 @@ def grid_cells(spec: GridSpec) -> list[tuple[str, str, int]]:
     return [(v, d, s) for v in spec.variants for d in spec.datasets for s in spec.seeds]
 
 
+def cell_dir(out: Path, variant: str, dataset: str, seed: int) -> Path:
+    """Where one run of a grid whose runs go under `out` lives."""
+    return Path(out) / variant / dataset / f"seed{seed}"
+
+
 def cell_status(run_dir: Path) -> str:
     """'done', 'failed' or 'todo' (never started, or interrupted: resumes when run)."""
     if (run_dir / "failed.json").exists():

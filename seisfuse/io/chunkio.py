@@ -38,8 +38,7 @@ class ChunkIO:
         self.blosc, self.dtype, self.root = self._plan(array)
         self.fill = np.asarray(array.fill_value, dtype=array.dtype)
         self.read_only = bool(array.store_path.store.read_only)
-        self._dirs: set[Path] = set()
-        self._lock = threading.Lock()
+        self._dirs: set[Path] = set()  # chunk folders known to exist (shared by the worker threads)
 
     @staticmethod
     def _plan(array: zarr.Array):
@@ -144,10 +143,9 @@ class ChunkIO:
     def _put(self, path: Path, raw) -> None:
         """Write one chunk file atomically (a reader never sees half a chunk)."""
         parent = path.parent
-        if parent not in self._dirs:
+        if parent not in self._dirs:  # two threads may both mkdir: exist_ok makes that harmless
             parent.mkdir(parents=True, exist_ok=True)
-            with self._lock:
-                self._dirs.add(parent)
+            self._dirs.add(parent)
         tmp = parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(tmp, "wb") as f:
             f.write(raw)
