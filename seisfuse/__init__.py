@@ -14,7 +14,8 @@ __all__ = ["__version__", *_API]
 
 def __getattr__(name: str):
     if name in _API:
-        from seisfuse import api  # lazy by design: keeps `import seisfuse` free of side effects
+        # lazy by design: keeps `import seisfuse` free of side effects
+        from seisfuse import api, pipeline
 
-        return getattr(api, name)
+        return getattr(pipeline if name in pipeline.__all__ else api, name)
     raise AttributeError(f"module 'seisfuse' has no attribute {name!r}")

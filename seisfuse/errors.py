@@ -34,3 +34,8 @@ class StoreError(SeisfuseError):
 
 class ConfigError(SeisfuseError):
     """An unknown or invalid configuration key or value."""
+
+
+class RunsFailed(Exception):
+    """A pipeline finished its steps, but some experiment runs failed (exit code 1, after
+    their report): not a user error, and not a crash."""

@@ -34,8 +34,12 @@ def describe(exc: ValidationError, prefix: str, model: type[BaseModel]) -> str:
         if err["type"] == "extra_forbidden":
             owner = _model_at(model, err["loc"][:-1])
             problems.append(f"unknown key {key!r} (allowed: {', '.join(owner.model_fields)})")
+        elif err["type"] == "missing":
+            problems.append(f"{key}: missing (required)")
         else:
-            problems.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+            message = err["msg"].removeprefix("Value error, ")
+            shown = "" if isinstance(err.get("input"), dict) else f" (got {err.get('input')!r})"
+            problems.append(f"{key}: {message}{shown}" if key else message)
     return "; ".join(problems)
 
 

@@ -3,78 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from seisfuse.config import commands
 from seisfuse.config.base import Strict, describe, read_yaml
 from seisfuse.errors import ConfigError
-
-
-class SynthStep(Strict):
-    out: str
-    segy: str | None = None
-    shape: tuple[int, int, int] = (128, 128, 128)
-    seed: int = 0
-    segy_format: Literal["ieee", "ibm"] = "ieee"
-    task: Literal["faults", "facies"] = "faults"
-
-
-class IngestStep(Strict):
-    src: str
-    store: str
-    var: str = "amplitude"
-    iline_byte: int = 189
-    xline_byte: int = 193
-    layout: Literal["3d", "2d"] = "3d"
-    chunks: tuple[int, ...] | None = None
-    duplicates: Literal["error", "first", "last"] = "error"
-    workers: int | None = None
-    scheduler: str | None = None  # Dask: "local", "slurm:N" or an address; None = threads here
-
-
-class InfoStep(Strict):
-    path: str
-
-
-class ExportStep(Strict):
-    store: str
-    out: str
-    var: str = "amplitude"
-    format: Literal["source", "ibm", "ieee"] | None = None
-
-
-class TrainStep(Strict):
-    """Train from a config file (path relative to where `seisfuse run` is started), with
-    overrides; `runs_dir` defaults to <workdir>/runs and relative data.stores are taken
-    inside the workdir."""
-
-    config: str
-    set: list[str] = []
-
-
-class PredictStep(Strict):
-    """Predict a store with a checkpoint (both paths inside the workdir)."""
-
-    store: str
-    checkpoint: str
-    var: str = "prediction"
-    overlap: float = 0.5
-    blend: Literal["gaussian", "hann", "constant"] = "gaussian"
-    direction: Literal["inline", "crossline", "both"] = "inline"
-    tta: bool = False
-    output: Literal["probability", "label", "probabilities"] = "probability"
-    scheduler: str | None = None
-
-
-class EvaluateStep(Strict):
-    store: str
-    pred: str = "prediction"
-    label: str | None = None
-    region: tuple[int, int] | None = None
-    task: Literal["binary", "multiclass"] = "binary"
-    tolerance: int = 2
-    out: str | None = None  # a JSON file inside the workdir
 
 
 class ExperimentStep(Strict):
@@ -84,22 +19,9 @@ class ExperimentStep(Strict):
     base: str  # a training config (path from where `seisfuse run` starts)
     datasets: dict[str, str]
     variants: dict[str, list[str]]
-    seeds: list[int] = [0]
+    seeds: list[Annotated[int, Field(ge=0)]] = Field([0], min_length=1)
     common: list[str] = []
     reference: str | None = None
-
-
-class PanelSpec(Strict):
-    store: str
-    label: str = "fault"
-    predictions: list[str] = []
-
-
-class ReportStep(Strict):
-    runs: list[str]  # experiment directories inside the workdir (experiments/<name>)
-    out: str = "report"
-    caption: str = "seisfuse experiments"
-    panel: PanelSpec | None = None
 
 
 class CompareStep(Strict):
@@ -109,10 +31,11 @@ class CompareStep(Strict):
     b: str
 
 
-STEP_TYPES: dict[str, type[Strict]] = {
-    "synth": SynthStep, "ingest": IngestStep, "info": InfoStep, "export": ExportStep, "compare": CompareStep,
-    "train": TrainStep, "predict": PredictStep, "evaluate": EvaluateStep, "experiment": ExperimentStep,
-    "report": ReportStep,
+# The data and model steps are the commands themselves (one declaration each, in
+# seisfuse.config.commands); experiment grids and byte comparisons exist only in pipelines.
+STEP_TYPES: dict[str, type[BaseModel]] = {
+    **{name: model for name, model in commands.COMMANDS.items() if name != "run"},
+    "experiment": ExperimentStep, "compare": CompareStep,
 }
 
 
@@ -134,11 +57,20 @@ class Pipeline(Strict):
         out = []
         for i, step in enumerate(self.steps):
             kind, options = next(iter(step.items()))
+            model, where = STEP_TYPES[kind], f"steps[{i}].{kind}"
+            options = dict(options or {})
+            if issubclass(model, commands.Command):
+                allowed = model.fields_in("step")
+                unknown = [k for k in options if k not in allowed and k not in commands.step_aliases(model)]
+                if unknown:
+                    raise ConfigError(f"unknown key {where + '.' + unknown[0]!r} (allowed: {', '.join(allowed)})",
+                                      fix=f"see `seisfuse {kind} --help`; paths are inside the workdir")
             try:
-                out.append((kind, STEP_TYPES[kind](**(options or {}))))
+                out.append((kind, model(**options)))
             except ValidationError as exc:
-                raise ConfigError(describe(exc, f"steps[{i}].{kind}", STEP_TYPES[kind]),
-                                  fix="see the step's options in README (Pipelines)") from None
+                raise ConfigError(describe(exc, where, model),
+                                  fix=f"see the step's options in README (Pipelines) or `seisfuse {kind} --help`") \
+                    from None
         return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from seisfuse.config.base import Strict, describe, read_yaml
 from seisfuse.errors import ConfigError
@@ -66,10 +66,15 @@ class ModelConfig(Strict):
     options: dict[str, Any] = {}
 
 
+# The loss names (seisfuse.losses builds them); declared here so that a config names only these.
+LOSS_NAMES = ("bce", "dice", "focal", "tversky", "lovasz", "iou", "jaccard", "ssim", "ms_ssim", "ce", "hybrid")
+LossName = Literal[LOSS_NAMES]
+
+
 class LossConfig(Strict):
-    terms: dict[str, float] = {"bce": 1.0}
+    terms: dict[LossName, float] = Field({"bce": 1.0}, min_length=1)
     pos_weight: float | Literal["auto"] | None = "auto"
-    win_size: int = 11
+    win_size: int = Field(11, ge=3)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
 
 
@@ -92,7 +97,7 @@ class TrainLoopConfig(Strict):
     compile: bool = False
     val_every: int = Field(50, ge=1)
     early_stopping: int | None = None  # validations without improvement
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     device: str = "auto"
     loader_workers: int = Field(0, ge=0)
     threads: int | None = None
@@ -117,9 +122,56 @@ class TrainConfig(Strict):
     train: TrainLoopConfig = TrainLoopConfig()
     distill: DistillConfig = DistillConfig()
 
+    @model_validator(mode="after")
+    def _rules(self):
+        """Rules between sections, checked when the config is read (not at the first step)."""
+        for problem in _problems(self):
+            raise ValueError(problem)
+        return self
+
     @property
     def run_dir(self) -> Path:
         return Path(self.runs_dir) / self.name
+
+
+def output_stride(model: ModelConfig) -> int:
+    """How much the model's encoder downsamples: tile sides must be multiples of it."""
+    if "widths" in model.options:  # the 3D edge-fusion network: one halving per stage after the first
+        return 2 ** (len(model.options["widths"]) - 1)
+    if model.name == "edge_fusion_unet3d":
+        return 8
+    return 2 ** int(model.options.get("encoder_depth", 5))
+
+
+def _problems(cfg: TrainConfig) -> list[str]:
+    data, loss, out = cfg.data, cfg.loss, []
+    if len(data.tile) != data.dims:
+        out.append(f"data.tile {list(data.tile)} has {len(data.tile)} sizes but data.dims is {data.dims}: "
+                   f"give {data.dims} tile sizes, or set data.dims to {len(data.tile)}")
+    stride = output_stride(cfg.model)
+    if any(t % stride for t in data.tile):
+        out.append(f"data.tile {list(data.tile)} is not a multiple of {stride}, the output stride of model "
+                   f"{cfg.model.name}: use tile sizes divisible by {stride} (or a smaller model.options.encoder_depth)")
+    if data.task == "binary" and data.classes != 1:
+        out.append(f"data.classes is {data.classes} but data.task is binary: set data.task: multiclass")
+    if data.task == "multiclass" and data.classes < 2:
+        out.append("data.task multiclass needs data.classes of at least 2")
+    if data.task == "binary" and "ce" in loss.terms:
+        out.append("loss ce is for multi-class tasks: use bce for data.task binary")
+    if data.task == "multiclass" and "bce" in loss.terms:
+        out.append("loss bce is for binary tasks: use ce for data.task multiclass")
+    if ("ssim" in loss.terms or "ms_ssim" in loss.terms) and loss.win_size % 2 == 0:
+        out.append(f"loss.win_size {loss.win_size} must be odd: use 11 (default) or 7")
+    if "ms_ssim" in loss.terms and min(data.tile) <= (need := (loss.win_size - 1) * 16):
+        out.append(f"loss ms_ssim with window {loss.win_size} needs tiles over {need} px, got data.tile "
+                   f"{list(data.tile)}: use larger tiles, loss.win_size 7 (tiles over 96 px), or plain ssim")
+    if "ssim" in loss.terms and min(data.tile) < loss.win_size:
+        out.append(f"loss ssim with window {loss.win_size} needs tiles of at least {loss.win_size} px")
+    val = data.split.val_stores
+    if val and (any(v not in data.stores for v in val) or len(val) == len(data.stores)):
+        out.append(f"data.split.val_stores {val} must be some, not all, of data.stores {data.stores}: "
+                   "list the validation surveys in data.stores too, and keep one to train on")
+    return out
 
 
 def _set(data: dict, dotted: str, value) -> None:

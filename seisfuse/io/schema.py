@@ -62,8 +62,11 @@ def prepare_path(path: str | Path, overwrite: bool) -> None:
                              fix="pass --overwrite (overwrite=True) to replace it, or choose another path")
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     parent = path.absolute().parent
-    if not parent.is_dir():
-        raise StoreError("the output folder does not exist", where=str(parent), fix="create it first")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the output folder ({exc.strerror})", where=str(parent),
+                         fix="choose a writable output path") from None
     probe = parent / f".{path.name}.probe"
     try:
         probe.touch()

@@ -18,9 +18,10 @@ from pytorch_msssim import ms_ssim, ssim
 from segmentation_models_pytorch import losses as smp_losses
 from torch import nn
 
+from seisfuse.config.train import LOSS_NAMES
 from seisfuse.errors import ConfigError
 
-LOSSES = ("bce", "dice", "focal", "tversky", "lovasz", "iou", "jaccard", "ssim", "ms_ssim", "ce", "hybrid")
+LOSSES = LOSS_NAMES
 MODES = ("binary", "multiclass")
 
 

@@ -130,11 +130,6 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     distributed.barrier(ctx)
 
-    if cfg.data.split.val_stores:
-        missing = [v for v in cfg.data.split.val_stores if v not in cfg.data.stores]
-        if missing or len(cfg.data.split.val_stores) == len(cfg.data.stores):
-            raise ConfigError(f"data.split.val_stores {cfg.data.split.val_stores} must be some, not all, of "
-                              f"data.stores {cfg.data.stores}", fix="list the validation surveys in data.stores too")
     surveys, normalizer = [], None
     if not ctx.main:
         distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them

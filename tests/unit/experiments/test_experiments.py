@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import seisfuse
+from seisfuse.errors import RunsFailed
 from seisfuse.metrics import binary_metrics
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -45,7 +46,10 @@ steps:
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory):
     pipeline = write_pipeline(tmp_path_factory.mktemp("grid"))
-    seisfuse.run(pipeline)
+    # the broken variant fails: the pipeline goes on, reports, then says so (exit 1 from the CLI)
+    with pytest.raises(RunsFailed, match=r"pipeline grid: 2 experiment run\(s\) failed \(broken/synthA/seed0"):
+        seisfuse.run(pipeline)
+    assert (pipeline.parent / "work/report/table.md").is_file()
     return pipeline.parent / "work"
 
 
@@ -98,7 +102,8 @@ def test_figures_are_written(grid_run):
 def test_rerunning_skips_finished_runs(grid_run, caplog):
     pipeline = grid_run.parent / "grid.yaml"
     before = (grid_run / "experiments/ablation/raw_only/synthA/seed0/last.pt").stat().st_mtime_ns
-    seisfuse.run(pipeline)
+    with pytest.raises(RunsFailed):
+        seisfuse.run(pipeline)
     assert (grid_run / "experiments/ablation/raw_only/synthA/seed0/last.pt").stat().st_mtime_ns == before
 
 
@@ -141,7 +146,8 @@ def test_job_array_cells_then_a_report_without_retries(tmp_path, run_cli):
     stamp = failed.stat().st_mtime_ns
     code, _, err = run_cli("run", pipeline, "--cell", 6)
     assert code == 2 and "0..5" in err
-    assert run_cli("run", pipeline, "--no-retry")[0] == 0  # the rest runs; the failed cell is not retried
+    code, _, err = run_cli("run", pipeline, "--no-retry")  # the rest runs; the failed cell is not retried
+    assert code == 1 and "2 experiment run(s) failed" in err and "Traceback" not in err
     assert failed.stat().st_mtime_ns == stamp
     statuses = [c["status"] for c in seisfuse.cells(pipeline)]
     assert statuses == ["done"] * 4 + ["failed"] * 2

@@ -163,7 +163,7 @@ def test_multiclass_probabilities_in_a_store_beside_the_labels(segy_dir, tmp_pat
     assert np.array_equal(ds.facies.values[live], expected.argmax(axis=0)[live])
     with pytest.raises(seisfuse.errors.StoreError, match="already exists"):
         seisfuse.predict(ThreeClasses(), store, var="facies", tile=(16, 32), classes=3, output="probabilities")
-    with pytest.raises(seisfuse.errors.SeisfuseError, match="unknown output"):
+    with pytest.raises(seisfuse.errors.SeisfuseError, match="output: Input should be 'probability'"):
         seisfuse.predict(ThreeClasses(), store, var="other", tile=(16, 32), classes=3, output="softmax")
 
 

@@ -174,7 +174,9 @@ def test_existing_outputs_need_overwrite(tmp_path, run_cli):
 
 def test_unwritable_output(tmp_path, run_cli):
     src = good_file(tmp_path)
-    assert_user_error(run_cli("ingest", src, tmp_path / "missing-dir" / "s.zarr"), "output folder does not exist")
+    (tmp_path / "a-file").write_text("")
+    assert_user_error(run_cli("ingest", src, tmp_path / "a-file" / "s.zarr"), "cannot create the output folder")
+    assert run_cli("ingest", src, tmp_path / "new-dir" / "s.zarr")[0] == 0  # a missing folder is made
     assert_user_error(run_cli("ingest", src, "/proc/s.zarr"), "cannot write here")
     store = tmp_path / "s.zarr"
     assert run_cli("ingest", src, store)[0] == 0

@@ -1,0 +1,286 @@
+"""Every command's parameters, declared once.
+
+One model per `seisfuse` subcommand holds its parameters with their defaults, bounds, choices
+and a one-line help. The CLI options (seisfuse.cli), the pipeline step schema
+(seisfuse.config.pipeline) and the API keyword defaults (seisfuse.api, checked against these
+models by tests/unit/test_commands.py) all come from here, and `check` validates a call the
+same way wherever it enters: the message for `--overlap 1`, `overlap: 1` in a pipeline and
+`predict(..., overlap=1)` is the same line.
+
+A field's `json_schema_extra` says where it appears: `scopes` (any of cli, step, api; all
+three by default), `flags` (CLI spellings, default `--name-with-dashes`), `positional`, and
+`path` (a file path that a pipeline step takes relative to its workdir).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from seisfuse.config.base import describe
+from seisfuse.errors import ConfigError
+
+ALL = ("cli", "step", "api")
+NOT_STEP = ("cli", "api")  # `overwrite` of a step comes from the pipeline's own `overwrite`
+
+
+def param(default: Any = ..., help: str = "", *, flags: tuple[str, ...] | None = None, positional: bool = False,
+          scopes: tuple[str, ...] = ALL, path: bool = False, alias: str | None = None, metavar: str | None = None,
+          **bounds) -> Any:
+    """A declared parameter: pydantic's Field with seisfuse's CLI and scope information."""
+    extra = {"flags": flags, "positional": positional, "scopes": scopes, "path": path, "metavar": metavar}
+    if alias:
+        bounds["validation_alias"] = AliasChoices(alias, *bounds.pop("names", ()))
+    return Field(default, description=help, json_schema_extra=extra, **bounds)
+
+
+def _split(value):
+    """'64,64,64' (the CLI) -> ['64', '64', '64']; lists and tuples (YAML, Python) pass."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",")]
+    return value
+
+
+def _device(value: str) -> str:
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
+        raise ValueError("expected auto, cpu, cuda, cuda:N or mps")
+    return value
+
+
+def _fspath(value):
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+FilePath = Annotated[str, BeforeValidator(_fspath)]  # a str or any os.PathLike, kept as str
+Ints = Annotated[tuple[Annotated[int, Field(ge=1)], ...], BeforeValidator(_split)]
+Shape = Annotated[tuple[Annotated[int, Field(ge=8)], Annotated[int, Field(ge=8)], Annotated[int, Field(ge=8)]],
+                  BeforeValidator(_split)]
+def _nonempty(region: tuple[int, int]) -> tuple[int, int]:
+    if region[0] >= region[1]:
+        raise ValueError(f"{region[0]},{region[1]} is empty: START must be below STOP")
+    return region
+
+
+Region = Annotated[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]], BeforeValidator(_split),
+                   AfterValidator(_nonempty)]
+def _header_byte(value: int) -> int:
+    if not 1 <= value <= 237:
+        raise ValueError(f"byte {value} is outside the 240-byte trace header: a 4-byte key starts at 1..237 "
+                         "(1-based, as in the SEG-Y standard: inline 189, crossline 193)")
+    return value
+
+
+HeaderByte = Annotated[int, AfterValidator(_header_byte)]
+Workers = Annotated[int, Field(ge=1)] | None
+Probability = Annotated[float, Field(ge=0, le=1)]
+Device = Annotated[str, BeforeValidator(lambda v: _device(str(v)))]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+
+class Command(BaseModel):
+    """Base of the command models: unknown keys are errors; values are frozen once checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
+
+    @classmethod
+    def fields_in(cls, scope: str) -> dict[str, Any]:
+        return {name: f for name, f in cls.model_fields.items() if scope in f.json_schema_extra["scopes"]}
+
+    def kwargs(self, scope: str = "api") -> dict[str, Any]:
+        """The values of the fields of one scope, by field name (the API's keywords)."""
+        return {name: getattr(self, name) for name in self.fields_in(scope)}
+
+
+class SegyKeys(Command):
+    """How the traces of a SEG-Y file are placed (shared by info and ingest)."""
+
+    iline_byte: HeaderByte = param(189, "inline key byte location (1-based)")
+    xline_byte: HeaderByte = param(193, "crossline key byte location (1-based)")
+    layout: Literal["3d", "2d"] = param("3d", "3d: post-stack cube placed by keys; 2d: lines/gathers in file order")
+    byteorder: Literal["big", "little"] | None = param(None, "override byte-order detection")
+    duplicates: Literal["error", "first", "last"] = param("error", "what to do with two traces on one cell")
+
+
+class Info(SegyKeys):
+    """geometry, format, headers and statistics of a SEG-Y file or store"""
+
+    path: FilePath = param(help="a SEG-Y file or a store", positional=True, path=True)
+
+
+class Ingest(SegyKeys):
+    """SEG-Y or .npy -> Zarr store (or add a label variable)"""
+
+    src: FilePath = param(help="SEG-Y file (or .npy array)", positional=True, path=True)
+    store: FilePath = param(help="the Zarr store to write", positional=True, path=True)
+    var: Name = param("amplitude", "variable name; not 'amplitude' adds a label to an existing store")
+    chunks: Ints | None = param(None, "chunk sizes, e.g. 64,64,64 (default 64,64,64; 4096,256 for 2D)")
+    workers: Workers = param(None, "parallel block workers (default: cores, at most 4)")
+    scheduler: str | None = param(None, "copy on Dask workers: 'local', 'slurm:N' or a scheduler address "
+                                        "(default: threads in this process)")
+    domain: Literal["auto", "time", "depth"] = param("auto", "sample domain (auto: from the headers)")
+    allow_short_tail: bool = param(False, "accept a last line that ends early (otherwise a truncated file)")
+    overwrite: bool = param(False, "replace an existing store or variable", scopes=NOT_STEP)
+
+
+class Export(Command):
+    """store variable -> SEG-Y under the source's headers"""
+
+    store: FilePath = param(help="the store", positional=True, path=True)
+    out: FilePath = param(help="the SEG-Y file to write", positional=True, path=True)
+    var: Name = param("amplitude", "the variable to export")
+    fmt: Literal["source", "ibm", "ieee"] | None = param(
+        None, "sample format (default: source for amplitude, ieee for other variables)", flags=("--format",),
+        alias="fmt", names=("format",))
+    workers: Workers = param(None, "parallel block workers (default: cores, at most 4)")
+    overwrite: bool = param(False, "replace an existing file", scopes=NOT_STEP)
+
+    @property
+    def format(self) -> str:
+        return self.fmt or ("source" if self.var == "amplitude" else "ieee")
+
+
+class Synth(Command):
+    """a synthetic faulted survey with fault and facies labels"""
+
+    out: FilePath = param(help="the store to write", positional=True, path=True)
+    segy: FilePath | None = param(None, "also write survey.sgy, fault.sgy, facies.sgy in this folder", metavar="DIR",
+                             path=True)
+    shape: Shape = param((128, 128, 128), "inline, crossline, sample sizes, e.g. 128,128,128")
+    seed: int = param(0, "random seed", ge=0)
+    task: Literal["faults", "facies"] = param("faults", "both labels are written; the task names the default label")
+    segy_format: Literal["ieee", "ibm"] = param("ieee", "sample format of the SEG-Y files")
+    overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
+
+
+class Train(Command):
+    """train a model from a config YAML; writes runs/<name>/"""
+
+    config: Any = param(help="a training config YAML (or, in Python, a dict or TrainConfig)", flags=("-c", "--config"))
+    overrides: list[str] = param([], "override a config key, e.g. optim.lr=0.0005 (repeatable)", flags=("--set",),
+                                 metavar="KEY=VALUE", alias="overrides", names=("set",))
+    resume: bool = param(True, "continue from runs/<name>/last.pt when it exists", scopes=("api",))
+    overwrite: bool = param(False, "discard an existing run of this name and start again", scopes=NOT_STEP)
+
+
+class Predict(Command):
+    """predict a whole store with a trained checkpoint (overlap blending)"""
+
+    checkpoint: Any = param(help="a checkpoint (or, in Python, a model)", path=True)
+    volume: Any = param(help="the store (or, in Python, an xarray.DataArray or numpy array)", positional=True,
+                        path=True, metavar="STORE", alias="volume", names=("store",))
+    var: Name = param("prediction", "the variable to write")
+    tile: Ints | None = param(None, "tile size, for a model given without a checkpoint", scopes=("api",))
+    classes: int = param(1, "classes of a model given without a checkpoint", scopes=("api",), ge=1)
+    overlap: float = param(0.5, "overlap of neighbouring tiles, as a fraction of the tile", ge=0, lt=1)
+    blend: Literal["gaussian", "hann", "constant"] = param("gaussian", "blend window of overlapping tiles")
+    direction: Literal["inline", "crossline", "both"] = param("inline", "section direction of 2D models "
+                                                                        "(both: averaged)")
+    tta: bool = param(False, "average over lateral flips")
+    batch_size: int = param(16, "tiles per forward pass", ge=1)
+    output: Literal["probability", "label", "probabilities"] = param(
+        "probability", "probability (binary), label (uint8), or probabilities: multi-class labels plus "
+                       "<var>_p<k> per class")
+    threshold: Probability = param(0.5, "probability threshold of output=label (binary)")
+    device: Device = param("auto", "auto, cpu, cuda, cuda:N or mps")
+    scheduler: str | None = param(None, "Dask: 'local' or a scheduler address (default: this process)")
+    overwrite: bool = param(False, "replace an existing variable", scopes=NOT_STEP)
+
+
+class Evaluate(Command):
+    """metrics of a prediction variable against a label variable"""
+
+    store: FilePath = param(help="the store", positional=True, path=True)
+    pred: Name = param("prediction", "the prediction variable")
+    label: Name | None = param(None, "label variable (default: the store's default label, or fault)")
+    region: Region | None = param(None, "inline index range START,STOP (stop excluded), e.g. 80,96",
+                                  metavar="START,STOP")
+    task: Literal["binary", "multiclass"] = param("binary", "binary or multiclass metrics")
+    classes: int | None = param(None, "number of classes (multiclass)", ge=2)
+    threshold: Probability = param(0.5, "probability threshold (binary)")
+    tolerance: int = param(2, "voxels within which a hit counts, for the tolerance F1", ge=0)
+    out: FilePath | None = param(None, "also write the metrics to this JSON file", flags=("--out", "--json"), path=True)
+
+
+class PanelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    store: str
+    label: str = "fault"
+    predictions: list[str] = []
+
+
+def _panel(value):
+    """(store, label, [predictions]) from Python -> the mapping a pipeline file writes."""
+    if isinstance(value, tuple | list) and len(value) == 3:
+        return {"store": value[0], "label": value[1], "predictions": list(value[2])}
+    return value
+
+
+class Report(Command):
+    """paper tables (Markdown, LaTeX, CSV) and figures from experiment directories"""
+
+    run_dirs: list[FilePath] = param(help="experiment directories", positional=True, path=True, alias="run_dirs",
+                                names=("runs",), min_length=1)
+    out: FilePath = param("report", "output folder", path=True)
+    caption: str = param("seisfuse experiments", "table caption")
+    panel: Annotated[PanelSpec | None, BeforeValidator(_panel)] = param(
+        None, "a section figure: store, label and prediction variables", scopes=("step", "api"))
+
+
+class Run(Command):
+    """run a batch pipeline YAML (pipelines/*.yaml)"""
+
+    pipeline: FilePath = param(help="the pipeline YAML", positional=True)
+    prepare: bool = param(False, "only the steps before the first experiment (the data for a job array)")
+    list_cells: bool = param(False, "print the experiment runs, one per line: cell, experiment, variant, "
+                                    "dataset, seed, status", scopes=("cli",))
+    cell: int | None = param(None, "run experiment run number CELL only (e.g. $SLURM_ARRAY_TASK_ID)",
+                             scopes=("cli",), ge=0)
+    retry_failed: bool = param(True, "report experiment runs that failed before instead of running them again",
+                               flags=("--no-retry",))
+
+    @model_validator(mode="after")
+    def _one_mode(self):
+        chosen = [name for name, on in (("--prepare", self.prepare), ("--list-cells", self.list_cells),
+                                        ("--cell", self.cell is not None),
+                                        ("--no-retry", not self.retry_failed)) if on]
+        if len(chosen) > 1:
+            raise ValueError(f"{' and '.join(chosen)} cannot be combined: choose one")
+        return self
+
+
+COMMANDS: dict[str, type[Command]] = {
+    "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
+    "evaluate": Evaluate, "report": Report, "run": Run,
+}
+
+
+def check(model: type[Command], values: dict[str, Any], where: str | None = None) -> Command:
+    """Validate one call of a command: a ConfigError (exit 2) naming every bad value, else the model."""
+    name = next(k for k, v in COMMANDS.items() if v is model)
+    try:
+        return model.model_validate({k: v for k, v in values.items() if k in model.model_fields
+                                     or k in step_aliases(model)})
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, "", model), where=where or name,
+                          fix=f"see `seisfuse {name} --help`") from None
+
+
+def step_aliases(model: type[Command]) -> set[str]:
+    """Other accepted names of fields (a pipeline's `format`, `set`, `runs`)."""
+    names = set()
+    for f in model.model_fields.values():
+        if isinstance(f.validation_alias, AliasChoices):
+            names.update(str(c) for c in f.validation_alias.choices)
+    return names

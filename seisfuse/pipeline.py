@@ -1,0 +1,224 @@
+"""Batch pipelines (`seisfuse run`): the steps of a pipeline YAML, in order, in its workdir.
+
+The data and model steps are the API functions called with the step's declared options
+(seisfuse.config.commands), their paths taken inside the workdir; each kind of step is one
+entry of STEPS. Experiment grids are also exposed run by run (`cells`, `run_cell`), as the
+tasks of a SLURM job array.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seisfuse import api
+from seisfuse.config import Pipeline, commands, load_pipeline
+from seisfuse.errors import RunsFailed, SeisfuseError
+from seisfuse.io import schema
+
+__all__ = ["run", "cells", "run_cell"]
+log = logging.getLogger("seisfuse")
+
+
+@dataclass
+class Context:
+    path: str  # the pipeline file
+    workdir: Path
+    overwrite: bool
+    retry_failed: bool = True
+    failed: list[dict] = field(default_factory=list)  # experiment runs that failed
+
+    def at(self, path):
+        return None if path is None else str(self.workdir / path)
+
+
+def _call_kwargs(step: commands.Command, ctx: Context) -> dict:
+    """The API keywords of a command step: declared path fields inside the workdir, the
+    pipeline's `overwrite`."""
+    kwargs = step.kwargs("api")
+    for name, f in step.fields_in("api").items():
+        if f.json_schema_extra["path"] and isinstance(kwargs[name], str):
+            kwargs[name] = ctx.at(kwargs[name])
+        elif f.json_schema_extra["path"] and isinstance(kwargs[name], list):
+            kwargs[name] = [ctx.at(p) for p in kwargs[name]]
+    if "overwrite" in kwargs:
+        kwargs["overwrite"] = ctx.overwrite
+    return kwargs
+
+
+def _plain(kind: str) -> Callable:
+    def step_fn(step, ctx: Context) -> None:
+        getattr(api, kind)(**_call_kwargs(step, ctx))
+    return step_fn
+
+
+def _info(step, ctx: Context) -> None:
+    d = api.info(**_call_kwargs(step, ctx))
+    log.info("  %s: %s", step.path, json.dumps({k: d[k] for k in ("geometry", "sample_format", "missing_traces")
+                                                 if k in d}))
+
+
+def _train(step, ctx: Context) -> None:
+    cfg = api.load_config(step.config, step.overrides)
+    stores = [s if Path(s).is_absolute() else ctx.at(s) for s in cfg.data.stores]
+    runs = cfg.runs_dir if any(o.startswith("runs_dir=") for o in step.overrides) else ctx.at("runs")
+    cfg = api.load_config(cfg.model_dump(mode="json") | {"runs_dir": runs, "data": cfg.data.model_dump(
+        mode="json") | {"stores": stores}})
+    summary = api.train(cfg, overwrite=ctx.overwrite)
+    log.info("  %s: best validation %s %.3f at step %s (%s)", cfg.name, summary["metric"], summary["best"],
+             summary["best_step"], summary["run_dir"])
+
+
+def _predict(step, ctx: Context) -> None:
+    api.predict(**_call_kwargs(step, ctx))
+    log.info("  %s: variable %s written", step.volume, step.var)
+
+
+def _evaluate(step, ctx: Context) -> None:
+    result = api.evaluate(**_call_kwargs(step, ctx))
+    shown = {k: round(v, 4) for k, v in result.items() if isinstance(v, float)}
+    log.info("  %s vs %s: %s", step.pred, result["label"], json.dumps(shown))
+
+
+def _report(step, ctx: Context) -> None:
+    kwargs = _call_kwargs(step, ctx)
+    if step.panel is not None:
+        kwargs["panel"] = (ctx.at(step.panel.store), step.panel.label, step.panel.predictions)
+    result = api.report(**kwargs)
+    log.info("  report: %d runs (%d failed) -> %s", result["runs"], result["failed"], kwargs["out"])
+
+
+def _experiment(step, ctx: Context) -> None:
+    records = experiment(step, ctx.workdir, retry_failed=ctx.retry_failed)
+    ctx.failed += [r for r in records if r["status"] != "ok"]
+
+
+def _compare(step, ctx: Context) -> None:
+    if not filecmp.cmp(ctx.at(step.a), ctx.at(step.b), shallow=False):
+        raise SeisfuseError(f"{step.b} differs from {step.a}", where=ctx.path,
+                            fix="the round trip is not byte-exact: report this as a bug")
+    log.info("  %s and %s are byte-identical", step.a, step.b)
+
+
+STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest"), "export": _plain("export"),
+                              "info": _info, "train": _train, "predict": _predict, "evaluate": _evaluate,
+                              "report": _report, "experiment": _experiment, "compare": _compare}
+
+
+def _done(kind: str, step, ctx: Context) -> str | None:
+    """The output of a data step, when it already exists complete (so the step can be skipped)."""
+    if kind == "synth" and schema.is_complete(ctx.at(step.out)) and (
+            step.segy is None or Path(ctx.at(step.segy)).is_dir()):
+        return step.out
+    if kind in ("ingest", "predict"):
+        name = step.store if kind == "ingest" else step.volume
+        store = ctx.at(name)
+        if schema.is_complete(store) and (step.var == schema.AMPLITUDE
+                                          or step.var in schema.complete_variables(schema.open_group(store))):
+            return f"{name}:{step.var}"
+    if kind == "export" and Path(ctx.at(step.out)).is_file():
+        return step.out
+    return None
+
+
+def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
+    """Run a batch pipeline YAML: its steps, in order, inside its workdir.
+
+    prepare: only the steps before the first experiment (the data for a job array of
+    `run_cell`). retry_failed=False reports experiment runs that failed before instead of
+    running them again (for the job that reports after a job array). Raises RunsFailed
+    (exit code 1) after the last step when experiment runs failed.
+    """
+    a = commands.check(commands.Run, locals(), "seisfuse.run")
+    loaded = load_pipeline(a.pipeline)
+    ctx = Context(str(a.pipeline), Path(loaded.workdir), loaded.overwrite, a.retry_failed)
+    ctx.workdir.mkdir(parents=True, exist_ok=True)
+    steps = loaded.parsed_steps()
+    for i, (kind, step) in enumerate(steps, 1):
+        if a.prepare and kind == "experiment":
+            log.info("[%s] data prepared; the experiment runs are left to `--cell K`", loaded.name)
+            break
+        log.info("[%s %d/%d] %s", loaded.name, i, len(steps), kind)
+        done = None if ctx.overwrite else _done(kind, step, ctx)
+        if done:  # overwrite: false makes a pipeline resumable step by step
+            log.info("  %s exists and is complete: skipped", done)
+            continue
+        STEPS[kind](step, ctx)
+    if ctx.failed:
+        listed = "; ".join(f"{r['variant']}/{r['dataset']}/seed{r['seed']}: {r.get('error', r['status'])}"
+                           for r in ctx.failed[:3])
+        raise RunsFailed(f"pipeline {loaded.name}: {len(ctx.failed)} experiment run(s) failed ({listed}"
+                         f"{'; ...' if len(ctx.failed) > 3 else ''}); see failed.json in each run directory, "
+                         "and run the same command again to retry them")
+    log.info("pipeline %s finished; outputs in %s", loaded.name, ctx.workdir.resolve())
+    return ctx.workdir
+
+
+def _grid_spec(step, workdir: Path):
+    from seisfuse.experiments.spec import GridSpec
+
+    datasets = {k: v if Path(v).is_absolute() else str(workdir / v) for k, v in step.datasets.items()}
+    return GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
+                    step.reference)
+
+
+def experiment(step, workdir: Path, only=None, retry_failed: bool = True) -> list[dict]:
+    """Run an experiment grid (a pipeline `experiment` step) into <workdir>/experiments/<name>;
+    only: the cell numbers to run (default all)."""
+    from seisfuse.experiments import run_grid  # imports torch
+
+    return run_grid(_grid_spec(step, workdir), workdir / "experiments" / step.name, only, retry_failed)
+
+
+def _experiment_cells(loaded: Pipeline) -> list[tuple[object, dict]]:
+    """(experiment step, cell record) for every experiment run of a loaded pipeline."""
+    from seisfuse.experiments.spec import cell_dir, cell_status, grid_cells
+
+    workdir, out = Path(loaded.workdir), []
+    for kind, step in loaded.parsed_steps():
+        if kind != "experiment":
+            continue
+        for local, (variant, dataset, seed) in enumerate(grid_cells(_grid_spec(step, workdir))):
+            run_dir = cell_dir(workdir / "experiments" / step.name, variant, dataset, seed)
+            out.append((step, {"cell": len(out), "experiment": step.name, "local": local, "variant": variant,
+                               "dataset": dataset, "seed": seed, "run_dir": str(run_dir),
+                               "status": cell_status(run_dir)}))
+    return out
+
+
+def cells(pipeline) -> list[dict]:
+    """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
+    SLURM job array task), with its run directory and status (done, failed, todo)."""
+    return [record for _, record in _experiment_cells(load_pipeline(pipeline))]
+
+
+def run_cell(pipeline, cell: int) -> dict:
+    """Run one experiment run of a pipeline (a SLURM array task), after `run(..., prepare=True)`
+    has made its data. Raises when the run fails, so that the task fails visibly; a run that is
+    already finished is not run again (its record has skipped=True)."""
+    loaded = load_pipeline(pipeline)
+    listed = _experiment_cells(loaded)
+    if not 0 <= cell < len(listed):
+        raise SeisfuseError(f"cell {cell} does not exist: the pipeline has {len(listed)} experiment runs "
+                            f"(0..{len(listed) - 1})", where=str(pipeline),
+                            fix="size the job array with `seisfuse run PIPELINE --list-cells | wc -l`")
+    step, target = listed[cell]
+    name = f"{target['experiment']} {target['variant']}/{target['dataset']}/seed{target['seed']}"
+    if target["status"] == "done":
+        log.info("cell %d: %s is already finished; nothing to do", cell, name)
+        return {**target, "skipped": True}
+    workdir = Path(loaded.workdir)
+    store = _grid_spec(step, workdir).datasets[target["dataset"]]
+    if not schema.is_complete(store):
+        raise SeisfuseError(f"the dataset store {store} is missing or incomplete", where=str(pipeline),
+                            fix="run `seisfuse run PIPELINE --prepare` first (the data steps)")
+    log.info("cell %d: %s", cell, name)
+    record = experiment(step, workdir, only={target["local"]})[0]
+    if record["status"] != "ok":
+        raise SeisfuseError(f"run {target['variant']}/{target['dataset']}/seed{target['seed']} failed: "
+                            f"{record['error']}", where=record["run_dir"], fix="see failed.json in the run directory")
+    return record
