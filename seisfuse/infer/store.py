@@ -23,7 +23,7 @@ log = logging.getLogger("seisfuse")
 _WORKER_PREDICTORS: dict[tuple, Predictor] = {}  # per Dask worker process: load the model once
 
 
-def plan_blocks(n_rows: int, chunk_rows: int, tile_rows: int) -> list[tuple[int, int]]:
+def row_blocks(n_rows: int, chunk_rows: int, tile_rows: int) -> list[tuple[int, int]]:
     """Row blocks of whole chunk rows, at least 4 tile extents tall so halos cost little."""
     size = chunk_rows * max(1, -(-4 * tile_rows // chunk_rows))
     return [(a, min(a + size, n_rows)) for a in range(0, n_rows, size)]
@@ -36,27 +36,17 @@ def class_variables(var: str, predictor: Predictor, settings: Settings) -> list[
 
 def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, overwrite: bool,
              extra: list[str] = ()) -> bool:
-    """Create the output variable (and `extra` float32 ones) and the block record, or keep
+    """Create the output variable (and `extra` float32 ones) and the block ledger, or keep
     them to resume. Returns resume?"""
-    done_name = f"_predict_{var}_done"
-    if var in schema.RESERVED or var.startswith("_"):
-        raise StoreError(f"{var!r} is a reserved name", where=str(group.store), fix="choose another --var")
-    if var in group:
-        attrs = group[var].attrs
-        if attrs.get(schema.COMPLETE) and not overwrite:
-            raise StoreError(f"variable {var!r} already exists", where=str(group.store),
-                             fix="pass --overwrite to replace it, or choose another --var")
-        if not overwrite and attrs.get("predict_manifest") == manifest and done_name in group:
-            return True
-    amp = group[schema.AMPLITUDE]
+    schema.check_new_variable(group, var, overwrite)
     for name in extra:
-        if name in schema.RESERVED or (name in group and group[name].attrs.get(schema.COMPLETE) and not overwrite):
-            raise StoreError(f"variable {name!r} (a class probability of {var!r}) already exists",
-                             where=str(group.store), fix="pass --overwrite to replace it, or choose another --var")
+        schema.check_new_variable(group, name, overwrite, of=var)
+    if (not overwrite and var in group and group[var].attrs.get("predict_manifest") == manifest
+            and schema.has_ledger(group, "predict", var)):
+        return True
     for name, kind in [(var, dtype), *((name, "float32") for name in extra)]:
-        schema.create_array(group, name, amp.shape, amp.chunks, kind, amp.metadata.dimension_names, overwrite=True,
-                            attrs={"predict_manifest": manifest, "coordinates": " ".join(schema.HEADER_COORDS)})
-    schema.create_array(group, done_name, (n_blocks,), (1,), "uint8", ("_block",), overwrite=True)
+        schema.create_variable(group, name, kind, attrs={"predict_manifest": manifest})
+    schema.create_ledger(group, "predict", var, n_blocks)
     return False
 
 
@@ -77,7 +67,7 @@ def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[in
 
     predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress,
                  flush_rows=out.chunks[0])
-    group[f"_predict_{var}_done"][b] = 1
+    group[schema.ledger_name("predict", var)][b] = 1
 
 
 def worker_device(device: str, worker_name) -> str:
@@ -116,14 +106,13 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
         raise StoreError("prediction needs a 3D (inline, crossline, sample) store", where=str(store))
     amp = group[schema.AMPLITUDE]
     tiles = plan_tiles(amp.shape, predictor, settings)
-    blocks = plan_blocks(amp.shape[0], amp.chunks[0], max(t.size[0] for t in tiles))
+    blocks = row_blocks(amp.shape[0], amp.chunks[0], max(t.size[0] for t in tiles))
     dtype = output_dtype(predictor, settings)
     extra = class_variables(var, predictor, settings)
     manifest = json.loads(json.dumps({"checkpoint": checkpoint_path, "settings": settings.__dict__,
                                       "tile": list(predictor.tile), "tta": predictor.tta}))
     resume = _prepare(group, var, manifest, dtype, len(blocks), overwrite, extra)
-    done = group[f"_predict_{var}_done"][:]
-    todo = [b for b in range(len(blocks)) if not done[b]]
+    todo = schema.blocks_to_do(group, "predict", var)
     if resume:
         log.info("predict: resuming, %d of %d blocks already done", len(blocks) - len(todo), len(blocks))
     if scheduler:
@@ -148,7 +137,7 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     for a, z in blocks:  # statistics of the results, then the completion markers (var's last)
         for name, summary in summaries.items():
             summary.update(group[name][a:z])
-    del group[f"_predict_{var}_done"]
+    schema.drop_ledger(group, "predict", var)
     for name, summary in summaries.items():
-        group[name].attrs.update({"statistics": summary.summary(), schema.COMPLETE: True})
+        schema.mark_complete(group, name, summary.summary())
     return Path(store)

@@ -7,7 +7,6 @@ every store can be exported as SEG-Y.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +14,11 @@ import zarr
 
 from seisfuse import stats
 from seisfuse._version import __version__
-from seisfuse.errors import GeometryError, StoreError
+from seisfuse.errors import GeometryError
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
+from seisfuse.io.blocks import chunk_blocks
 from seisfuse.io.chunkio import ChunkIO
-from seisfuse.io.ingest import plan_blocks
 from seisfuse.io.segy_write import binary_header, text_header, trace_headers
 
 DIMS = {3: ("inline", "crossline", "sample"), 2: ("trace", "sample")}
@@ -74,18 +73,12 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
                      "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
                      f"sample interval {sample_interval} {'ms' if domain == 'time' else 'm'}, IEEE float"]
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
-    group.attrs.update({
-        "spatial_dims": list(spatial), "seisfuse_version": __version__, "schema_version": schema.SCHEMA_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"), "source_file": None,
-        "text_headers_b64": [schema.b64(text_header(lines))], "text_header": sf.decode_text(text_header(lines)),
-        "extended_text_headers": [], "text_encoding": "ebcdic",
-        "binary_header_b64": schema.b64(binary_header(shape[-1], dt_us, fmt)),
-        "sample_format": fmt, "sample_format_name": sf.SAMPLE_FORMATS[fmt].name, "byteorder": "big",
-        "iline_byte": 189, "xline_byte": 193, "sample_interval": float(dt_us),
-        "sample_unit": "ms" if domain == "time" else "m", "domain": domain, "domain_source": "given",
-        "n_traces": int(np.prod(shape[:-1])), "n_live": int(np.prod(shape[:-1])), "n_missing": 0,
-        "n_duplicates_dropped": 0,
-    })
+    n_traces = int(np.prod(shape[:-1]))
+    group.attrs.update(schema.root_attributes(
+        spatial_dims=spatial, text_headers=[text_header(lines)], binary_header=binary_header(shape[-1], dt_us, fmt),
+        text_encoding="ebcdic", sample_format=fmt, byteorder="big", iline_byte=189, xline_byte=193,
+        sample_interval=dt_us, sample_unit="ms" if domain == "time" else "m", domain=domain, domain_source="given",
+        n_traces=n_traces, n_live=n_traces, n_missing=0))
     schema.create_array(group, schema.AMPLITUDE, shape, chunks, store_dtype, dims,
                         attrs={"coordinates": " ".join(schema.HEADER_COORDS), "long_name": "amplitude"})
     schema.create_array(group, schema.TRACE_MASK, shape[:-1], chunks[:-1], "bool", spatial)
@@ -102,21 +95,20 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     headers = trace_headers(il, xl, shape[-1], dt_us, cdp_x=x, cdp_y=y).reshape(*shape[:-1], -1)
     index = np.arange(int(np.prod(shape[:-1]))).reshape(shape[:-1])
     io = {name: ChunkIO(group[name]) for name in (schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX)}
-    for block in plan_blocks(shape[:-1], chunks[:-1], shape[-1] * 4):
+    for block in chunk_blocks(shape[:-1], chunks[:-1], shape[-1] * 4):
         io[schema.TRACE_HEADERS].write(block, headers[block])
         io[schema.TRACE_MASK].write(block, np.ones(index[block].shape, dtype=bool))
         io[schema.TRACE_INDEX].write(block, index[block])
     summary = _write_blocks(group, schema.AMPLITUDE, amplitude, store_dtype)
-    group.attrs["statistics"] = summary
     for name, values in (labels or {}).items():
         write_variable(group, name, values)
-    group.attrs[schema.COMPLETE] = True
+    schema.mark_complete(group, schema.AMPLITUDE, summary)  # the store's marker, last of all
     return path
 
 
 def _write_blocks(group: zarr.Group, name: str, values, dtype) -> dict:
     array = group[name]
-    blocks = plan_blocks(array.shape[:-1], array.chunks[:-1], array.shape[-1] * 4)
+    blocks = chunk_blocks(array.shape[:-1], array.chunks[:-1], array.shape[-1] * 4)
     summary = stats.StreamingStats(per_block=max(1024, (1 << 22) // max(len(blocks), 1)))
     io = ChunkIO(array)
     for block in blocks:
@@ -130,18 +122,8 @@ def write_variable(store, name: str, values, *, overwrite: bool = False, attrs: 
                    dtype=None) -> None:
     """Add a label or prediction variable (same shape as amplitude) to a complete store."""
     group = store if isinstance(store, zarr.Group) else schema.open_group(store, mode="r+")
-    where = str(getattr(group, "store", store))
-    if name in schema.RESERVED or name.startswith("_"):
-        raise StoreError(f"{name!r} is a reserved name", where=where, fix="choose another variable name")
-    if name in group and not overwrite:
-        raise StoreError(f"variable {name!r} already exists", where=where, fix="pass overwrite=True or another name")
+    schema.check_new_variable(group, name, overwrite)
     values = values.data if hasattr(values, "dims") else values
-    amp = group[schema.AMPLITUDE]
-    if tuple(values.shape) != tuple(amp.shape):
-        raise GeometryError(f"variable {name!r} has shape {tuple(values.shape)} but the store's amplitude "
-                            f"has {tuple(amp.shape)}", where=where, fix="give an array of the survey's shape")
     dtype = np.dtype(dtype or values.dtype)
-    array = schema.create_array(group, name, amp.shape, amp.chunks, dtype, amp.metadata.dimension_names,
-                                overwrite=True, attrs={"coordinates": " ".join(schema.HEADER_COORDS), **(attrs or {})})
-    summary = _write_blocks(group, name, values, dtype)
-    array.attrs.update({"statistics": summary, schema.COMPLETE: True})
+    schema.create_variable(group, name, dtype, attrs=attrs, shape=values.shape)
+    schema.mark_complete(group, name, _write_blocks(group, name, values, dtype))

@@ -19,9 +19,9 @@ import numpy as np
 from seisfuse.errors import StoreError
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
+from seisfuse.io.blocks import chunk_blocks, run_parallel
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ibm import NaNError
-from seisfuse.io.ingest import plan_blocks, run_parallel
 from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
 
@@ -95,7 +95,7 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
     ns = group[var].shape[-1]
     trace_size = sf.TRACE_HEADER_SIZE + ns * sf.SAMPLE_FORMATS[code].itemsize
     dims = schema.spatial_dims(group)
-    blocks = plan_blocks(positions.shape, group[var].chunks[:len(dims)], ns * 8)
+    blocks = chunk_blocks(positions.shape, group[var].chunks[:len(dims)], ns * 8)
     partial = out.with_name(out.name + ".partial")
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -18,16 +18,14 @@ import logging
 import os
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import zarr
 
 from seisfuse import cluster, stats
-from seisfuse._version import __version__
 from seisfuse.errors import GeometryError, StoreError
+from seisfuse.io import blocks as blocks_mod
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
 from seisfuse.io.chunkio import ChunkIO
@@ -36,36 +34,9 @@ from seisfuse.io.segy_index import SegyIndex, build_index
 from seisfuse.progress import Progress
 
 log = logging.getLogger("seisfuse")
-BLOCK_BYTES = 64 << 20  # decoded bytes per block: the memory bound per worker
+BLOCK_BYTES = blocks_mod.BLOCK_BYTES  # decoded bytes per block: the memory bound per worker
 SAMPLE_BUDGET = 1 << 20  # values kept, over all blocks, for the robust percentiles (standard error
 #                          of a percentile's rank below 0.05 percentage points)
-
-
-def plan_blocks(shape: tuple[int, ...], chunks: tuple[int, ...], trace_bytes: int) -> list[tuple[slice, ...]]:
-    """Blocks of whole chunks: one chunk row along the first spatial dim, as many chunks
-    along the second as fit BLOCK_BYTES (a sorted file reads each row of a block in one run)."""
-    if len(shape) == 1:
-        per = max(chunks[0], (BLOCK_BYTES // max(trace_bytes, 1)) // chunks[0] * chunks[0])
-        return [(slice(i, min(i + per, shape[0])),) for i in range(0, shape[0], per)]
-    ci, cx = chunks[0], chunks[1]
-    k = max(1, BLOCK_BYTES // max(ci * cx * trace_bytes, 1))
-    return [(slice(i, min(i + ci, shape[0])), slice(j, min(j + k * cx, shape[1])))
-            for i in range(0, shape[0], ci) for j in range(0, shape[1], k * cx)]
-
-
-def run_parallel(work, items, workers: int, bar: Progress) -> None:
-    """Run work(item) on a thread pool; on the first failure, cancel what has not started and
-    re-raise, so a failed run stops promptly (finished blocks stay recorded for a resume)."""
-    pool = ThreadPoolExecutor(workers)
-    futures = [pool.submit(work, item) for item in items]
-    try:
-        for future in as_completed(futures):
-            future.result()
-            bar.update()
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
 
 
 def fingerprint(layout: SegyLayout) -> str:
@@ -80,13 +51,14 @@ def fingerprint(layout: SegyLayout) -> str:
 
 
 def _state_names(var: str) -> tuple[str, str, str]:
-    return f"_ingest_{var}_done", f"_ingest_{var}_stats", f"_ingest_{var}_sample"
+    """The block ledger, and the per-block statistics and value samples merged at finalize."""
+    return schema.ledger_name("ingest", var), f"_ingest_{var}_stats", f"_ingest_{var}_sample"
 
 
 def _create_state(group: zarr.Group, var: str, n_blocks: int) -> None:
     done, st, sample = _state_names(var)
     cap = max(1024, SAMPLE_BUDGET // max(n_blocks, 1))
-    schema.create_array(group, done, (n_blocks,), (1,), "uint8", ("_block",), overwrite=True)
+    schema.create_ledger(group, "ingest", var, n_blocks)
     schema.create_array(group, st, (n_blocks, stats.STATS_FIELDS), (1, stats.STATS_FIELDS), "float64",
                         ("_block", "_stat"), overwrite=True)
     schema.create_array(group, sample, (n_blocks, cap), (1, cap), "float32", ("_block", "_value"),
@@ -94,38 +66,16 @@ def _create_state(group: zarr.Group, var: str, n_blocks: int) -> None:
 
 
 def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
-    texts = [sf.decode_text(t) for t in layout.text_headers]
-    return {
-        "spatial_dims": list(index.grid.dims),
-        "seisfuse_version": __version__,
-        "schema_version": schema.SCHEMA_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source_file": os.path.abspath(layout.path),
-        "source_size": layout.file_size,
-        "text_headers_b64": [schema.b64(t) for t in layout.text_headers],
-        "binary_header_b64": schema.b64(layout.binary_header),
-        "text_header": texts[0],
-        "extended_text_headers": texts[1:],
-        "text_encoding": layout.text_encoding,
-        "sample_format": layout.sample_format.code,
-        "sample_format_name": layout.sample_format.name,
-        "byteorder": "big" if layout.byteorder == ">" else "little",
-        "byteorder_source": layout.byteorder_source,
-        "revision": list(layout.revision),
-        "n_samples_source": layout.n_samples_source,
-        "iline_byte": index.key_bytes[0],
-        "xline_byte": index.key_bytes[1],
-        "sample_interval": layout.sample_interval,
-        "sample_unit": index.sample_unit,
-        "domain": index.domain,
-        "domain_source": index.domain_source,
-        "n_traces": layout.n_traces,
-        "n_live": index.grid.n_live,
-        "n_missing": index.grid.n_missing,
-        "n_duplicates_dropped": index.grid.n_duplicates_dropped,
-        "line_steps": index.grid.steps(),
-        "ingest_manifest": manifest,
-    }
+    grid = index.grid
+    return schema.root_attributes(
+        spatial_dims=grid.dims, text_headers=layout.text_headers, binary_header=layout.binary_header,
+        text_encoding=layout.text_encoding, sample_format=layout.sample_format.code,
+        byteorder="big" if layout.byteorder == ">" else "little", iline_byte=index.key_bytes[0],
+        xline_byte=index.key_bytes[1], sample_interval=layout.sample_interval, sample_unit=index.sample_unit,
+        domain=index.domain, domain_source=index.domain_source, n_traces=layout.n_traces, n_live=grid.n_live,
+        n_missing=grid.n_missing, n_duplicates_dropped=grid.n_duplicates_dropped, source_file=layout.path,
+        source_size=layout.file_size, byteorder_source=layout.byteorder_source, revision=list(layout.revision),
+        n_samples_source=layout.n_samples_source, line_steps=grid.steps(), ingest_manifest=manifest)
 
 
 def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:
@@ -159,8 +109,7 @@ def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, mani
 def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, manifest,
                     overwrite: bool, n_blocks: int) -> tuple[zarr.Group, bool]:
     group = schema.open_group(path, mode="r+")
-    if var in schema.RESERVED or var.startswith("_"):
-        raise StoreError(f"{var!r} is a reserved name", where=str(path), fix="choose another --var name")
+    schema.check_new_variable(group, var, overwrite)
     dims = schema.spatial_dims(group)
     amp = group[schema.AMPLITUDE]
     want = (*index.grid.shape, layout.n_samples)
@@ -172,16 +121,10 @@ def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, 
             f"the label geometry {dict(zip((*index.grid.dims, 'sample'), want))} ({axes}) does not match "
             f"the store's {dict(zip((*dims, 'sample'), amp.shape))}", where=layout.path,
             fix="ingest labels cut from the same survey, with the same --iline-byte/--xline-byte")
-    if var in group:
-        if group[var].attrs.get(schema.COMPLETE) and not overwrite:
-            raise StoreError(f"variable {var!r} already exists", where=str(path),
-                             fix="pass --overwrite to replace it, or choose another --var")
-        if group[var].attrs.get("ingest_manifest") == manifest and not overwrite:
-            return group, True
-    schema.create_array(group, var, amp.shape, amp.chunks, layout.sample_format.store_dtype,
-                        (*dims, "sample"), overwrite=True,
-                        attrs={"ingest_manifest": manifest, "source_file": os.path.abspath(layout.path),
-                               "coordinates": " ".join(schema.HEADER_COORDS)})
+    if var in group and group[var].attrs.get("ingest_manifest") == manifest and not overwrite:
+        return group, True
+    schema.create_variable(group, var, layout.sample_format.store_dtype,
+                           attrs={"ingest_manifest": manifest, "source_file": os.path.abspath(layout.path)})
     _create_state(group, var, n_blocks)
     return group, False
 
@@ -222,8 +165,7 @@ def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, cells: np.
 
 
 def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, scheduler=None) -> None:
-    done_name = _state_names(var)[0]
-    todo = [b for b in np.flatnonzero(group[done_name][:] == 0).tolist()]
+    todo = schema.blocks_to_do(group, "ingest", var)
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
     names = [var, *_state_names(var),
@@ -250,7 +192,7 @@ def _copy_in_threads(layout, io, var, index, blocks, todo, workers, bar) -> None
         _copy_block(local.reader, io, var, index.grid.trace_at_cell[blocks[b]], blocks[b], b)
 
     try:
-        run_parallel(work, todo, workers, bar)
+        blocks_mod.run_parallel(work, todo, workers, bar)
     finally:
         for reader in readers:
             reader.close()
@@ -293,10 +235,7 @@ def _finalize(group: zarr.Group, var: str) -> dict:
     summary = stats.summarize(total, values[np.isfinite(values)])
     for name in (done, st, sample):
         del group[name]
-    group[var].attrs.update({"statistics": summary, schema.COMPLETE: True})
-    if var == schema.AMPLITUDE:
-        group.attrs.update({"statistics": summary})
-        group.attrs[schema.COMPLETE] = True  # written last of all
+    schema.mark_complete(group, var, summary)  # for the amplitude, the store's marker last of all
     return summary
 
 
@@ -318,7 +257,7 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
         raise StoreError(f"--chunks needs {ndim + 1} sizes for this {ndim + 1}D store, got {len(chunks)}",
                          fix="e.g. --chunks 64,64,64 for a 3D survey or 4096,256 for a 2D line")
     trace_bytes = seg.n_samples * np.dtype(seg.sample_format.store_dtype).itemsize
-    blocks = plan_blocks(index.grid.shape, chunks[:ndim], trace_bytes)
+    blocks = blocks_mod.chunk_blocks(index.grid.shape, chunks[:ndim], trace_bytes, BLOCK_BYTES)
     manifest = json.loads(json.dumps({
         "fingerprint": fingerprint(seg), "var": var, "iline_byte": iline_byte, "xline_byte": xline_byte,
         "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder}))

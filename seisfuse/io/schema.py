@@ -16,14 +16,18 @@ no marker; a store or variable without it is never treated as complete.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import zarr
 from zarr.codecs import BloscCodec, BloscShuffle
 
-from seisfuse.errors import StoreError
+from seisfuse._version import __version__
+from seisfuse.errors import GeometryError, StoreError
+from seisfuse.io import segy_format as sf
 
 SCHEMA_VERSION = 1
 COMPLETE = "seisfuse_complete"
@@ -137,3 +141,83 @@ def complete_variables(group: zarr.Group) -> list[str]:
         if array.attrs.get(COMPLETE, False):
             names.append(name)
     return sorted(names)
+
+
+def root_attributes(*, spatial_dims, text_headers: list[bytes], binary_header: bytes, text_encoding: str,
+                    sample_format: int, byteorder: str, iline_byte: int, xline_byte: int, sample_interval: float,
+                    sample_unit: str, domain: str, domain_source: str, n_traces: int, n_live: int, n_missing: int,
+                    n_duplicates_dropped: int = 0, source_file=None, **extra) -> dict:
+    """The root attributes of every store, ingested or built from arrays (extra: what only
+    an ingest knows, e.g. the source's size, revision and the ingest manifest)."""
+    texts = [sf.decode_text(t) for t in text_headers]
+    return {
+        "spatial_dims": list(spatial_dims), "seisfuse_version": __version__, "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source_file": None if source_file is None else os.path.abspath(source_file),
+        "text_headers_b64": [b64(t) for t in text_headers], "binary_header_b64": b64(binary_header),
+        "text_header": texts[0], "extended_text_headers": texts[1:], "text_encoding": text_encoding,
+        "sample_format": sample_format, "sample_format_name": sf.SAMPLE_FORMATS[sample_format].name,
+        "byteorder": byteorder, "iline_byte": iline_byte, "xline_byte": xline_byte,
+        "sample_interval": float(sample_interval), "sample_unit": sample_unit, "domain": domain,
+        "domain_source": domain_source, "n_traces": int(n_traces), "n_live": int(n_live),
+        "n_missing": int(n_missing), "n_duplicates_dropped": int(n_duplicates_dropped), **extra,
+    }
+
+
+def where(group: zarr.Group) -> str:
+    return str(getattr(group.store, "root", group.store))
+
+
+def check_new_variable(group: zarr.Group, name: str, overwrite: bool, of: str | None = None) -> None:
+    """A label or prediction variable may be (re)written here: not a reserved name, not a
+    complete variable unless overwrite. of: the variable it belongs to (class probabilities)."""
+    what = f"variable {name!r}" + (f" (a class probability of {of!r})" if of else "")
+    if name in RESERVED or name.startswith("_"):
+        raise StoreError(f"{what} has a reserved name", where=where(group), fix="choose another --var name")
+    if name in group and group[name].attrs.get(COMPLETE) and not overwrite:
+        raise StoreError(f"{what} already exists", where=where(group),
+                         fix="pass --overwrite (overwrite=True) to replace it, or choose another --var name")
+
+
+def create_variable(group: zarr.Group, name: str, dtype, attrs: dict | None = None, shape=None) -> zarr.Array:
+    """A label or prediction variable with the amplitude's geometry, chunks and dims (no marker:
+    it is complete only once mark_complete has run)."""
+    amp = group[AMPLITUDE]
+    if shape is not None and tuple(shape) != tuple(amp.shape):
+        raise GeometryError(f"variable {name!r} has shape {tuple(shape)} but the store's amplitude has "
+                            f"{tuple(amp.shape)}", where=where(group), fix="give an array of the survey's shape")
+    return create_array(group, name, amp.shape, amp.chunks, dtype, amp.metadata.dimension_names, overwrite=True,
+                        attrs={"coordinates": " ".join(HEADER_COORDS), **(attrs or {})})
+
+
+def mark_complete(group: zarr.Group, name: str, statistics: dict | None = None) -> None:
+    """The variable's completion marker (with its statistics); for the amplitude, also the
+    store's, written last of all."""
+    group[name].attrs.update({**({"statistics": statistics} if statistics is not None else {}), COMPLETE: True})
+    if name == AMPLITUDE:
+        if statistics is not None:
+            group.attrs["statistics"] = statistics
+        group.attrs[COMPLETE] = True
+
+
+# The block ledger: one uint8 per block of a resumable job (ingest, predict), set when the
+# block's chunks are written; the same command after a kill does only the blocks still at 0.
+
+def ledger_name(job: str, var: str) -> str:
+    return f"_{job}_{var}_done"
+
+
+def create_ledger(group: zarr.Group, job: str, var: str, n_blocks: int) -> None:
+    create_array(group, ledger_name(job, var), (n_blocks,), (1,), "uint8", ("_block",), overwrite=True)
+
+
+def has_ledger(group: zarr.Group, job: str, var: str) -> bool:
+    return ledger_name(job, var) in group
+
+
+def blocks_to_do(group: zarr.Group, job: str, var: str) -> list[int]:
+    return np.flatnonzero(group[ledger_name(job, var)][:] == 0).tolist()
+
+
+def drop_ledger(group: zarr.Group, job: str, var: str) -> None:
+    del group[ledger_name(job, var)]

@@ -60,7 +60,7 @@ def test_store_prediction_equals_array_prediction_and_labels(trained, tmp_path):
 def test_interrupted_prediction_resumes_to_the_same_result(trained, monkeypatch):
     store, ckpt = trained
     reference = seisfuse.predict(ckpt, seisfuse.open_store(store).amplitude.values)
-    monkeypatch.setattr(store_module, "plan_blocks", lambda n, c, t: [(a, min(a + 8, n)) for a in range(0, n, 8)])
+    monkeypatch.setattr(store_module, "row_blocks", lambda n, c, t: [(a, min(a + 8, n)) for a in range(0, n, 8)])
     real, calls = store_module.run_block, []
 
     def die_on_third(*args, **kwargs):

@@ -1,0 +1,38 @@
+"""Blocks of whole chunks, and running them in parallel: the unit of work of ingest, export
+and store_from_array (bounded memory, one write per chunk, resumable by block)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from seisfuse.progress import Progress
+
+BLOCK_BYTES = 64 << 20  # decoded bytes per block: the memory bound per worker
+
+
+def chunk_blocks(shape: tuple[int, ...], chunks: tuple[int, ...], trace_bytes: int,
+                 block_bytes: int = BLOCK_BYTES) -> list[tuple[slice, ...]]:
+    """Blocks of whole chunks over the spatial dims: one chunk row along the first, as many
+    chunks along the second as fit block_bytes (a sorted file reads each row of a block in one run)."""
+    if len(shape) == 1:
+        per = max(chunks[0], (block_bytes // max(trace_bytes, 1)) // chunks[0] * chunks[0])
+        return [(slice(i, min(i + per, shape[0])),) for i in range(0, shape[0], per)]
+    ci, cx = chunks[0], chunks[1]
+    k = max(1, block_bytes // max(ci * cx * trace_bytes, 1))
+    return [(slice(i, min(i + ci, shape[0])), slice(j, min(j + k * cx, shape[1])))
+            for i in range(0, shape[0], ci) for j in range(0, shape[1], k * cx)]
+
+
+def run_parallel(work, items, workers: int, bar: Progress) -> None:
+    """Run work(item) on a thread pool; on the first failure, cancel what has not started and
+    re-raise, so a failed run stops promptly (finished blocks stay recorded for a resume)."""
+    pool = ThreadPoolExecutor(workers)
+    futures = [pool.submit(work, item) for item in items]
+    try:
+        for future in as_completed(futures):
+            future.result()
+            bar.update()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
