@@ -13,13 +13,15 @@ from functools import lru_cache
 
 import numpy as np
 
+from seisfuse.config.train import AugmentConfig
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations checks PyPI on import otherwise
 import albumentations as A  # noqa: E402
 import cv2  # noqa: E402
 
 
 @lru_cache(maxsize=8)  # built once per (frozen, hashable) config, not once per batch
-def build_2d(cfg) -> A.Compose | None:
+def build_2d(cfg: AugmentConfig) -> A.Compose | None:
     if not cfg.enabled:
         return None
     transforms = [A.VerticalFlip(p=cfg.flip_lateral)]
@@ -46,7 +48,7 @@ def apply_2d(transform, image: np.ndarray, mask: np.ndarray, valid: np.ndarray, 
     return out["image"].astype(np.float32), out["mask"][..., 0], out["mask"][..., 1]
 
 
-def apply_3d(cfg, cube: np.ndarray, mask: np.ndarray, valid: np.ndarray, rng: np.random.Generator):
+def apply_3d(cfg: AugmentConfig, cube: np.ndarray, mask: np.ndarray, valid: np.ndarray, rng: np.random.Generator):
     """Flips along the two lateral axes and Gaussian noise; cube (D, H, W) = (inline, crossline, sample)."""
     if not cfg.enabled:
         return cube, mask, valid

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from seisfuse.config.train import DataConfig
 from seisfuse.data.tiles import training_batch
 
 
 class BatchStream(IterableDataset):
-    def __init__(self, surveys, cfg, seed: int, first: int, last: int, batch: int, offset: int):
+    def __init__(self, surveys, cfg: DataConfig, seed: int, first: int, last: int, batch: int, offset: int):
         self.args = (surveys, cfg, seed)
         self.first, self.last, self.batch, self.offset = first, last, batch, offset
 
@@ -24,7 +25,7 @@ class BatchStream(IterableDataset):
             yield micro, training_batch(surveys, cfg, seed, micro, self.batch, self.offset)
 
 
-def batches(surveys, cfg, seed: int, first: int, last: int, batch: int, offset: int = 0,
+def batches(surveys, cfg: DataConfig, seed: int, first: int, last: int, batch: int, offset: int = 0,
             workers: int = 0) -> Iterator[tuple[int, tuple]]:
     """(micro-step, (images, labels, valid)) for micro-steps first..last-1."""
     stream = BatchStream(surveys, cfg, seed, first, last, batch, offset)

@@ -25,11 +25,13 @@ import numpy as np
 import zarr
 
 from seisfuse import stats
+from seisfuse.config.train import DataConfig
 from seisfuse.data import augment
 from seisfuse.data.normalize import Normalizer
 from seisfuse.errors import ConfigError
 from seisfuse.io import schema
 from seisfuse.progress import Progress
+from seisfuse.tiling.grid import starts as tile_starts
 
 AXES = {"inline": 0, "crossline": 1}
 
@@ -103,7 +105,8 @@ def data_identity(store: str, label: str) -> dict:
             label: {"shape": list(group[label].shape), "statistics": group[label].attrs.get("statistics")}}
 
 
-def load_survey(store: str, cfg, cache: Path, normalizer: Normalizer | None = None) -> tuple[Survey, Normalizer]:
+def load_survey(store: str, cfg: DataConfig, cache: Path,
+                normalizer: Normalizer | None = None) -> tuple[Survey, Normalizer]:
     group = schema.open_group(store)
     if cfg.label not in schema.complete_variables(group):
         raise ConfigError(f"the store has no complete label variable {cfg.label!r}", where=store,
@@ -156,7 +159,7 @@ def _crop(array: np.ndarray, starts, sizes) -> np.ndarray:
     return out
 
 
-def sample_tile(survey: Survey, cfg, rng: np.random.Generator, region: tuple[int, int]):
+def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, region: tuple[int, int]):
     """One random tile inside `region` (a line range along the split axis):
     returns image, label, valid as (H, W) for 2D or (D, H, W) for 3D."""
     tile, ns = cfg.tile, survey.amplitude.shape[2]
@@ -180,7 +183,7 @@ def sample_tile(survey: Survey, cfg, rng: np.random.Generator, region: tuple[int
     return image, label, np.ascontiguousarray(np.broadcast_to(valid[:, None], tile))
 
 
-def training_batch(surveys: list[Survey], cfg, seed: int, step: int, batch: int, offset: int = 0):
+def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0):
     """Tiles offset..offset+batch-1 of the global batch of `step`: a pure function of its
     arguments, so each rank of a distributed run takes its slice of the same global batch."""
     transform = augment.build_2d(cfg.augment) if cfg.dims == 2 else None
@@ -206,18 +209,19 @@ def training_batch(surveys: list[Survey], cfg, seed: int, step: int, batch: int,
     return np.stack(images)[:, None], np.stack(labels), np.stack(valids).astype(bool)
 
 
-def validation_tiles(survey: Survey, cfg):
+def validation_tiles(survey: Survey, cfg: DataConfig):
     """A fixed grid of tiles over the validation lines (inline sections or cubes)."""
     tile, (lo, hi) = cfg.tile, survey.val
     shape = survey.amplitude.shape
-    step = [max(1, int(t * cfg.val_stride)) for t in tile]
-    starts = lambda n, t, s: sorted({*range(0, max(n - t, 0) + 1, s), max(n - t, 0)})  # noqa: E731
+    # the prediction grid's starts (evenly spread, the last tile at the border), spaced at most
+    # val_stride of a tile apart
+    starts = lambda n, t: tile_starts(n, t, overlap=1 - cfg.val_stride)  # noqa: E731
     if cfg.dims == 3:
         ranges = [(0, shape[0]), (0, shape[1])]
         ranges[survey.axis] = (lo, hi)
-        for i in starts(ranges[0][1] - ranges[0][0], tile[0], step[0]):
-            for j in starts(ranges[1][1] - ranges[1][0], tile[1], step[1]):
-                for t in starts(shape[2], tile[2], step[2]):
+        for i in starts(ranges[0][1] - ranges[0][0], tile[0]):
+            for j in starts(ranges[1][1] - ranges[1][0], tile[1]):
+                for t in starts(shape[2], tile[2]):
                     pos = (ranges[0][0] + i, ranges[1][0] + j, t)
                     valid = np.broadcast_to(_crop(survey.valid, pos[:2], tile[:2])[..., None], tile)
                     yield survey.normalize(_crop(survey.amplitude, pos, tile)), _crop(survey.label, pos, tile), valid
@@ -225,8 +229,8 @@ def validation_tiles(survey: Survey, cfg):
     for index in range(lo, hi):  # sections across the split axis, inside the validation lines
         take = (lambda a, i=index: a[i]) if survey.axis == 0 else (lambda a, i=index: a[:, i])
         width = shape[1 - survey.axis]
-        for lateral in starts(width, tile[0], step[0]):
-            for t in starts(shape[2], tile[1], step[1]):
+        for lateral in starts(width, tile[0]):
+            for t in starts(shape[2], tile[1]):
                 valid = np.broadcast_to(_crop(take(survey.valid), (lateral,), tile[:1])[:, None], tile)
                 yield (survey.normalize(_crop(take(survey.amplitude), (lateral, t), tile)),
                        _crop(take(survey.label), (lateral, t), tile), valid)

@@ -10,7 +10,7 @@ import torch
 
 from seisfuse.data.normalize import Normalizer
 from seisfuse.errors import ConfigError
-from seisfuse.models import build_model, checkpoint
+from seisfuse.models.checkpoint import Checkpoint
 
 
 @dataclass
@@ -26,13 +26,12 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto", tta: bool = False) -> Predictor:
-        state = checkpoint.load(path)
-        model = build_model(state["model_name"], **state["model_options"])
-        checkpoint.load_model_state(model, state, str(path))
+        saved = Checkpoint.load(path)
+        model = saved.build(str(path))
         dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                            ("cpu" if device == "auto" else device))
-        return cls(model.to(dev).eval(), tuple(state["tile"]), state["task"], state["classes"],
-                   Normalizer(**state["normalization"]), dev, tta, dev.type == "cuda")
+        return cls(model.to(dev).eval(), tuple(saved.tile), saved.task, saved.classes,
+                   Normalizer(**saved.normalization), dev, tta, dev.type == "cuda")
 
     @property
     def channels(self) -> int:

@@ -9,12 +9,15 @@ checkpoint.
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
 
 from seisfuse.errors import ConfigError, SeisfuseError
+from seisfuse.models.registry import build_model
 
 FORMAT = "seisfuse-checkpoint-1"
 
@@ -54,3 +57,44 @@ def load_model_state(model: torch.nn.Module, state: dict, where: str, expect: di
         raise ConfigError(f"the checkpoint does not fit this model ({len(missing)} missing, {len(unexpected)} "
                           f"unexpected weights, e.g. {(missing or unexpected)[:3]})", where=where,
                           fix="use the checkpoint with the config it was trained with")
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint holds, and the one place that knows its format: saved with `save`,
+    read back with `torch.load(weights_only=True)`, and turned into its model by `build`."""
+
+    model: dict  # the model's state dict
+    model_name: str
+    model_options: dict  # the registry keywords, classes included
+    config: dict = field(default_factory=dict)  # the resolved training config
+    normalization: dict | None = None
+    task: str = "binary"
+    classes: int = 1
+    tile: list = field(default_factory=list)
+    dims: int = 2
+    step: int = 0
+    best: float = -math.inf
+    since_best: int = 0
+    history: list = field(default_factory=list)
+    data_identity: list | None = None  # shapes and statistics of the data trained on
+    optimizer: dict | None = None  # the states a resumed run needs
+    scheduler: dict | None = None
+    scaler: dict | None = None
+    rng: torch.Tensor | None = None
+
+    def save(self, path: Path) -> None:
+        save(path, **{f.name: getattr(self, f.name) for f in fields(self)})  # no deep copy of the tensors
+
+    @classmethod
+    def load(cls, path: str | Path) -> Checkpoint:
+        state = load(path)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in state.items() if k in known})
+
+    def build(self, where: str, expect: dict | None = None) -> torch.nn.Module:
+        """The model with these weights (on the CPU); refuses a checkpoint of another model."""
+        model = build_model(self.model_name, **self.model_options)
+        load_model_state(model, {"model": self.model, "model_name": self.model_name,
+                                 "model_options": self.model_options}, where, expect)
+        return model

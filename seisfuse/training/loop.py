@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from seisfuse.data.tiles import data_identity, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
-from seisfuse.models import build_model, checkpoint
+from seisfuse.models import build_model
+from seisfuse.models.checkpoint import Checkpoint, load_model_state
 from seisfuse.progress import Progress
 from seisfuse.training import distributed
 
@@ -119,22 +121,57 @@ def _check_same_data(saved: list | None, current: list, cfg: TrainConfig, run_di
                                               "directory), train under another name, or restore the original store")
 
 
-def train(cfg: TrainConfig, resume: bool = True) -> dict:
+@dataclass
+class Run:
+    """Everything one training run holds between steps."""
+
+    cfg: TrainConfig
+    ctx: distributed.Context
+    surveys: list
+    normalizer: Normalizer
+    model: torch.nn.Module  # the bare model (its state is what checkpoints hold)
+    net: torch.nn.Module  # what steps call: the model, or its DDP / compiled wrapper
+    loss_fn: torch.nn.Module
+    teacher: torch.nn.Module | None
+    optimizer: torch.optim.Optimizer
+    schedule: object
+    scaler: torch.amp.GradScaler
+    amp: bool
+    identity: list  # the data trained on, as checkpoints record it
+    writer: SummaryWriter | None
+    step: int = 0
+    best: float = -math.inf
+    since_best: int = 0
+    history: list = field(default_factory=list)
+    tiles_seen: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.cfg.run_dir
+
+    @property
+    def label(self) -> str:
+        """The run's name in logs: variant/dataset/seed of an experiment run, else the config name."""
+        parts = self.run_dir.parts
+        return "/".join(parts[-3:]) if len(parts) >= 3 and self.run_dir.parent.name != "runs" else self.cfg.name
+
+
+def setup(cfg: TrainConfig, resume: bool) -> Run:
+    """Data, model, loss, optimiser; the states of last.pt when resuming."""
     ctx = distributed.setup(cfg.train.device)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
-    run_dir = cfg.run_dir
     if ctx.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        cfg.run_dir.mkdir(parents=True, exist_ok=True)
+        (cfg.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     distributed.barrier(ctx)
-
     surveys, normalizer = [], None
     if not ctx.main:
         distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them
     for store in cfg.data.stores:  # the training lines of the first survey that has some normalise every survey
-        survey, normalizer = load_survey(store, cfg.data, run_dir / ".cache", normalizer)
+        survey, normalizer = load_survey(store, cfg.data, cfg.run_dir / ".cache", normalizer)
         surveys.append(survey)
     if normalizer is None:
         raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
@@ -143,8 +180,7 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
         survey.normalizer = normalizer
     if ctx.main:
         distributed.barrier(ctx)
-    classes = cfg.data.classes
-    model = build_model(cfg.model.name, classes=classes, **cfg.model.options).to(ctx.device)
+    model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options).to(ctx.device)
     if cfg.train.channels_last and ctx.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile),
@@ -152,121 +188,148 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
                          label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
     teacher = None
     if cfg.distill.teacher:  # a frozen trained model whose probabilities the student also learns
-        state = checkpoint.load(cfg.distill.teacher)
-        teacher = build_model(state["model_name"], **state["model_options"]).to(ctx.device).eval()
-        checkpoint.load_model_state(teacher, state, cfg.distill.teacher)
+        teacher = Checkpoint.load(cfg.distill.teacher).build(cfg.distill.teacher).to(ctx.device).eval()
         teacher.requires_grad_(False)
         loss_fn = DistillationLoss(loss_fn, cfg.distill.weight, cfg.distill.temperature)
     optimizer = make_optimizer(cfg, model.parameters())
-    schedule = make_schedule(cfg, optimizer)
     amp = cfg.train.amp != "none" and ctx.device.type == "cuda"
-    amp_dtype = torch.bfloat16 if cfg.train.amp == "bf16" else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and cfg.train.amp == "fp16")
-    expect = {"name": cfg.model.name, "options": {"classes": classes, **cfg.model.options}}
-
-    step, best, history, since_best = 0, -math.inf, [], 0
-    last_path = run_dir / "last.pt"
-    identity = [data_identity(store, cfg.data.label) for store in cfg.data.stores]
-    if resume and last_path.exists():
-        state = checkpoint.load(last_path)
-        _check_same_data(state.get("data_identity"), identity, cfg, run_dir)
-        checkpoint.load_model_state(model, state, str(last_path), expect)
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"])
-        step, best, history, since_best = state["step"], state["best"], state["history"], state["since_best"]
-        if ctx.main:
-            log.info("resuming %s from step %d", run_dir, step)
-    net = DistributedDataParallel(model) if ctx.world > 1 else model
+    run = Run(cfg, ctx, surveys, normalizer, model, model, loss_fn, teacher, optimizer,
+              make_schedule(cfg, optimizer), torch.amp.GradScaler("cuda", enabled=amp and cfg.train.amp == "fp16"),
+              amp, [data_identity(store, cfg.data.label) for store in cfg.data.stores],
+              SummaryWriter(str(cfg.run_dir / "tensorboard")) if ctx.main else None)
+    last = cfg.run_dir / "last.pt"
+    if resume and last.exists():
+        _resume(run, Checkpoint.load(last), str(last))
+    run.net = DistributedDataParallel(model) if ctx.world > 1 else model
     if cfg.train.compile:
-        net = torch.compile(net)
+        run.net = torch.compile(run.net)
+    return run
 
-    writer = SummaryWriter(str(run_dir / "tensorboard")) if ctx.main else None
-    metrics_csv = run_dir / "metrics.csv"
-    batch, accumulate = cfg.train.batch_size, cfg.train.accumulate
-    tiles_seen, started = 0, time.perf_counter()
-    net.train()
-    micro_batches = batches(surveys, cfg.data, cfg.train.seed, step * accumulate, cfg.train.steps * accumulate,
-                            batch, offset=ctx.rank * batch, workers=cfg.train.loader_workers)
-    with Progress(cfg.train.steps, f"train {cfg.name}", unit="step", enabled=None if ctx.main else False) as bar:
-        bar.update(step)
-        while step < cfg.train.steps:
-            running = 0.0
-            for _ in range(accumulate):
-                _, (images, labels, valid) = next(micro_batches)  # micro-step step * accumulate + _
-                x = torch.from_numpy(images).to(ctx.device)  # (B, 1, H, W) or (B, 1, D, H, W)
-                y = torch.from_numpy(labels.astype(np.int64)).to(ctx.device)  # (B, H, W) ...
-                v = torch.from_numpy(valid).to(ctx.device)
-                with torch.autocast(ctx.device.type, dtype=amp_dtype, enabled=amp):
-                    if teacher is None:
-                        loss = loss_fn(net(x), y, v) / accumulate
-                    else:
-                        with torch.no_grad():
-                            soft = teacher_probabilities(teacher(x).float(), cfg.data.task, cfg.distill.temperature)
-                        loss = loss_fn(net(x), y, v, soft) / accumulate
-                scaler.scale(loss).backward()
-                running += float(loss.detach())
-                tiles_seen += batch * ctx.world
-            if cfg.train.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            if not isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                schedule.step()
-            step += 1
-            train_loss = distributed.mean(running, ctx)
+
+def _resume(run: Run, saved: Checkpoint, where: str) -> None:
+    _check_same_data(saved.data_identity, run.identity, run.cfg, run.run_dir)
+    expect = {"name": run.cfg.model.name, "options": {"classes": run.cfg.data.classes, **run.cfg.model.options}}
+    load_model_state(run.model, {"model": saved.model, "model_name": saved.model_name,
+                                 "model_options": saved.model_options}, where, expect)
+    run.optimizer.load_state_dict(saved.optimizer)
+    run.schedule.load_state_dict(saved.scheduler)
+    run.scaler.load_state_dict(saved.scaler)
+    torch.set_rng_state(saved.rng)
+    run.step, run.best, run.history, run.since_best = saved.step, saved.best, saved.history, saved.since_best
+    if run.ctx.main:
+        total = run.cfg.train.steps
+        log.info("%s: already finished (step %d of %d)" if saved.step >= total else "%s: resuming from step %d of %d",
+                 run.label, saved.step, total)
+
+
+def train_step(run: Run, micro_batches) -> float:
+    """One optimiser step over `accumulate` micro-batches; returns the mean training loss."""
+    cfg, ctx, running = run.cfg, run.ctx, 0.0
+    dtype = torch.bfloat16 if cfg.train.amp == "bf16" else torch.float16
+    for _ in range(cfg.train.accumulate):
+        _, (images, labels, valid) = next(micro_batches)
+        x = torch.from_numpy(images).to(ctx.device)  # (B, 1, H, W) or (B, 1, D, H, W)
+        y = torch.from_numpy(labels.astype(np.int64)).to(ctx.device)  # (B, H, W) or (B, D, H, W)
+        v = torch.from_numpy(valid).to(ctx.device)  # (B, H, W) ...: live traces
+        with torch.autocast(ctx.device.type, dtype=dtype, enabled=run.amp):
+            if run.teacher is None:
+                loss = run.loss_fn(run.net(x), y, v) / cfg.train.accumulate
+            else:
+                with torch.no_grad():
+                    soft = teacher_probabilities(run.teacher(x).float(), cfg.data.task, cfg.distill.temperature)
+                loss = run.loss_fn(run.net(x), y, v, soft) / cfg.train.accumulate
+        run.scaler.scale(loss).backward()
+        running += float(loss.detach())
+        run.tiles_seen += cfg.train.batch_size * ctx.world
+    if cfg.train.grad_clip:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.train.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.optimizer.zero_grad(set_to_none=True)
+    if not isinstance(run.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        run.schedule.step()
+    run.step += 1
+    train_loss = distributed.mean(running, ctx)
+    if run.writer:
+        run.writer.add_scalar("train/loss", train_loss, run.step)
+        run.writer.add_scalar("train/lr", run.optimizer.param_groups[0]["lr"], run.step)
+    return train_loss
+
+
+def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
+    """Validation metrics, last.pt (and best.pt when the metric improved), metrics.csv and
+    TensorBoard; returns whether early stopping says stop. Rank 0 only."""
+    cfg = run.cfg
+    val = validate(run.model, run.surveys, cfg, run.loss_fn, run.ctx.device, cfg.train.batch_size)
+    score = val[main_metric(cfg)]
+    if isinstance(run.schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        run.schedule.step(score)
+    row = {"step": run.step, "train_loss": train_loss, "lr": run.optimizer.param_groups[0]["lr"],
+           "tiles_per_s": run.tiles_seen / max(time.perf_counter() - run.started, 1e-9),
+           **{k: v for k, v in val.items() if isinstance(v, float)}}
+    run.history.append(row)
+    improved = score > run.best
+    run.best, run.since_best = (score, 0) if improved else (run.best, run.since_best + 1)
+    saved = Checkpoint(
+        model=run.model.state_dict(), model_name=cfg.model.name,
+        model_options={"classes": cfg.data.classes, **cfg.model.options}, config=cfg.model_dump(mode="json"),
+        normalization=run.normalizer.to_dict(), task=cfg.data.task, classes=cfg.data.classes, tile=list(cfg.data.tile),
+        dims=cfg.data.dims, step=run.step, best=run.best, since_best=run.since_best, history=run.history,
+        data_identity=run.identity, optimizer=run.optimizer.state_dict(), scheduler=run.schedule.state_dict(),
+        scaler=run.scaler.state_dict(), rng=torch.get_rng_state())
+    saved.save(run.run_dir / "last.pt")
+    if improved:
+        saved.save(run.run_dir / "best.pt")
+    _write_csv(run.run_dir / "metrics.csv", run.history)
+    for k, v in row.items():
+        if k != "step":
+            run.writer.add_scalar(f"val/{k}" if k in val else f"train/{k}", v, run.step)
+    log.info("%s step %d: loss %.4f, %s %.4f (best %.4f), %s tiles/s", run.label, run.step, train_loss,
+             main_metric(cfg), score, run.best, _rate(row["tiles_per_s"]))
+    return bool(cfg.train.early_stopping and run.since_best >= cfg.train.early_stopping)
+
+
+def train(cfg: TrainConfig, resume: bool = True) -> dict:
+    run = setup(cfg, resume)
+    ctx, steps = run.ctx, cfg.train.steps
+    micro_batches = batches(run.surveys, cfg.data, cfg.train.seed, run.step * cfg.train.accumulate,
+                            steps * cfg.train.accumulate, cfg.train.batch_size, offset=ctx.rank * cfg.train.batch_size,
+                            workers=cfg.train.loader_workers)  # each batch a function of (seed, micro-step)
+    run.net.train()
+    with Progress(steps, f"train {run.label}", unit="step", enabled=None if ctx.main else False) as bar:
+        bar.update(run.step)
+        while run.step < steps:
+            train_loss = train_step(run, micro_batches)
             bar.update()
-            if writer:
-                writer.add_scalar("train/loss", train_loss, step)
-                writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
-
-            if step % cfg.train.val_every == 0 or step == cfg.train.steps:
-                stop = False
+            if run.step % cfg.train.val_every and run.step != steps:
+                continue
+            stop = validate_and_checkpoint(run, train_loss) if ctx.main else False
+            if distributed.broadcast_flag(stop, ctx):
                 if ctx.main:
-                    val = validate(model, surveys, cfg, loss_fn, ctx.device, batch)
-                    score = val[main_metric(cfg)]
-                    if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                        schedule.step(score)
-                    elapsed = time.perf_counter() - started
-                    row = {"step": step, "train_loss": train_loss, "lr": optimizer.param_groups[0]["lr"],
-                           "tiles_per_s": tiles_seen / max(elapsed, 1e-9),
-                           **{k: v for k, v in val.items() if isinstance(v, float)}}
-                    history.append(row)
-                    improved = score > best
-                    best, since_best = (score, 0) if improved else (best, since_best + 1)
-                    state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                 scheduler=schedule.state_dict(), scaler=scaler.state_dict(),
-                                 rng=torch.get_rng_state(), step=step, best=best, since_best=since_best,
-                                 history=history, config=cfg.model_dump(mode="json"),
-                                 normalization=normalizer.to_dict(), model_name=cfg.model.name,
-                                 model_options=expect["options"], task=cfg.data.task, classes=classes,
-                                 tile=list(cfg.data.tile), dims=cfg.data.dims, data_identity=identity)
-                    checkpoint.save(last_path, **state)
-                    if improved:
-                        checkpoint.save(run_dir / "best.pt", **state)
-                    _write_csv(metrics_csv, history)
-                    for k, v in row.items():
-                        if k != "step":
-                            writer.add_scalar(f"val/{k}" if k in val else f"train/{k}", v, step)
-                    log.info("step %d: loss %.4f, %s %.4f (best %.4f), %.0f tiles/s", step, train_loss,
-                             main_metric(cfg), score, best, row["tiles_per_s"])
-                    stop = bool(cfg.train.early_stopping and since_best >= cfg.train.early_stopping)
-                if distributed.broadcast_flag(stop, ctx):
-                    if ctx.main:
-                        log.info("early stopping at step %d: no improvement in %d validations", step, since_best)
-                    break
-    summary = {"run_dir": str(run_dir), "steps": step, "best": best, "metric": main_metric(cfg),
-               "best_step": max(history, key=lambda r: r.get(main_metric(cfg), -math.inf))["step"] if history else None,
-               "seconds": time.perf_counter() - started, "tiles_per_s": history[-1]["tiles_per_s"] if history else None,
+                    log.info("early stopping at step %d: no improvement in %d validations", run.step, run.since_best)
+                break
+    return finish(run)
+
+
+def finish(run: Run) -> dict:
+    """summary.json, from the history; closes TensorBoard and the process group."""
+    metric, history = main_metric(run.cfg), run.history
+    summary = {"run_dir": str(run.run_dir), "steps": run.step, "best": run.best, "metric": metric,
+               "best_step": max(history, key=lambda r: r.get(metric, -math.inf))["step"] if history else None,
+               "seconds": time.perf_counter() - run.started,
+               "tiles_per_s": history[-1]["tiles_per_s"] if history else None,
                "final": history[-1] if history else {}}
-    if ctx.main:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-        writer.close()
-    distributed.teardown(ctx)
+    if run.ctx.main:
+        (run.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        run.writer.close()
+    distributed.teardown(run.ctx)
     return summary
+
+
+def _rate(per_s: float) -> str:
+    """Throughput with the digits it needs: 2300, 12.5, 0.42 (never '0')."""
+    return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2g}"
 
 
 def _write_csv(path: Path, history: list[dict]) -> None:
