@@ -12,6 +12,8 @@ by name at `encoder`, `fusion` and/or `decoder` positions, deep supervision.
 
 from __future__ import annotations
 
+import functools
+
 import segmentation_models_pytorch as smp
 import torch
 from torch import nn
@@ -37,6 +39,27 @@ def make_encoder(name: str, depth: int, weights: str | None) -> nn.Module:
                               "or 'tu-<timm name>' for timm") from None
 
 
+def _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp) -> None:
+    checks = [("fusion", [fusion], FUSIONS), ("edge_input", [edge_input], ("internal", "external")),
+              ("attention position", attention_positions, POSITIONS),
+              ("dropout_position", [dropout_position], DROPOUT_POSITIONS),
+              ("deformable position", deformable, DEFORMABLE_POSITIONS)]
+    for what, given, valid in checks:
+        bad = [v for v in given if v not in valid]
+        if bad:
+            raise ConfigError(f"unknown {what} {bad[0]!r}", fix=f"use one of {', '.join(valid)}")
+    if dilation and aspp:
+        raise ConfigError("dilation and aspp are two bottleneck options; choose one")
+
+
+def _deepest_stage(encoder: nn.Module, stride: int) -> nn.Module:
+    stage = encoder.get_stages().get(stride)  # {output stride: modules}
+    if stage is None:
+        raise ConfigError("deformable at encoder_last needs the deepest stage of an encoder_depth of 4 or 5",
+                          fix="raise encoder_depth or drop encoder_last")
+    return stage if isinstance(stage, nn.Module) else nn.ModuleList(stage)
+
+
 class EdgeFusionUNet(nn.Module):
     def __init__(self, classes: int = 1, encoder: str = "resnet18", edge_encoder: str | None = None,
                  encoder_depth: int = 5, encoder_weights: str | None = None, edge_operator: str = "sobel",
@@ -47,78 +70,46 @@ class EdgeFusionUNet(nn.Module):
                  dropout_position: str = "head", separable: bool = False, deformable: tuple[str, ...] = (),
                  dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default"):
         super().__init__()
-        if fusion not in FUSIONS:
-            raise ConfigError(f"unknown fusion {fusion!r}", fix=f"use one of {', '.join(FUSIONS)}")
-        if edge_input not in ("internal", "external"):
-            raise ConfigError(f"unknown edge_input {edge_input!r}", fix="use internal or external")
-        bad = [p for p in attention_positions if p not in POSITIONS]
-        if bad:
-            raise ConfigError(f"unknown attention position(s) {bad}", fix=f"use any of {', '.join(POSITIONS)}")
-        self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__", "bad")}
+        _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp)
+        self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         self.edge_input, self.fusion_kind, self.deep_supervision = edge_input, fusion, deep_supervision
-        self.raw_encoder = make_encoder(encoder, encoder_depth, encoder_weights)
-        channels = list(self.raw_encoder.out_channels)  # input first, then one per scale
-        self.output_stride = 2 ** encoder_depth
-        self.edge_map = EdgeMap(edge_operator)
+        self.dropout_position, self.output_stride = dropout_position, 2 ** encoder_depth
+        # every part is built with the ablation switches applied (seisfuse.models.research.adapt)
+        part = functools.partial(research.adapt, norm=norm, activation=activation, init=init)
         positions = set(attention_positions)
+
+        def attend(where: str, widths) -> nn.ModuleList:  # attention blocks of one position, one per scale
+            return part(nn.ModuleList(build_attention(attention if where in positions else "none", c) for c in widths))
+
+        raw_encoder = make_encoder(encoder, encoder_depth, encoder_weights)
+        if "encoder_last" in deformable:
+            research.make_deformable(_deepest_stage(raw_encoder, self.output_stride))
+        self.raw_encoder = part(raw_encoder, pretrained=bool(encoder_weights))
+        channels = list(self.raw_encoder.out_channels)  # input first, then one per scale
         scale_channels = channels[1:]
-
-        def attend(where: str, widths) -> nn.ModuleList:
-            return nn.ModuleList(build_attention(attention if where in positions else "none", c) for c in widths)
-
+        self.edge_map = part(EdgeMap(edge_operator))
         self.encoder_attention = attend("encoder", scale_channels)
         if fusion != "none":
-            self.edge_encoder = make_encoder(edge_encoder or encoder, encoder_depth, encoder_weights)
+            self.edge_encoder = part(make_encoder(edge_encoder or encoder, encoder_depth, encoder_weights),
+                                     separable=separable, pretrained=bool(encoder_weights))
             edge_channels = list(self.edge_encoder.out_channels)[1:]
-            self.fusion = nn.ModuleList(
-                build_fusion(fusion, c, e, c, layers=fusion_layers, growth=growth_rate)
-                for c, e in zip(scale_channels, edge_channels))
+            self.fusion = part(nn.ModuleList(build_fusion(fusion, c, e, c, layers=fusion_layers, growth=growth_rate)
+                                             for c, e in zip(scale_channels, edge_channels)),
+                               separable=separable, deformable="fusion" in deformable)
             self.fusion_attention = attend("fusion", scale_channels)
+        deepest = channels[-1]
+        self.bottleneck = part(research.DilatedBlock(deepest, tuple(dilation), norm) if dilation else
+                               research.ASPP(deepest, norm_kind=norm) if aspp else nn.Identity())
+        self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()
         decoder_channels = tuple(decoder_channels or DEFAULT_DECODER[-encoder_depth:])
         if len(decoder_channels) != encoder_depth:
             raise ConfigError(f"decoder_channels needs {encoder_depth} entries for encoder_depth {encoder_depth}, "
                               f"got {len(decoder_channels)}")
-        self.decoder = UnetDecoderAdapter(channels, decoder_channels, attend("decoder", decoder_channels))
-        self.head = nn.Conv2d(decoder_channels[-1], classes, 3, padding=1)
+        self.decoder = part(UnetDecoderAdapter(channels, decoder_channels, attend("decoder", decoder_channels)),
+                            deformable="decoder" in deformable)
+        self.head = part(nn.Conv2d(decoder_channels[-1], classes, 3, padding=1))
         if deep_supervision:
-            self.aux_heads = nn.ModuleList(nn.Conv2d(c, classes, 1) for c in decoder_channels[:-1])
-        self._research_options(channels[-1], activation, norm, dropout, dropout_position, separable, deformable,
-                               dilation, aspp, init, encoder_weights)
-
-    def _research_options(self, deepest: int, activation, norm, dropout, dropout_position, separable, deformable,
-                          dilation, aspp, init, encoder_weights) -> None:
-        """The ablation switches of seisfuse.models.research, applied to the built network."""
-        if dropout_position not in DROPOUT_POSITIONS:
-            raise ConfigError(f"unknown dropout_position {dropout_position!r}",
-                              fix=f"use one of {', '.join(DROPOUT_POSITIONS)}")
-        bad = [p for p in deformable if p not in DEFORMABLE_POSITIONS]
-        if bad:
-            raise ConfigError(f"unknown deformable position(s) {bad}",
-                              fix=f"use any of {', '.join(DEFORMABLE_POSITIONS)}")
-        if dilation and aspp:
-            raise ConfigError("dilation and aspp are two bottleneck options; choose one")
-        self.bottleneck = (research.DilatedBlock(deepest, tuple(dilation)) if dilation else
-                           research.ASPP(deepest) if aspp else nn.Identity())
-        self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()
-        self.dropout_position = dropout_position
-        if separable and self.fusion_kind != "none":
-            research.make_separable(self.edge_encoder)
-            research.make_separable(self.fusion)
-        if "fusion" in deformable and self.fusion_kind != "none":
-            research.make_deformable(self.fusion)
-        if "decoder" in deformable:
-            research.make_deformable(self.decoder)
-        if "encoder_last" in deformable:
-            stage = self.raw_encoder.get_stages().get(self.output_stride)  # {output stride: modules}
-            if stage is None:
-                raise ConfigError("deformable at encoder_last needs the deepest stage of an encoder_depth of 4 or 5",
-                                  fix="raise encoder_depth or drop encoder_last")
-            research.make_deformable(stage if isinstance(stage, nn.Module) else nn.ModuleList(stage))
-        research.swap_norms(self, norm)
-        research.swap_activations(self, activation)
-        for name, module in self.named_children():  # pretrained encoders keep their weights
-            if not (encoder_weights and name in ("raw_encoder", "edge_encoder")):
-                research.initialise(module, init)
+            self.aux_heads = part(nn.ModuleList(nn.Conv2d(c, classes, 1) for c in decoder_channels[:-1]))
 
     def check_input(self, raw: torch.Tensor) -> None:
         if raw.dim() != 4 or raw.shape[1] != 1:

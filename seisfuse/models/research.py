@@ -1,8 +1,9 @@
 """Building-block swaps that ablations need: activation, normalisation, depthwise-separable
 convolutions, weight initialisation, deformable convolution, dilation schedules and ASPP.
 
-The swaps walk an already built network (smp encoders included) and replace modules in
-place, so one config key changes every block of that kind.
+`adapt` applies them to one part of a network as the network builds that part: the swaps
+walk the part (smp encoders included, whose blocks take no such arguments) and replace
+modules in place, so one config key changes every block of that kind.
 """
 
 from __future__ import annotations
@@ -40,6 +41,22 @@ def replace_modules(model: nn.Module, matches, make) -> nn.Module:
             if matches(child):
                 setattr(parent, child_name, make(child))
     return model
+
+
+def adapt(part: nn.Module, *, norm: str = "batch", activation: str = "relu", init: str = "default",
+          separable: bool = False, deformable: bool = False, pretrained: bool = False) -> nn.Module:
+    """One part of a network with the ablation switches applied, in this order: separable and
+    deformable convolutions, normalisation, activation, then initialisation (not of pretrained
+    weights)."""
+    if separable:
+        make_separable(part)
+    if deformable:
+        make_deformable(part)
+    swap_norms(part, norm)
+    swap_activations(part, activation)
+    if not pretrained:
+        initialise(part, init)
+    return part
 
 
 def swap_activations(model: nn.Module, name: str) -> nn.Module:

@@ -1,5 +1,9 @@
 """Whole-volume prediction through the public API: arrays, stores, resume, Dask, export."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import segyio
@@ -176,3 +180,34 @@ def test_each_local_dask_worker_takes_its_own_gpu(monkeypatch):
     assert [store_module.worker_device("auto", k) for k in range(6)] == [f"cuda:{k % 4}" for k in range(6)]
     assert store_module.worker_device("auto", "tcp://n1:4000") == "cuda:0"  # a named remote worker
     assert store_module.worker_device("cuda:1", 0) == "cuda:1"  # an explicit device is kept
+
+
+# `seisfuse predict` in a child process that sends itself a real SIGINT (Ctrl-C) as its second
+# block starts; Python's own SIGINT handler is restored first, so the test does not depend on
+# how the parent was started (a background job ignores SIGINT).
+INTERRUPTED_CLI = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from seisfuse import cli
+from seisfuse.infer import store
+real, calls = store.run_block, []
+def run_block(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(*args, **kwargs)
+store.run_block = run_block
+store.row_blocks = lambda n, c, t: [(a, min(a + 8, n)) for a in range(0, n, 8)]
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_ends_with_the_resume_line_and_nothing_else(trained):
+    store, ckpt = trained
+    argv = [sys.executable, "-c", INTERRUPTED_CLI, "predict", str(store), "--checkpoint", ckpt, "--var", "ctrl_c",
+            "--overwrite", "-q"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"})
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines() == ["seisfuse: interrupted; run the same command again to resume"]
+    assert "ctrl_c" not in seisfuse.open_store(store)  # not offered as complete
