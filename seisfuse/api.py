@@ -130,8 +130,14 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
     settings = Settings(overlap=a.overlap, blend=a.blend, direction=a.direction, batch_size=a.batch_size,
                         output=a.output, threshold=a.threshold)
     on_store = isinstance(a.volume, str | Path)
-    if on_store:
-        schema.open_group(a.volume)  # a missing or incomplete store is refused before the model loads
+    per_voxel = 4 * (1 + (a.classes if a.output == "probabilities" else 0))  # float32 output (and per class)
+    if on_store:  # a missing or incomplete store, or too little disk, is refused before the model loads
+        amplitude = schema.open_group(a.volume)[schema.AMPLITUDE]
+        resources.check_disk(a.volume, per_voxel * amplitude.size, f"variable {a.var!r} of shape {amplitude.shape}")
+    else:
+        resources.check_memory(2 * per_voxel * int(np.prod(np.shape(a.volume))),
+                               f"the prediction of an array of shape {np.shape(a.volume)}",
+                               "predict a store instead (out of core), or a smaller array")
     path = None
     if isinstance(a.checkpoint, str | Path):
         path = str(a.checkpoint)

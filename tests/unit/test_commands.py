@@ -224,3 +224,33 @@ def test_outputs_in_folders_that_do_not_exist_yet(run_cli, tmp_path):
     assert code == 0, err
     code, _, err = run_cli("export", tmp_path / "data" / "faults.zarr", tmp_path / "out" / "deep" / "f.sgy")
     assert code == 0 and (tmp_path / "out" / "deep" / "f.sgy").stat().st_size > 3600, err
+
+
+def test_report_needs_experiment_runs(run_cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli("report", tmp_path / "empty", "--out", tmp_path / "r")
+    assert code == 2 and "no experiment runs found" in err
+    code, _, err = run_cli("report", tmp_path / "nowhere", "--out", tmp_path / "r")
+    assert code == 2 and "no such experiment directory" in err
+    assert run_cli("synth", tmp_path / "s.zarr", "--shape", "16,16,16")[0] == 0
+    code, _, err = run_cli("report", tmp_path / "s.zarr", "--out", tmp_path / "r")
+    assert code == 2 and "is a store, not an experiment directory" in err
+
+
+def test_an_evaluation_region_must_lie_inside_the_store(run_cli, tmp_path):
+    store = tmp_path / "s.zarr"
+    assert run_cli("synth", store, "--shape", "16,16,16")[0] == 0
+    code, _, err = run_cli("evaluate", store, "--pred", "fault", "--label", "fault", "--region", "8,20")
+    assert code == 2 and "reaches past the store's 16 lines" in err and "STOP <= 16" in err
+    code, out, err = run_cli("evaluate", store, "--pred", "fault", "--label", "fault", "--region", "8,16")
+    assert code == 0 and "iou" in out, err
+
+
+def test_a_prediction_larger_than_the_disk_is_refused_before_the_model_loads(run_cli, tmp_path, monkeypatch):
+    from seisfuse import resources
+
+    store = tmp_path / "s.zarr"
+    assert run_cli("synth", store, "--shape", "16,16,16")[0] == 0
+    monkeypatch.setattr(resources.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
+    code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "no.pt")
+    assert code == 2 and "variable 'prediction' of shape (16, 16, 16) needs about" in err and "of disk" in err
