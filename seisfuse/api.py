@@ -18,7 +18,7 @@ import numpy as np
 from seisfuse import resources
 from seisfuse.config import commands as c
 from seisfuse.errors import SeisfuseError, StoreError
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.io.arrays import store_from_array, write_variable
 from seisfuse.io.export import export_segy
 from seisfuse.io.ingest import ingest_segy
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # `ingest` or `export` must not wait for torch (3 s) or xarray (0.4 s).
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "build_model",
-           "load_config", "train", "predict", "evaluate", "report"]
+           "load_config", "train", "predict", "evaluate", "report", "verify"]
 log = logging.getLogger("seisfuse")
 
 
@@ -132,7 +132,9 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
     on_store = isinstance(a.volume, str | Path)
     per_voxel = 4 * (1 + (a.classes if a.output == "probabilities" else 0))  # float32 output (and per class)
     if on_store:  # a missing or incomplete store, or too little disk, is refused before the model loads
-        amplitude = schema.open_group(a.volume)[schema.AMPLITUDE]
+        group = schema.open_group(a.volume)
+        integrity.require_intact(group, [schema.AMPLITUDE, schema.TRACE_MASK])
+        amplitude = group[schema.AMPLITUDE]
         resources.check_disk(a.volume, per_voxel * amplitude.size, f"variable {a.var!r} of shape {amplitude.shape}")
     else:
         resources.check_memory(2 * per_voxel * int(np.prod(np.shape(a.volume))),
@@ -204,11 +206,19 @@ def report(run_dirs, *, out: str = "report", caption: str = "seisfuse experiment
     return result
 
 
+def verify(store, *, deep: bool = False) -> dict:
+    """Every chunk of every variable present (a listing) and, with deep, its checksum read and
+    checked. Returns the report: `damaged`, and `damage` naming variable, chunk and lines."""
+    a = c.check(c.Verify, locals(), "seisfuse.verify")
+    return integrity.verify(a.store, deep=a.deep)
+
+
 def open_store(path, chunks="auto") -> xr.Dataset:
     """A complete store as a lazy xarray.Dataset (dask-backed), without unfinished variables."""
     import xarray as xr
 
     group = schema.open_group(path)
+    integrity.require_intact(group)
     keep = {schema.AMPLITUDE, schema.TRACE_MASK, schema.TRACE_HEADERS, schema.TRACE_INDEX,
             *schema.complete_variables(group)}
     drop = [name for name, _ in group.arrays() if name not in keep and name not in schema.RESERVED]

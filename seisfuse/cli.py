@@ -164,6 +164,25 @@ def _report(a: Command, ns) -> None:
     print(Path(result["files"]["markdown"]).read_text())
 
 
+def _verify(a: Command, ns) -> None:
+    report = api.verify(**a.kwargs())
+    checked = f"{report['chunks']:,} chunks of {report['arrays']} arrays" + (", checksums read" if a.deep else "")
+    if not report["checksums"]:
+        log.warning("%s was written before checksums (schema 1): only its completion marker can be checked; "
+                    "re-ingest it to get checksums", a.store)
+    for line in report["damage"][:50]:
+        print(line)
+    if len(report["damage"]) > 50:
+        print(f"... and {len(report['damage']) - 50} more")
+    if report["damaged"]:
+        raise SeisfuseError(f"the store is damaged: {len(report['damage'])} of {checked} missing or corrupt",
+                            where=a.store, fix=report["fix"])
+    if not report["complete"]:
+        raise SeisfuseError("the store is incomplete (no completion marker)", where=a.store,
+                            fix="run the command that made it again to finish it")
+    print(f"{a.store}: whole ({checked})")
+
+
 def _run(a: Command, ns) -> None:
     if a.list_cells:
         for c in pipeline.cells(a.pipeline):
@@ -177,7 +196,7 @@ def _run(a: Command, ns) -> None:
 
 
 HANDLERS = {"info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
-            "predict": _predict, "evaluate": _evaluate, "report": _report, "run": _run}
+            "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,6 +97,14 @@ def _experiment(step, ctx: Context) -> None:
     ctx.failed += [r for r in records if r["status"] != "ok"]
 
 
+def _verify(step, ctx: Context) -> None:
+    report = api.verify(**_call_kwargs(step, ctx))
+    if report["damaged"]:
+        raise SeisfuseError(f"the store is damaged: {report['damage'][0]} ({len(report['damage'])} in all)",
+                            where=ctx.at(step.store), fix=f"run `seisfuse verify {ctx.at(step.store)}` for the list")
+    log.info("  %s: %d chunks present%s", step.store, report["chunks"], ", checksums good" if step.deep else "")
+
+
 def _compare(step, ctx: Context) -> None:
     if not filecmp.cmp(ctx.at(step.a), ctx.at(step.b), shallow=False):
         raise SeisfuseError(f"{step.b} differs from {step.a}", where=ctx.path,
@@ -106,7 +114,7 @@ def _compare(step, ctx: Context) -> None:
 
 STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest"), "export": _plain("export"),
                               "info": _info, "train": _train, "predict": _predict, "evaluate": _evaluate,
-                              "report": _report, "experiment": _experiment, "compare": _compare}
+                              "report": _report, "verify": _verify, "experiment": _experiment, "compare": _compare}
 
 
 def _done(kind: str, step, ctx: Context) -> str | None:

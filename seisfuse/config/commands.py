@@ -238,6 +238,13 @@ class Report(Command):
         None, "a section figure: store, label and prediction variables", scopes=("step", "api"))
 
 
+class Verify(Command):
+    """every chunk of a store present (and, with --deep, its checksum)"""
+
+    store: FilePath = param(help="the store", positional=True, path=True)
+    deep: bool = param(False, "also read every chunk and check its crc32c checksum")
+
+
 class Run(Command):
     """run a batch pipeline YAML (pipelines/*.yaml)"""
 
@@ -262,7 +269,7 @@ class Run(Command):
 
 COMMANDS: dict[str, type[Command]] = {
     "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
-    "evaluate": Evaluate, "report": Report, "run": Run,
+    "evaluate": Evaluate, "report": Report, "verify": Verify, "run": Run,
 }
 
 

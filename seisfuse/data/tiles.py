@@ -29,7 +29,7 @@ from seisfuse.config.train import DataConfig
 from seisfuse.data import augment
 from seisfuse.data.normalize import Normalizer
 from seisfuse.errors import ConfigError
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.progress import Progress
 from seisfuse.tiling.grid import starts as tile_starts
 
@@ -85,7 +85,8 @@ def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None
     cache.mkdir(parents=True, exist_ok=True)
     out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=array.shape)
     step = array.chunks[0]
-    with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar:
+    with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar, \
+            integrity.reading(schema.where(group), name):
         for i in range(0, array.shape[0], step):
             block = array[i:i + step]
             out[i:i + step] = transform(block) if transform else block
@@ -108,6 +109,7 @@ def data_identity(store: str, label: str) -> dict:
 def load_survey(store: str, cfg: DataConfig, cache: Path,
                 normalizer: Normalizer | None = None) -> tuple[Survey, Normalizer]:
     group = schema.open_group(store)
+    integrity.require_intact(group, [n for n in (schema.AMPLITUDE, schema.TRACE_MASK, cfg.label) if n in group])
     if cfg.label not in schema.complete_variables(group):
         raise ConfigError(f"the store has no complete label variable {cfg.label!r}", where=store,
                           fix=f"choose data.label from {schema.complete_variables(group)} or ingest one with --var")

@@ -16,7 +16,7 @@ from seisfuse import cluster, stats
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.infer.predictor import Predictor
 from seisfuse.infer.volume import Settings, finish, output_dtype, plan_tiles, predict_rows, with_class_probabilities
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.progress import Progress
 
 log = logging.getLogger("seisfuse")
@@ -52,8 +52,8 @@ def _prepare(group: zarr.Group, var: str, manifest: dict, dtype, n_blocks: int, 
 
 def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[int, int], b: int,
               settings: Settings, tiles, progress: Progress | None = None) -> None:
-    amplitude, out, mask = group[schema.AMPLITUDE], group[var], group[schema.TRACE_MASK]
-    per_class = [group[name] for name in class_variables(var, predictor, settings)]
+    amplitude, out, mask = group[schema.AMPLITUDE], schema.for_writing(group[var]), group[schema.TRACE_MASK]
+    per_class = [schema.for_writing(group[name]) for name in class_variables(var, predictor, settings)]
 
     def write(row: int, values: np.ndarray) -> None:  # values: (rows, C, crossline, sample)
         result = finish(values, predictor, settings)
@@ -65,8 +65,9 @@ def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[in
             p[~live] = 0
             array[row:row + len(p)] = p
 
-    predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress,
-                 flush_rows=out.chunks[0])
+    with integrity.reading(schema.where(group), schema.AMPLITUDE):
+        predict_rows(predictor, amplitude, block[0], block[1], write, settings, tiles, progress,
+                     flush_rows=out.chunks[0])
     group[schema.ledger_name("predict", var)][b] = 1
 
 

@@ -18,11 +18,14 @@ import os
 import threading
 from pathlib import Path
 
+import google_crc32c
 import numpy as np
 import zarr
 from numcodecs import Blosc
-from zarr.codecs import BloscCodec, BloscShuffle, BytesCodec
+from zarr.codecs import BloscCodec, BloscShuffle, BytesCodec, Crc32cCodec
 from zarr.storage import LocalStore
+
+from seisfuse.errors import StoreError
 
 _SHUFFLE = {BloscShuffle.noshuffle: Blosc.NOSHUFFLE, BloscShuffle.shuffle: Blosc.SHUFFLE,
             BloscShuffle.bitshuffle: Blosc.BITSHUFFLE}
@@ -32,28 +35,33 @@ class ChunkIO:
     """Reads and writes blocks of whole chunks of one array (the fast path), or lets zarr do it."""
 
     def __init__(self, array: zarr.Array):
-        self.array = array
+        self.array = array.with_config({"write_empty_chunks": True})  # zarr's path writes every chunk too
         self.chunks = tuple(array.chunks)
         self.shape = tuple(array.shape)
-        self.blosc, self.dtype, self.root = self._plan(array)
+        self.blosc, self.dtype, self.root, self.crc = self._plan(array)
         self.fill = np.asarray(array.fill_value, dtype=array.dtype)
         self.read_only = bool(array.store_path.store.read_only)
         self._dirs: set[Path] = set()  # chunk folders known to exist (shared by the worker threads)
 
     @staticmethod
     def _plan(array: zarr.Array):
-        """(Blosc or None, on-disk dtype, array folder) when the fast path applies, else Nones."""
+        """(Blosc or None, on-disk dtype, array folder, crc32c?) when the fast path applies, else
+        Nones. crc32c: zarr's codec, last: 4 bytes of the checksum of the bytes before them."""
         meta = array.metadata
         store = array.store_path.store
+        none = None, None, None, False
         if getattr(meta, "zarr_format", None) != 3 or not isinstance(store, LocalStore):
-            return None, None, None
-        codecs = tuple(meta.codecs)
+            return none
+        codecs = list(meta.codecs)
+        crc = bool(codecs) and isinstance(codecs[-1], Crc32cCodec)
+        if crc:
+            codecs.pop()
         if not codecs or not isinstance(codecs[0], BytesCodec) or len(codecs) > 2:
-            return None, None, None
+            return none
         blosc = None
         if len(codecs) == 2:
             if not isinstance(codecs[1], BloscCodec):
-                return None, None, None
+                return none
             c = codecs[1]
             blosc = Blosc(cname=c.cname.value, clevel=c.clevel, shuffle=_SHUFFLE[c.shuffle],
                           blocksize=c.blocksize, typesize=c.typesize)
@@ -61,7 +69,7 @@ class ChunkIO:
         dtype = np.dtype(array.dtype)
         if endian is not None and dtype.itemsize > 1:
             dtype = dtype.newbyteorder("<" if endian.value == "little" else ">")
-        return blosc, dtype, Path(store.root) / array.path
+        return blosc, dtype, Path(store.root) / array.path, crc
 
     def _aligned(self, block: tuple[slice, ...]) -> tuple[range, ...] | None:
         """Chunk indices covered by a block of whole chunks (the last may be cut by the
@@ -107,6 +115,8 @@ class ChunkIO:
                 chunk = np.full(full, self.fill, dtype=self.dtype)
                 chunk[in_chunk] = part
             raw = self.blosc.encode(chunk) if self.blosc is not None else chunk.tobytes()
+            if self.crc:  # as zarr's Crc32cCodec: the checksum as a native uint32 after the bytes
+                raw = bytes(raw) + np.uint32(google_crc32c.value(raw)).tobytes()
             self._put(self._key_path(coords), raw)
 
     def read(self, block: tuple[slice, ...]) -> np.ndarray:
@@ -121,15 +131,27 @@ class ChunkIO:
         for coords, in_block, in_chunk in self._pieces(ranges, start):
             try:
                 raw = self._key_path(coords).read_bytes()
-            except FileNotFoundError:  # never written: the fill value, as zarr reads it
-                out[in_block] = self.fill
+            except FileNotFoundError:
+                if self.crc:  # a checksummed array has every chunk on disk: a missing one is damage
+                    self._damaged(coords, "is missing")
+                out[in_block] = self.fill  # an older store: never written, the fill value as zarr reads it
                 continue
+            if self.crc:
+                raw, stored = raw[:-4], raw[-4:]
+                if np.uint32(google_crc32c.value(raw)).tobytes() != stored:
+                    self._damaged(coords, "is corrupt (its crc32c checksum does not match)")
             if self.blosc is not None:
                 self.blosc.decode(raw, out=chunk)
             else:
                 chunk[...] = np.frombuffer(raw, dtype=self.dtype).reshape(self.chunks)
             out[in_block] = chunk[in_chunk]
         return out
+
+    def _damaged(self, coords, what: str):
+        name = self.array.path.split("/")[-1]
+        raise StoreError(f"chunk {','.join(map(str, coords))} of {name!r} {what}", where=str(self.root.parent),
+                         fix=f"run `seisfuse verify {self.root.parent}` to list the damage; `seisfuse ingest` "
+                             "of the same source again repairs it")
 
     def remove_temporaries(self) -> int:
         """Delete chunk temporaries left by a writer killed mid-chunk (before a resume)."""

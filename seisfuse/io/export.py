@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.errors import StoreError
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.io import segy_format as sf
 from seisfuse.io.blocks import chunk_blocks, run_parallel
 from seisfuse.io.chunkio import ChunkIO
@@ -26,6 +26,7 @@ from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
 
 log = logging.getLogger("seisfuse")
+HEADER_ARRAYS = (schema.TRACE_HEADERS, schema.TRACE_INDEX, schema.TRACE_MASK)
 
 
 def _file_positions(trace_index: np.ndarray) -> np.ndarray:
@@ -73,6 +74,7 @@ def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np
 def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source", overwrite: bool = False,
                 workers: int | None = None) -> Path:
     group = schema.open_group(store)
+    integrity.require_intact(group, [n for n in (var, *HEADER_ARRAYS) if n in group])
     where = str(store)
     if var not in group or (var != schema.AMPLITUDE and var not in schema.complete_variables(group)):
         valid = [schema.AMPLITUDE, *schema.complete_variables(group)]

@@ -26,7 +26,7 @@ import zarr
 from seisfuse import cluster, stats
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import blocks as blocks_mod
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.io import segy_format as sf
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.segy_file import SegyLayout, SegyReader, decode_samples, scan
@@ -96,19 +96,56 @@ def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, mani
                         attrs={"long_name": "raw 240-byte trace headers, source byte order"})
     schema.create_array(group, schema.TRACE_INDEX, shape, spatial_chunks, "int64", dims, fill_value=-1,
                         attrs={"long_name": "0-based trace position in the source file, -1 = missing"})
-    for dim in dims:
-        schema.write_coordinate(group, dim, grid.axes[dim], (dim,))
-    schema.write_coordinate(group, "sample", index.sample_axis, ("sample",),
-                            attrs={"units": index.sample_unit, "domain": index.domain})
-    for name, values in index.coords.items():
-        schema.write_coordinate(group, name, values, dims)
+    _write_coordinates(group, index)
     _create_state(group, schema.AMPLITUDE, n_blocks)
     return group
 
 
+def _write_coordinates(group: zarr.Group, index: SegyIndex) -> None:
+    dims = index.grid.dims
+    for dim in dims:
+        schema.write_coordinate(group, dim, index.grid.axes[dim], (dim,))
+    schema.write_coordinate(group, "sample", index.sample_axis, ("sample",),
+                            attrs={"units": index.sample_unit, "domain": index.domain})
+    for name, values in index.coords.items():
+        schema.write_coordinate(group, name, values, dims)
+
+
+def _start_repair(group: zarr.Group, var: str, blocks: list, index: SegyIndex) -> bool:
+    """A complete variable ingested from this same source, damaged since: mark it incomplete
+    and record every block as done except those that cover a missing or corrupt chunk, so that
+    the copy step redoes only these (a killed repair resumes like any ingest). False when
+    nothing is damaged."""
+    names = [var, *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if var == schema.AMPLITUDE
+                    else [])]
+    found = integrity.missing(group, names) + integrity.corrupt(group, names)
+    if not found:
+        return False
+    ndim = len(index.grid.dims)
+    chunks = group[var].chunks[:ndim]
+    bad = {d.chunk[:ndim] for d in found}
+    redo = [b for b, block in enumerate(blocks)
+            if any(all(sl.start <= c * n < sl.stop for sl, c, n in zip(block, chunk, chunks)) for chunk in bad)]
+    log.warning("%s: %d chunk(s) missing or corrupt (e.g. %s): re-copying %d of %d blocks", schema.where(group),
+                len(found), found[0], len(redo), len(blocks))
+    group[var].attrs.update({schema.REPAIRING: True, schema.COMPLETE: False})
+    if var == schema.AMPLITUDE:
+        group.attrs[schema.COMPLETE] = False
+        _write_coordinates(group, index)
+    _create_state(group, var, len(blocks))
+    done = np.ones(len(blocks), np.uint8)
+    done[redo] = 0
+    group[schema.ledger_name("ingest", var)][:] = done
+    return True
+
+
 def _open_for_label(path: Path, var: str, layout: SegyLayout, index: SegyIndex, manifest,
-                    overwrite: bool, n_blocks: int) -> tuple[zarr.Group, bool]:
+                    overwrite: bool, blocks: list) -> tuple[zarr.Group, bool]:
+    n_blocks = len(blocks)
     group = schema.open_group(path, mode="r+")
+    if (var in group and not overwrite and group[var].attrs.get(schema.COMPLETE)
+            and group[var].attrs.get("ingest_manifest") == manifest and _start_repair(group, var, blocks, index)):
+        return group, True
     schema.check_new_variable(group, var, overwrite)
     dims = schema.spatial_dims(group)
     amp = group[schema.AMPLITUDE]
@@ -233,6 +270,8 @@ def _finalize(group: zarr.Group, var: str) -> dict:
         total = total.merge(stats.BlockStats.from_array(row))
     values = group[sample][:]
     summary = stats.summarize(total, values[np.isfinite(values)])
+    if group[var].attrs.get(schema.REPAIRING):  # the same source re-copied in part: its statistics stand
+        summary = group[var].attrs.get("statistics") or group.attrs["statistics"]
     for name in (done, st, sample):
         del group[name]
     schema.mark_complete(group, var, summary)  # for the amplitude, the store's marker last of all
@@ -262,16 +301,17 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
         "fingerprint": fingerprint(seg), "var": var, "iline_byte": iline_byte, "xline_byte": xline_byte,
         "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder}))
     workers = workers or min(4, os.cpu_count() or 1)
-    if var == schema.AMPLITUDE:  # step: create (or resume)
-        resume = (not overwrite and not schema.is_complete(path)
-                  and schema.attribute(path, "ingest_manifest") == manifest)
-        if resume:
+    if var == schema.AMPLITUDE:  # step: create (or resume, or repair)
+        same = not overwrite and schema.attribute(path, "ingest_manifest") == manifest
+        resume = same and not schema.is_complete(path)
+        repair = same and not resume and _start_repair(schema.open_group(path, mode="r+"), var, blocks, index)
+        if resume or repair:
             group = zarr.open_group(str(path), mode="r+", zarr_format=3)
         else:
             schema.prepare_path(path, overwrite)
             group = _create_store(path, seg, index, chunks, manifest, len(blocks))
     else:
-        group, resume = _open_for_label(path, var, seg, index, manifest, overwrite, len(blocks))
+        group, resume = _open_for_label(path, var, seg, index, manifest, overwrite, blocks)
     _run_blocks(seg, group, var, index, blocks, workers, var == schema.AMPLITUDE,  # step: copy
                 desc=f"ingest {Path(src).name} -> {var}", scheduler=scheduler)
     summary = _finalize(group, var)  # step: finalize

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse import stats
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyReader, decode_samples, scan
 from seisfuse.io.segy_index import build_index
@@ -65,6 +65,7 @@ def store_info(path) -> dict:
             ("" if done else "  INCOMPLETE")
     out = {
         "kind": "store", "path": str(Path(path)), "complete": bool(attrs.get(schema.COMPLETE, False)),
+        "integrity": integrity_state(group),
         "source_file": attrs.get("source_file"),
         "sample_format": f"{attrs.get('sample_format')} ({attrs.get('sample_format_name')})",
         "byteorder": attrs.get("byteorder"), "key_bytes": f"inline {attrs.get('iline_byte')}, "
@@ -77,6 +78,21 @@ def store_info(path) -> dict:
         "seisfuse_version": attrs.get("seisfuse_version"),
     }
     return out
+
+
+def integrity_state(group) -> str:
+    """damaged (first missing chunk), incomplete, verified (when, deep or not), or complete."""
+    if not group.attrs.get(schema.COMPLETE, False):
+        return "incomplete (no completion marker)"
+    if not integrity.applies(group):
+        return "complete; no checksums (a schema 1 store: re-ingest it to get them)"
+    found = integrity.missing(group)
+    if found:
+        return f"DAMAGED: {len(found)} chunk(s) missing, e.g. {found[0]}; run `seisfuse verify` for the list"
+    stamp = group.attrs.get(schema.VERIFIED)
+    if stamp:
+        return f"verified{' with checksums' if stamp.get('deep') else ''} at {stamp['at']}; every chunk present now"
+    return "complete: every chunk present (checksums not read: `seisfuse verify --deep`)"
 
 
 def info(path, **kwargs) -> dict:

@@ -23,14 +23,18 @@ from pathlib import Path
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec, BloscShuffle
+from zarr.codecs import BloscCodec, BloscShuffle, Crc32cCodec
+from zarr.storage import LocalStore
 
 from seisfuse._version import __version__
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import segy_format as sf
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every chunk written and checksummed (crc32c), chunk inventory at completion
 COMPLETE = "seisfuse_complete"
+CHUNKS = "chunk_inventory"  # chunk files present at completion (per array)
+VERIFIED = "seisfuse_verified"  # {"at", "deep"}: the last `seisfuse verify` that found no damage
+REPAIRING = "seisfuse_repairing"  # an ingest is re-copying the blocks of damaged chunks
 AMPLITUDE = "amplitude"
 TRACE_MASK = "trace_mask"
 TRACE_HEADERS = "trace_headers"
@@ -43,9 +47,10 @@ DEFAULT_CHUNKS = (64, 64, 64)
 
 def codec_for(dtype) -> list:
     """Blosc-lz4 with bit shuffle: chosen by scripts/bench_codecs.py (fastest reads, see
-    BENCHMARKS.md); headers and masks are highly redundant and any codec shrinks them."""
+    BENCHMARKS.md); headers and masks are highly redundant and any codec shrinks them. Then
+    zarr's crc32c codec: every chunk carries its checksum, checked on every read."""
     return [BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.bitshuffle,
-                       typesize=np.dtype(dtype).itemsize)]
+                       typesize=np.dtype(dtype).itemsize), Crc32cCodec()]
 
 
 def b64(raw: bytes) -> str:
@@ -115,10 +120,17 @@ def create_array(group: zarr.Group, name: str, shape, chunks, dtype, dims, fill_
     array = group.create_array(
         name, shape=tuple(int(s) for s in shape), chunks=tuple(int(min(c, max(s, 1))) for c, s in zip(chunks, shape)),
         dtype=dtype, compressors=codec_for(dtype), fill_value=fill_value, dimension_names=dims,
-        overwrite=overwrite)
+        overwrite=overwrite, config={"write_empty_chunks": True})  # every chunk on disk: a missing one is damage
     if attrs:
         array.attrs.update(attrs)
     return array
+
+
+def for_writing(array: zarr.Array) -> zarr.Array:
+    """The array as seisfuse writes it through zarr: every chunk stored, even one that equals
+    the fill value (zarr skips those by default, and the setting is not kept in the metadata),
+    so that a missing chunk always means damage."""
+    return array.with_config({"write_empty_chunks": True})
 
 
 def write_coordinate(group: zarr.Group, name: str, values: np.ndarray, dims, attrs=None) -> None:
@@ -191,12 +203,14 @@ def create_variable(group: zarr.Group, name: str, dtype, attrs: dict | None = No
 
 
 def mark_complete(group: zarr.Group, name: str, statistics: dict | None = None) -> None:
-    """The variable's completion marker (with its statistics); for the amplitude, also the
-    store's, written last of all."""
-    group[name].attrs.update({**({"statistics": statistics} if statistics is not None else {}), COMPLETE: True})
+    """The variable's completion marker (with its statistics and chunk inventory); for the
+    amplitude, also the store's (with the inventory of every array), written last of all."""
+    extra = {"statistics": statistics} if statistics is not None else {}
+    group[name].attrs.update({**extra, CHUNKS: len(present_chunks(group[name])), COMPLETE: True})
+    group[name].attrs.pop(REPAIRING, None)
     if name == AMPLITUDE:
-        if statistics is not None:
-            group.attrs["statistics"] = statistics
+        group.attrs.update({**extra, CHUNKS: {n: len(present_chunks(a)) for n, a in group.arrays()
+                                              if not n.startswith("_")}})
         group.attrs[COMPLETE] = True
 
 
@@ -221,3 +235,25 @@ def blocks_to_do(group: zarr.Group, job: str, var: str) -> list[int]:
 
 def drop_ledger(group: zarr.Group, job: str, var: str) -> None:
     del group[ledger_name(job, var)]
+
+
+def chunk_grid(array: zarr.Array) -> tuple[int, ...]:
+    return tuple(-(-int(n) // int(c)) for n, c in zip(array.shape, array.chunks))
+
+
+def present_chunks(array: zarr.Array) -> set[tuple[int, ...]]:
+    """The chunk indices whose files exist: one directory listing, no chunk read. Only for
+    local stores with zarr's default chunk keys (c/i/j/k); elsewhere every chunk is assumed."""
+    store = array.store_path.store
+    encoding = array.metadata.chunk_key_encoding
+    if not isinstance(store, LocalStore) or getattr(encoding, "name", "default") != "default" or \
+            getattr(encoding, "separator", "/") != "/":
+        return set(np.ndindex(*chunk_grid(array)))
+    root = Path(store.root) / array.path / "c"
+    found = set()
+    for folder, _, files in os.walk(root):
+        parts = Path(folder).relative_to(root).parts
+        for name in files:
+            if not name.startswith(".") and name.isdigit():
+                found.add(tuple(int(p) for p in (*parts, name)))
+    return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from seisfuse.errors import StoreError
-from seisfuse.io import schema
+from seisfuse.io import integrity, schema
 from seisfuse.metrics.binary import BinaryMetrics, tolerance_hits
 from seisfuse.metrics.multiclass import MulticlassMetrics
 from seisfuse.progress import Progress
@@ -21,6 +21,7 @@ def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | No
         if name not in valid_names:
             raise StoreError(f"no complete variable {name!r} in the store", where=str(store),
                              fix=f"choose from {valid_names}")
+    integrity.require_intact(group, [pred, label, schema.TRACE_MASK])
     p_arr, l_arr, mask = group[pred], group[label], group[schema.TRACE_MASK]
     lo, hi = region or (0, p_arr.shape[0])
     step = p_arr.chunks[0]
@@ -29,7 +30,8 @@ def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | No
     else:
         acc = BinaryMetrics(threshold, tolerance)
         tol = np.zeros(4, np.int64)
-    with Progress(hi - lo, f"evaluate {pred} vs {label}", unit="line") as bar:
+    with Progress(hi - lo, f"evaluate {pred} vs {label}", unit="line") as bar, \
+            integrity.reading(store, f"{pred} or {label}"):
         for a in range(lo, hi, step):
             b = min(a + step, hi)
             valid = np.broadcast_to(mask[a:b][..., None], p_arr[a:b].shape)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import zarr
 
+from seisfuse.errors import StoreError
 from seisfuse.io import schema
 from seisfuse.io.chunkio import ChunkIO
 
@@ -47,13 +48,30 @@ def test_fast_writes_are_the_files_zarr_writes(tmp_path, dtype, fill, codecs):
     assert not list((tmp_path / "a.zarr").rglob("*.tmp"))
 
 
-def test_reads_fill_for_chunks_never_written(tmp_path):
+def test_a_missing_chunk_of_a_checksummed_array_is_damage_not_the_fill_value(tmp_path):
     arr = _array(tmp_path / "a.zarr", "v", (6, 6), (3, 3), "int64", fill=-1)
-    arr[0:3, 0:3] = 7
-    got = ChunkIO(arr).read((slice(0, 6),))
+    arr[0:3, 0:3] = 7  # one chunk of four written
+    with pytest.raises(StoreError, match="chunk 0,1 of 'v' is missing"):
+        ChunkIO(arr).read((slice(0, 6),))
+    plain = _array(tmp_path / "b.zarr", "v", (6, 6), (3, 3), "int64", fill=-1, codecs=False)
+    plain[0:3, 0:3] = 7  # no checksum: an older store, whose writer skipped fill-value chunks
     expected = np.full((6, 6), -1)
     expected[:3, :3] = 7
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(ChunkIO(plain).read((slice(0, 6),)), expected)
+
+
+def test_a_corrupt_chunk_is_caught_by_chunkio_and_by_zarr(tmp_path):
+    arr = _array(tmp_path / "a.zarr", "v", (6, 6), (3, 3), "float32")
+    ChunkIO(arr).write((slice(0, 6),), np.arange(36, dtype=np.float32).reshape(6, 6))
+    np.testing.assert_array_equal(arr[:], np.arange(36).reshape(6, 6))  # zarr checks the checksums ChunkIO wrote
+    path = tmp_path / "a.zarr" / "v" / "c" / "1" / "0"
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x40  # one flipped bit
+    path.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match="chunk 1,0 of 'v' is corrupt"):
+        ChunkIO(arr).read((slice(0, 6),))
+    with pytest.raises(ValueError, match="checksum"):
+        arr[:]
 
 
 def test_unaligned_blocks_and_other_stores_go_through_zarr(tmp_path):

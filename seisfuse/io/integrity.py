@@ -1,0 +1,141 @@
+"""Is a store whole? Every chunk of a complete variable exists (a listing, no read) and, on a
+deep check, its crc32c checksum (zarr's own codec) matches its bytes.
+
+seisfuse writes every chunk of every variable (stores of schema 2 and later), so a missing
+chunk is damage, never "the fill value": zarr would read it as zeros. Damage is reported by
+variable, chunk index and the lines it covers, with the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import google_crc32c
+import numpy as np
+import zarr
+from zarr.codecs import Crc32cCodec
+
+from seisfuse.errors import StoreError
+from seisfuse.io import schema
+from seisfuse.progress import Progress
+
+
+@dataclass(frozen=True)
+class Damage:
+    var: str
+    chunk: tuple[int, ...]
+    kind: str  # "missing" or "corrupt"
+    lines: str  # e.g. "inlines 1064..1127"
+
+    def __str__(self) -> str:
+        return f"{self.var}: chunk {','.join(map(str, self.chunk))} ({self.lines}) is {self.kind}"
+
+
+def checked_arrays(group: zarr.Group) -> list[str]:
+    """The arrays that must be whole: the survey's own and every complete variable."""
+    complete = set(schema.complete_variables(group))
+    return [name for name, _ in group.arrays() if not name.startswith("_")
+            and (name in schema.RESERVED or name in complete)]
+
+
+def lines_of(group: zarr.Group, array: zarr.Array, chunk: tuple[int, ...]) -> str:
+    """The range of the first dim a chunk covers, in the survey's line numbers."""
+    dims = array.metadata.dimension_names or ()
+    if not dims or not chunk:
+        return "whole array"
+    dim, c, n = dims[0], array.chunks[0], array.shape[0]
+    lo, hi = chunk[0] * c, min((chunk[0] + 1) * c, n) - 1
+    if dim in group and dim != array.path.split("/")[-1] and group[dim].shape == (n,):
+        axis = group[dim][:]
+        return f"{dim}s {axis[lo]}..{axis[hi]}"
+    return f"{dim} indices {lo}..{hi}"
+
+
+def applies(group: zarr.Group) -> bool:
+    """Stores of schema 1 wrote chunks through zarr, which skips chunks of the fill value."""
+    return int(group.attrs.get("schema_version", 1)) >= 2
+
+
+def missing(group: zarr.Group, names: list[str] | None = None) -> list[Damage]:
+    if not applies(group):
+        return []
+    out = []
+    for name in names if names is not None else checked_arrays(group):
+        array = group[name]
+        present = schema.present_chunks(array)
+        for chunk in sorted(set(np.ndindex(*schema.chunk_grid(array))) - present):
+            out.append(Damage(name, chunk, "missing", lines_of(group, array, chunk)))
+    return out
+
+
+def _chunk_ok(array: zarr.Array, path: Path, has_crc: bool) -> bool:
+    raw = path.read_bytes()
+    if has_crc:
+        return len(raw) >= 4 and np.uint32(google_crc32c.value(raw[:-4])).tobytes() == raw[-4:]
+    return True
+
+
+def corrupt(group: zarr.Group, names: list[str] | None = None) -> list[Damage]:
+    """Every present chunk's checksum checked (arrays without crc32c are skipped)."""
+    out = []
+    names = names if names is not None else checked_arrays(group)
+    total = sum(len(schema.present_chunks(group[n])) for n in names)
+    root = Path(group.store.root)
+    with Progress(total, "verify checksums", unit="chunk") as bar:
+        for name in names:
+            array = group[name]
+            has_crc = any(isinstance(c, Crc32cCodec) for c in array.metadata.codecs)
+            for chunk in sorted(schema.present_chunks(array)):
+                path = root / array.path / array.metadata.encode_chunk_key(chunk)
+                if not _chunk_ok(array, path, has_crc):
+                    out.append(Damage(name, chunk, "corrupt", lines_of(group, array, chunk)))
+                bar.update()
+    return out
+
+
+def fix_for(store) -> str:
+    return (f"run `seisfuse verify {store}` for the full list; `seisfuse ingest` of the same source into it "
+            "again repairs the amplitude and its labels (re-copying only the damaged blocks), `seisfuse predict "
+            "... --overwrite` a prediction")
+
+
+def require_intact(group: zarr.Group, names: list[str] | None = None) -> None:
+    """Refuse a damaged store (a listing, not a read): the first missing chunk named, and the count."""
+    found = missing(group, names)
+    if found:
+        raise StoreError(f"the store is damaged: {found[0]}" + (f" ({len(found)} chunks missing)"
+                                                                 if len(found) > 1 else ""),
+                         where=schema.where(group), fix=fix_for(schema.where(group)))
+
+
+def verify(path, deep: bool = False) -> dict:
+    """Every chunk of every checked array present and, with deep, its checksum. A store found
+    whole is stamped (schema.VERIFIED) when it is writable."""
+    group = schema.open_group(path, require_complete=False)
+    names = checked_arrays(group)
+    found = missing(group, names) + (corrupt(group, names) if deep else [])
+    report = {"store": str(path), "complete": bool(group.attrs.get(schema.COMPLETE, False)), "deep": deep,
+              "checksums": applies(group), "arrays": len(names),
+              "chunks": sum(int(np.prod(schema.chunk_grid(group[n]))) for n in names),
+              "damage": [str(d) for d in found], "damaged": bool(found), "fix": fix_for(path)}
+    if not found and report["complete"]:
+        with contextlib.suppress(OSError, PermissionError):
+            schema.open_group(path, mode="r+").attrs[schema.VERIFIED] = {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"), "deep": deep}
+    return report
+
+
+@contextlib.contextmanager
+def reading(store, var: str):
+    """A checksum mismatch found by zarr while reading `var` becomes the store's clear error."""
+    try:
+        yield
+    except ValueError as exc:
+        if "checksum" not in str(exc):
+            raise
+        raise StoreError(f"a chunk of {var!r} is corrupt (its crc32c checksum does not match)", where=str(store),
+                         fix=f"run `seisfuse verify {store} --deep` to list the damaged chunks; re-ingest to repair")\
+            from None
