@@ -34,6 +34,8 @@ def parse_args(doc: str, shape: str = "400,400,750", extra=()) -> argparse.Names
     parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
     parser.add_argument("--shape", default=shape)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the median time is reported")
+    parser.add_argument("--reference", type=Path, help="also time the seisfuse of this checkout (e.g. a "
+                                                       "`git worktree` of an earlier commit) in the same rounds")
     for name, kwargs in extra:
         parser.add_argument(name, **kwargs)
     args = parser.parse_args()
@@ -93,6 +95,14 @@ def measure(cmd: list[str] | str, env: dict | None = None) -> tuple[float, float
     if status != 0:
         raise SystemExit(f"benchmark command failed ({status}): {cmd if shell else shlex.join(cmd)}")
     return seconds, usage.ru_maxrss / 1024
+
+
+def seisfuse_command(reference: Path | None, *args: str) -> tuple[list[str], dict]:
+    """(command, env) that runs `seisfuse ARGS` from this venv, or from the checkout `reference`
+    (same venv, its package first on the path): the same job, old code against new, in one run."""
+    if reference is None:
+        return ["seisfuse", *args], {}
+    return [sys.executable, "-m", "seisfuse.cli", *args], {"PYTHONPATH": str(Path(reference).resolve())}
 
 
 def interleaved(runs: dict, repeats: int) -> dict[str, tuple[float, float]]:

@@ -1,6 +1,7 @@
 """Export throughput and peak memory: seisfuse vs TGS MDIO vs the usual segyio idiom.
 
     python scripts/bench_export.py [--workdir bench_out] [--shape 400,400,750] [--repeats 3] [--no-segyio]
+                                   [--reference DIR]
 
 For the ~500 MB IBM and IEEE surveys of bench_ingest.py (made if missing), ingests each
 with seisfuse and with MDIO, then times in one run: `seisfuse export` (byte-exact, checked
@@ -25,6 +26,7 @@ from _bench_common import (
     interleaved,
     measure,
     parse_args,
+    seisfuse_command,
     survey_files,
     table,
 )
@@ -55,11 +57,11 @@ with segyio.open(src) as f:
 """
 
 
-def fresh_output(out: Path, cmd: list[str]) -> tuple[float, float]:
+def fresh_output(out: Path, cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """measure(cmd) after removing its output file, outside the timing (replacing a 500 MB
     file costs ~0.2 s, the same for every tool)."""
     out.unlink(missing_ok=True)
-    return measure(cmd)
+    return measure(cmd, env=env)
 
 
 def main() -> None:
@@ -68,7 +70,7 @@ def main() -> None:
     print(f"median of {args.repeats} interleaved rounds")
     files = survey_files(args.workdir, args.shape, "base")
     mdio = have_bench_python()
-    rows = []
+    rows, reference_rows = [], []
     for fmt, src in files.items():
         mb = src.stat().st_size / 1e6
         store = args.workdir / f"sf_{fmt}.zarr"
@@ -76,6 +78,12 @@ def main() -> None:
         measure(["seisfuse", "ingest", str(src), str(store), "-q"])
         out = args.workdir / f"sf_{fmt}_out.sgy"
         runs = {"seisfuse": partial(fresh_output, out, ["seisfuse", "export", str(store), str(out), "-q"])}
+        if args.reference:  # the same job by an earlier checkout, from a store that checkout ingested
+            ref_store, ref_out = args.workdir / f"ref_{fmt}.zarr", args.workdir / f"ref_{fmt}_out.sgy"
+            shutil.rmtree(ref_store, ignore_errors=True)
+            measure(*seisfuse_command(args.reference, "ingest", str(src), str(ref_store), "-q"))
+            cmd, env = seisfuse_command(args.reference, "export", str(ref_store), str(ref_out), "-q")
+            runs["reference"] = partial(fresh_output, ref_out, cmd, env)
         if args.segyio:
             runs["segyio"] = partial(fresh_output, args.workdir / "segyio.sgy", [
                 sys.executable, "-c", SEGYIO_IDIOM, str(src), str(store), str(args.workdir / "segyio.sgy")])
@@ -87,6 +95,10 @@ def main() -> None:
                                                             str(mdio_out)])
         result = interleaved(runs, args.repeats)
         t_sf, mem_sf = result["seisfuse"]
+        if args.reference:
+            t_ref = result["reference"][0]
+            reference_rows.append([f"{fmt} {mb:.0f} MB", f"{mb / t_ref:,.0f}", f"{mb / t_sf:,.0f}",
+                                   f"{t_sf / t_ref:.3f}"])
         exact = filecmp.cmp(src, out, shallow=False)
         row = [f"{fmt} {mb:.0f} MB", f"{mb / t_sf:,.0f}", f"{mem_sf:,.0f}", "yes" if exact else "NO"]
         if args.segyio:
@@ -102,6 +114,10 @@ def main() -> None:
         rows.append(row)
     print(table(rows, ["file", "seisfuse MB/s", "seisfuse peak MB", "byte-exact", "segyio idiom MB/s",
                        "seisfuse vs segyio", "MDIO MB/s", "MDIO peak MB", "seisfuse vs MDIO"]))
+    if reference_rows:
+        print()
+        print(table(reference_rows, ["file", f"{args.reference} MB/s", "this seisfuse MB/s",
+                                     "time ratio (this / ref)"]))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
 """Ingest throughput and peak memory: seisfuse vs `cat` (the read limit) vs TGS MDIO.
 
     python scripts/bench_ingest.py [--workdir bench_out] [--shape 400,400,750] [--repeats 3]
-                                   [--large-inlines 1600] [--dask]
+                                   [--large-inlines 1600] [--dask] [--reference DIR]
 
 Makes a ~500 MB survey as IBM-float and as IEEE SEG-Y (cached in --workdir), then times,
 in one run: `cat FILE > /dev/null`, `seisfuse ingest`, and MDIO's `segy_to_mdio` (rev-1
 spec, PostStack3DTime template, keeping file and raw trace headers as seisfuse does),
 printing MB/s, ratios and peak memory. With --large-inlines, also ingests a 4x larger
 survey to show that peak memory does not grow with the file size; with --dask, also times
-the copy on a 2-process Dask LocalCluster (`--scheduler local`, start-up included).
+the copy on a 2-process Dask LocalCluster (`--scheduler local`, start-up included); with
+--reference DIR, also the seisfuse of that checkout (an earlier commit), as a ratio.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from _bench_common import (
     interleaved,
     measure,
     parse_args,
+    seisfuse_command,
     survey_files,
     table,
 )
 
 
-def seisfuse_ingest(src: Path, out: Path, *options: str) -> tuple[float, float]:
+def seisfuse_ingest(src: Path, out: Path, *options: str, reference: Path | None = None) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)  # outside the timing, as for MDIO
-    return measure(["seisfuse", "ingest", str(src), str(out), "-q", *options])
+    cmd, env = seisfuse_command(reference, "ingest", str(src), str(out), "-q", *options)
+    return measure(cmd, env=env)
 
 
 def mdio_ingest(src: Path, out: Path) -> tuple[float, float]:
@@ -49,7 +52,7 @@ def main() -> None:
     shape = args.shape
     files = survey_files(args.workdir, shape, "base")
     mdio = have_bench_python()
-    rows, dask_rows = [], []
+    rows, dask_rows, reference_rows = [], [], []
     for fmt, src in files.items():
         mb = src.stat().st_size / 1e6
         cat = cat_rate(src)
@@ -58,7 +61,14 @@ def main() -> None:
             runs["mdio"] = partial(mdio_ingest, src, args.workdir / "m.mdio")
         if args.dask:
             runs["dask"] = partial(seisfuse_ingest, src, args.workdir / f"sf_{fmt}_dask.zarr", "--scheduler", "local")
+        if args.reference:
+            runs["reference"] = partial(seisfuse_ingest, src, args.workdir / f"ref_{fmt}.zarr",
+                                        reference=args.reference)
         result = interleaved(runs, args.repeats)
+        if args.reference:
+            t_ref, t_now = result["reference"][0], result["seisfuse"][0]
+            reference_rows.append([f"{fmt} {mb:.0f} MB", f"{mb / t_ref:,.0f}", f"{mb / t_now:,.0f}",
+                                   f"{t_now / t_ref:.3f}"])
         if args.dask:
             t_dask, mem_dask = result["dask"]
             dask_rows.append([f"{fmt} {mb:.0f} MB", f"{mb / result['seisfuse'][0]:,.0f}", f"{mb / t_dask:,.0f}",
@@ -75,6 +85,10 @@ def main() -> None:
     print(f"median of {args.repeats} interleaved rounds")
     print(table(rows, ["file", "cat MB/s", "seisfuse MB/s", "seisfuse peak MB", "MDIO MB/s", "MDIO peak MB",
                        "seisfuse vs MDIO", "seisfuse / cat"]))
+    if reference_rows:
+        print()
+        print(table(reference_rows, ["file", f"{args.reference} MB/s", "this seisfuse MB/s",
+                                     "time ratio (this / ref)"]))
     if dask_rows:  # peak memory of the client process only: the workers are other processes
         print()
         print(table(dask_rows, ["file", "threads MB/s", "Dask local (2 processes) MB/s", "client peak MB"]))

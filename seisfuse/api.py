@@ -149,6 +149,11 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
             raise SeisfuseError("a model without a checkpoint needs the tile size", fix="pass tile=(128, 128)")
         predictor = Predictor(a.checkpoint.eval(), tuple(a.tile), "binary" if a.classes == 1 else "multiclass",
                               a.classes, tta=a.tta)
+    nonfinite = (schema.open_group(a.volume).attrs.get("statistics") or {}).get("n_nonfinite", 0) if on_store \
+        else int(np.count_nonzero(~np.isfinite(np.asarray(getattr(a.volume, "values", a.volume)))))
+    if nonfinite:
+        log.warning("%d NaN/Inf samples in the input: treated as missing (zero) by the model, and their "
+                    "prediction is 0", nonfinite)
     if on_store:
         return predict_store(predictor, a.volume, var=a.var, settings=settings, checkpoint_path=path,
                              scheduler=a.scheduler, device=a.device, tta=a.tta, overwrite=a.overwrite)

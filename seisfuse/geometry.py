@@ -23,6 +23,7 @@ class TraceGrid:
     axes: dict[str, np.ndarray]
     trace_at_cell: np.ndarray  # int64, grid shape, -1 = missing
     n_duplicates_dropped: int = 0
+    duplicate_examples: tuple[str, ...] = ()  # "inline 12, crossline 104: trace 31 kept, 30 dropped"
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -133,8 +134,16 @@ def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "err
                 "--duplicates first|last; for 2D"))
     trace_at_cell = np.full(len(il_axis) * len(xl_axis), -1, dtype=np.int64)
     trace_at_cell[unique_cells] = trace_ids[first]
+    examples = []
+    if n_dup:  # a record of what was dropped: a few cells, the trace kept and those dropped
+        dropped = np.ones(n, dtype=bool)
+        dropped[first] = False
+        for k in np.flatnonzero(dropped)[:5]:
+            t = int(trace_ids[k])
+            kept = int(trace_at_cell[cells[k]])
+            examples.append(f"inline {inline[t]}, crossline {crossline[t]}: trace {kept} kept, {t} dropped")
     return TraceGrid(("inline", "crossline"), {"inline": il_axis, "crossline": xl_axis},
-                     trace_at_cell.reshape(len(il_axis), len(xl_axis)), n_dup)
+                     trace_at_cell.reshape(len(il_axis), len(xl_axis)), n_dup, tuple(examples))
 
 
 def truncated_tail(grid: TraceGrid) -> tuple[int, str]:
@@ -159,3 +168,31 @@ def truncated_tail(grid: TraceGrid) -> tuple[int, str]:
     else:
         return 0, ""
     return (int(missing.sum()), line) if np.array_equal(missing, tail) else (0, "")
+
+
+# The dim names seisfuse reads, and the names other tools give the same axes (segysak:
+# iline, xline, twt, depth; MDIO: inline, crossline, time, depth; common short forms).
+DIM_ALIASES = {
+    "inline": ("inline", "iline", "il", "inline_number"),
+    "crossline": ("crossline", "xline", "xl", "crossline_number"),
+    "trace": ("trace", "cdp", "trace_index"),
+    "sample": ("sample", "twt", "time", "depth", "samples", "z"),
+}
+_CANONICAL = {alias: name for name, aliases in DIM_ALIASES.items() for alias in aliases}
+VOLUME_DIMS = {3: ("inline", "crossline", "sample"), 2: ("trace", "sample")}
+
+
+def canonical_dims(dims, where: str | None = None) -> tuple[str, ...]:
+    """seisfuse's names for an array's dims (aliases accepted), refusing names it does not know
+    and sets that are not a volume (inline, crossline, sample) or a section (trace, sample)."""
+    dims = tuple(str(d) for d in dims)
+    unknown = [d for d in dims if d.lower() not in _CANONICAL]
+    if unknown:
+        known = "; ".join(f"{k}: {', '.join(v)}" for k, v in DIM_ALIASES.items())
+        raise GeometryError(f"unknown dim name(s) {unknown} in dims {dims}", where=where,
+                            fix=f"rename them to one of the known names ({known})")
+    names = tuple(_CANONICAL[d.lower()] for d in dims)
+    if sorted(names) not in (sorted(v) for v in VOLUME_DIMS.values()):
+        raise GeometryError(f"dims {dims} (read as {names}) are neither (inline, crossline, sample) nor "
+                            "(trace, sample)", where=where, fix="give a 3D volume or a 2D section")
+    return names

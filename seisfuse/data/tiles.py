@@ -106,6 +106,26 @@ def data_identity(store: str, label: str) -> dict:
             label: {"shape": list(group[label].shape), "statistics": group[label].attrs.get("statistics")}}
 
 
+def class_labels(block: np.ndarray, cfg: DataConfig, store: str) -> np.ndarray:
+    """A block of a label variable as class indices, refusing what is not a label: values that
+    are not whole numbers (a probability variable), or outside 0..classes-1 (0/1 for binary)."""
+    if np.iscomplexobj(block) or not np.issubdtype(block.dtype, np.number):
+        raise ConfigError(f"label {cfg.label!r} has dtype {block.dtype}, not class numbers", where=store,
+                          fix="choose a label variable of whole class numbers (data.label)")
+    fraction = block != np.rint(block) if np.issubdtype(block.dtype, np.floating) else None
+    if fraction is not None and fraction.any():
+        raise ConfigError(f"label {cfg.label!r} holds values that are not whole numbers (e.g. "
+                          f"{float(block[fraction][0]):.6g}): a probability or an amplitude, not a class label",
+                          where=store, fix="train on a label of class numbers (threshold a probability first)")
+    top = cfg.classes - 1 if cfg.task == "multiclass" else 1
+    low, high = float(block.min()), float(block.max())
+    if low < 0 or high > top:
+        raise ConfigError(f"label {cfg.label!r} holds values {low:g}..{high:g}, outside 0..{top} "
+                          f"(data.task {cfg.task}, data.classes {cfg.classes})", where=store,
+                          fix="set data.classes (and data.task: multiclass) to the number of classes the label has")
+    return block.astype(np.int64) if cfg.task == "multiclass" else (block > 0)
+
+
 def load_survey(store: str, cfg: DataConfig, cache: Path,
                 normalizer: Normalizer | None = None) -> tuple[Survey, Normalizer]:
     group = schema.open_group(store)
@@ -117,7 +137,7 @@ def load_survey(store: str, cfg: DataConfig, cache: Path,
         raise ConfigError("training needs a 3D (inline, crossline, sample) store", where=store)
     amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32)
     label = _cache_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
-                        lambda b: np.rint(b).astype(np.int64) if cfg.task == "multiclass" else (b > 0.5))
+                        lambda b: class_labels(b, cfg, store))
     valid = group[schema.TRACE_MASK][:]
     axis = AXES[cfg.split.axis]
     n = amplitude.shape[axis]

@@ -48,6 +48,9 @@ class Predictor:
         size = tiles.shape[1:]
         if len(size) != len(self.tile):
             raise ConfigError(f"the model takes {len(self.tile)}D tiles, got {len(size)}D")
+        bad = ~np.isfinite(tiles)  # NaN/Inf samples: missing (zero) in the input, zero in the output
+        if bad.any():
+            tiles = np.where(bad, 0, tiles)
         x = self.normalizer(tiles) if self.normalizer else tiles.astype(np.float32)
         pad = [(0, 0)] + [(0, max(0, t - s)) for t, s in zip(self.tile, size)]
         if any(p[1] for p in pad):  # a border tile of a volume smaller than the tile
@@ -61,4 +64,7 @@ class Predictor:
                 probs = probs + self._forward(torch.flip(x, dims)).flip(dims)
             probs = probs / (1 + len(flips))
         crop = (slice(None), slice(None), *(slice(0, s) for s in size))
-        return probs[crop].cpu().numpy().astype(np.float64)
+        out = probs[crop].cpu().numpy().astype(np.float64)
+        if bad.any():
+            out[np.broadcast_to(bad[:, None], out.shape)] = 0
+        return out

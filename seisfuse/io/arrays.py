@@ -15,6 +15,7 @@ import zarr
 from seisfuse import stats
 from seisfuse._version import __version__
 from seisfuse.errors import GeometryError
+from seisfuse.geometry import VOLUME_DIMS, canonical_dims
 from seisfuse.io import schema
 from seisfuse.io import segy_format as sf
 from seisfuse.io.blocks import chunk_blocks
@@ -26,13 +27,18 @@ BIN_SIZE_M = 25.0
 
 
 def _unpack(amplitude, dims):
-    """numpy or xarray.DataArray -> (array, dims, coords)."""
+    """numpy or xarray.DataArray -> (array, dims, coords), a DataArray read by its dim names
+    (segysak's iline/xline/twt and MDIO's names too) and put in seisfuse's order."""
     coords = {}
     if hasattr(amplitude, "dims") and hasattr(amplitude, "coords"):
-        dims = tuple(amplitude.dims)
-        coords = {d: np.asarray(amplitude[d].values) for d in dims if d in amplitude.coords}
-        amplitude = amplitude.data
+        names = canonical_dims(amplitude.dims, where="the DataArray given to store_from_array")
+        coords = {n: np.asarray(amplitude[d].values) for d, n in zip(amplitude.dims, names) if d in amplitude.coords}
+        order = [names.index(d) for d in VOLUME_DIMS[len(names)]]
+        amplitude, dims = np.transpose(amplitude.data, order), VOLUME_DIMS[len(names)]
     amplitude = amplitude if isinstance(amplitude, np.ndarray) else np.asarray(amplitude)
+    if np.iscomplexobj(amplitude) or not np.issubdtype(amplitude.dtype, np.number):
+        raise GeometryError(f"values of dtype {amplitude.dtype} cannot be stored as amplitudes or labels",
+                            fix="give real numbers (for complex traces, store the real part or the envelope)")
     dims = tuple(dims or DIMS.get(amplitude.ndim, ()))
     if amplitude.ndim not in DIMS or dims != DIMS[amplitude.ndim]:
         raise GeometryError(
@@ -42,13 +48,34 @@ def _unpack(amplitude, dims):
     return amplitude, dims, coords
 
 
-def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, sample_interval: float = 4.0,
+def _sample_axis(coord, n: int, interval: float | None, start: float | None, unit: str) -> tuple[float, float]:
+    """(start, interval) of the sample axis: from a regular sample coordinate, or the arguments
+    (default 0 and 4); a coordinate that is irregular or disagrees with the arguments is refused."""
+    if coord is not None and len(coord) > 1:
+        steps = np.diff(np.asarray(coord, dtype=np.float64))
+        if not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9) or steps[0] <= 0:
+            raise GeometryError(f"the sample coordinate is not regular (steps from {steps.min():g} to "
+                                f"{steps.max():g} {unit})", fix="resample to a constant sample interval first")
+        found = (float(coord[0]), float(steps[0]))
+        given = (start if start is not None else found[0], interval if interval is not None else found[1])
+        if not np.allclose(given, found, rtol=1e-6):
+            raise GeometryError(f"sample_start/sample_interval {given} disagree with the sample coordinate "
+                                f"(start {found[0]:g}, interval {found[1]:g} {unit})",
+                                fix="leave them out (the coordinate is used) or fix the coordinate")
+        return found
+    return float(start or 0.0), float(interval or 4.0)
+
+
+def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, sample_interval: float | None = None,
+                     sample_start: float | None = None,
                      chunks=None, overwrite: bool = False, domain: str = "time",
                      text: list[str] | None = None) -> Path:
     """Build a complete store from an in-memory (or memory-mapped) volume and its labels.
 
-    sample_interval is in ms (time) or m (depth). Coordinates of an xarray input are kept;
-    numpy inputs get inline/crossline numbers from 1.
+    The sample axis (ms in time, m in depth) comes from the DataArray's sample coordinate
+    (which must be regular), else from sample_start (default 0) and sample_interval (default
+    4); it is kept through the store and export (binary header interval, trace delay).
+    Coordinates of an xarray input are kept; numpy inputs get inline/crossline numbers from 1.
     """
     amplitude, dims, coords = _unpack(amplitude, dims)
     path = Path(path)
@@ -57,7 +84,12 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     shape = amplitude.shape
     axes = {d: np.asarray(coords.get(d, np.arange(1, shape[i] + 1)), dtype=np.int64)
             for i, d in enumerate(spatial)}
-    sample_axis = np.asarray(coords.get("sample", np.arange(shape[-1]) * sample_interval), dtype=np.float64)
+    unit = "ms" if domain == "time" else "m"
+    start, sample_interval = _sample_axis(coords.get("sample"), shape[-1], sample_interval, sample_start, unit)
+    if start != round(start) or not -32768 <= start <= 32767:
+        raise GeometryError(f"the first sample at {start:g} {unit} is not a whole number that fits SEG-Y's delay "
+                            "field (bytes 109-110)", fix="start the sample axis at a whole number of ms (or m)")
+    sample_axis = start + sample_interval * np.arange(shape[-1], dtype=np.float64)
     store_dtype = np.result_type(amplitude.dtype, np.float32)
     fmt = 5 if store_dtype == np.float32 else 6
     dt_us = int(round(sample_interval * 1000))
@@ -71,7 +103,7 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     chunks = tuple(chunks or (schema.DEFAULT_CHUNKS if len(spatial) == 2 else (4096, 256)))
     lines = text or [f"seisfuse {__version__} store_from_array", f"shape {dict(zip(dims, shape))}",
                      "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
-                     f"sample interval {sample_interval} {'ms' if domain == 'time' else 'm'}, IEEE float"]
+                     f"sample interval {sample_interval:g} {unit}, first sample {start:g} {unit}, IEEE float"]
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
     n_traces = int(np.prod(shape[:-1]))
     group.attrs.update(schema.root_attributes(
@@ -92,7 +124,7 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     schema.write_coordinate(group, "cdp_x", x.reshape(shape[:-1]).astype(np.float64), spatial)
     schema.write_coordinate(group, "cdp_y", y.reshape(shape[:-1]).astype(np.float64), spatial)
     schema.write_coordinate(group, "offset", np.zeros(shape[:-1], dtype=np.int32), spatial)
-    headers = trace_headers(il, xl, shape[-1], dt_us, cdp_x=x, cdp_y=y).reshape(*shape[:-1], -1)
+    headers = trace_headers(il, xl, shape[-1], dt_us, cdp_x=x, cdp_y=y, delay=int(start)).reshape(*shape[:-1], -1)
     index = np.arange(int(np.prod(shape[:-1]))).reshape(shape[:-1])
     io = {name: ChunkIO(group[name]) for name in (schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX)}
     for block in chunk_blocks(shape[:-1], chunks[:-1], shape[-1] * 4):
@@ -123,7 +155,10 @@ def write_variable(store, name: str, values, *, overwrite: bool = False, attrs: 
     """Add a label or prediction variable (same shape as amplitude) to a complete store."""
     group = store if isinstance(store, zarr.Group) else schema.open_group(store, mode="r+")
     schema.check_new_variable(group, name, overwrite)
-    values = values.data if hasattr(values, "dims") else values
+    values = _unpack(values, None)[0] if hasattr(values, "dims") else values  # a DataArray by its dim names
+    if np.iscomplexobj(values) or not np.issubdtype(np.asarray(values[:0]).dtype, np.number):
+        raise GeometryError(f"variable {name!r} has dtype {values.dtype}, not real numbers",
+                            fix="give a real-valued label or prediction")
     dtype = np.dtype(dtype or values.dtype)
     schema.create_variable(group, name, dtype, attrs=attrs, shape=values.shape)
     schema.mark_complete(group, name, _write_blocks(group, name, values, dtype))

@@ -99,8 +99,9 @@ class ChunkIO:
     def _start(block, ndim):
         return [sl.start or 0 for sl in block] + [0] * (ndim - len(block))
 
-    def write(self, block: tuple[slice, ...], values: np.ndarray) -> None:
-        """array[block] = values, chunk by chunk in this thread when the block is aligned."""
+    def write(self, block: tuple[slice, ...], values: np.ndarray, sparse: bool = False) -> None:
+        """array[block] = values, chunk by chunk in this thread when the block is aligned.
+        sparse: chunks that hold only the fill value are not written (a sparse array)."""
         ranges = self._aligned(block) if self.root is not None and not self.read_only else None
         if ranges is None:
             self.array[block] = values  # zarr's path (and zarr's error for a read-only array)
@@ -114,13 +115,16 @@ class ChunkIO:
             else:  # an edge chunk: stored padded to the full chunk shape with the fill value
                 chunk = np.full(full, self.fill, dtype=self.dtype)
                 chunk[in_chunk] = part
+            if sparse and not np.any(chunk != self.fill):
+                continue
             raw = self.blosc.encode(chunk) if self.blosc is not None else chunk.tobytes()
             if self.crc:  # as zarr's Crc32cCodec: the checksum as a native uint32 after the bytes
                 raw = bytes(raw) + np.uint32(google_crc32c.value(raw)).tobytes()
             self._put(self._key_path(coords), raw)
 
-    def read(self, block: tuple[slice, ...]) -> np.ndarray:
-        """array[block], chunk by chunk in this thread when the block is aligned."""
+    def read(self, block: tuple[slice, ...], sparse: bool = False) -> np.ndarray:
+        """array[block], chunk by chunk in this thread when the block is aligned. sparse: a
+        missing chunk is the fill value (a sparse array), not damage."""
         ranges = self._aligned(block) if self.root is not None else None
         if ranges is None:
             return self.array[block]
@@ -132,7 +136,7 @@ class ChunkIO:
             try:
                 raw = self._key_path(coords).read_bytes()
             except FileNotFoundError:
-                if self.crc:  # a checksummed array has every chunk on disk: a missing one is damage
+                if self.crc and not sparse:  # a checksummed array has every chunk on disk: a missing one is damage
                     self._damaged(coords, "is missing")
                 out[in_block] = self.fill  # an older store: never written, the fill value as zarr reads it
                 continue

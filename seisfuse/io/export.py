@@ -61,6 +61,12 @@ def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np
     except NaNError:
         raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
                          where=str(io[var].array.store), fix="export with --format ieee") from None
+    if schema.IBM_WORDS in io:  # IBM words of the source that re-encode otherwise (unnormalised...)
+        kept = io[schema.IBM_WORDS].read(block, sparse=True)
+        kept = kept.reshape(-1, ns) if all_live else kept[live]
+        where = kept != 0
+        if where.any():
+            traces["samples"].view(byteorder + "u4")[where] = kept[where]
     pos = pos[live]
     gaps = np.diff(pos)
     if not bool(np.all(gaps > 0)):  # not in file order within the block: sort the traces
@@ -108,6 +114,8 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
         os.pwrite(fd, head, 0)
         os.ftruncate(fd, len(head) + n_out * trace_size)
         io = {name: ChunkIO(group[name]) for name in (var, schema.TRACE_HEADERS)}
+        if var == schema.AMPLITUDE and code == 1 == attrs["sample_format"] and schema.IBM_WORDS in group:
+            io[schema.IBM_WORDS] = ChunkIO(group[schema.IBM_WORDS])  # the source's own words, restored
         with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar:
             def work(block):
                 _write_block(fd, io, var, block, positions, code, order, len(head), trace_size)

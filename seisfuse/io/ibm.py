@@ -40,13 +40,18 @@ def _decode_exact(words: np.ndarray) -> np.ndarray:
     return out
 
 
-def _decode_piece(words: np.ndarray, out: np.ndarray, exponent: np.ndarray, scratch: np.ndarray) -> None:
+_LEADING = np.uint32(0x00100000)  # a fraction below this has a leading hex digit of 0: unnormalised
+
+
+def _decode_piece(words: np.ndarray, out: np.ndarray, exponent: np.ndarray, scratch: np.ndarray,
+                  candidates: np.ndarray | None = None) -> np.ndarray | None:
     """Fast path: the 24-bit fraction converts to float32 exactly; multiplying by 16^(e-64) * 2^-24
     is then an integer add to the float's exponent field. Results outside float32's normal range,
     and zero fractions, go through the exact path."""
     bits = out.view(np.uint32)
     np.bitwise_and(words, _FRACTION, out=scratch)
     zero = scratch == 0
+    unnormalised = scratch < _LEADING if candidates is not None else None  # zero fractions included
     out[...] = scratch  # uint32 -> float32: exact below 2^24
     np.right_shift(words, 24, out=exponent)
     np.bitwise_and(exponent, 0x7F, out=exponent)
@@ -63,10 +68,17 @@ def _decode_piece(words: np.ndarray, out: np.ndarray, exponent: np.ndarray, scra
         bits[slow] = _decode_exact(words[slow] & ~_SIGN).view(np.uint32)
     np.bitwise_and(words, _SIGN, out=scratch)
     bits |= scratch
+    if candidates is not None:  # words that may not re-encode to themselves: the caller checks these
+        return np.flatnonzero(unnormalised | slow)
+    return None
 
 
-def ibm_to_float32(words: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Decode IBM words (uint32 of either byte order, any shape, strided is fine) to float32."""
+def ibm_to_float32(words: np.ndarray, out: np.ndarray | None = None, candidates: list | None = None) -> np.ndarray:
+    """Decode IBM words (uint32 of either byte order, any shape, strided is fine) to float32.
+
+    candidates: a list that receives the flat indices of the words that may not re-encode to
+    themselves (unnormalised fractions, zero fractions, results outside float32's normal
+    range): found in the same cache-sized pieces as the decoding, so almost free."""
     words = np.asarray(words)
     out = np.empty(words.shape, dtype=np.float32) if out is None else out
     if words.size == 0:
@@ -79,7 +91,10 @@ def ibm_to_float32(words: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     for start in range(0, rows.shape[0], step):
         piece = rows[start:start + step].astype(np.uint32).reshape(-1)  # byte swap + gather, per piece
         n = piece.size
-        _decode_piece(piece, flat[start * width:start * width + n], exponent[:n], scratch[:n])
+        found = _decode_piece(piece, flat[start * width:start * width + n], exponent[:n], scratch[:n],
+                              candidates=candidates)
+        if found is not None and found.size:
+            candidates.append(found + start * width)
     return out
 
 

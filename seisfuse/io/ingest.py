@@ -29,6 +29,7 @@ from seisfuse.io import blocks as blocks_mod
 from seisfuse.io import integrity, schema
 from seisfuse.io import segy_format as sf
 from seisfuse.io.chunkio import ChunkIO
+from seisfuse.io.ibm import float32_to_ibm
 from seisfuse.io.segy_file import SegyLayout, SegyReader, decode_samples, scan
 from seisfuse.io.segy_index import SegyIndex, build_index
 from seisfuse.progress import Progress
@@ -50,19 +51,22 @@ def fingerprint(layout: SegyLayout) -> str:
     return digest.hexdigest()
 
 
-def _state_names(var: str) -> tuple[str, str, str]:
-    """The block ledger, and the per-block statistics and value samples merged at finalize."""
-    return schema.ledger_name("ingest", var), f"_ingest_{var}_stats", f"_ingest_{var}_sample"
+def _state_names(var: str) -> tuple[str, str, str, str]:
+    """The block ledger, and the per-block statistics, value samples and counts of IBM words
+    kept (schema.IBM_WORDS) merged at finalize."""
+    return (schema.ledger_name("ingest", var), f"_ingest_{var}_stats", f"_ingest_{var}_sample",
+            f"_ingest_{var}_ibm")
 
 
 def _create_state(group: zarr.Group, var: str, n_blocks: int) -> None:
-    done, st, sample = _state_names(var)
+    done, st, sample, ibm = _state_names(var)
     cap = max(1024, SAMPLE_BUDGET // max(n_blocks, 1))
     schema.create_ledger(group, "ingest", var, n_blocks)
     schema.create_array(group, st, (n_blocks, stats.STATS_FIELDS), (1, stats.STATS_FIELDS), "float64",
                         ("_block", "_stat"), overwrite=True)
     schema.create_array(group, sample, (n_blocks, cap), (1, cap), "float32", ("_block", "_value"),
                         fill_value=np.nan, overwrite=True)
+    schema.create_array(group, ibm, (n_blocks,), (1,), "int64", ("_block",), overwrite=True)
 
 
 def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
@@ -75,7 +79,8 @@ def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
         domain=index.domain, domain_source=index.domain_source, n_traces=layout.n_traces, n_live=grid.n_live,
         n_missing=grid.n_missing, n_duplicates_dropped=grid.n_duplicates_dropped, source_file=layout.path,
         source_size=layout.file_size, byteorder_source=layout.byteorder_source, revision=list(layout.revision),
-        n_samples_source=layout.n_samples_source, line_steps=grid.steps(), ingest_manifest=manifest)
+        n_samples_source=layout.n_samples_source, line_steps=grid.steps(), ingest_manifest=manifest,
+        n_dead=index.n_dead, dead_examples=index.dead_examples(), duplicate_examples=list(grid.duplicate_examples))
 
 
 def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:
@@ -96,6 +101,10 @@ def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, mani
                         attrs={"long_name": "raw 240-byte trace headers, source byte order"})
     schema.create_array(group, schema.TRACE_INDEX, shape, spatial_chunks, "int64", dims, fill_value=-1,
                         attrs={"long_name": "0-based trace position in the source file, -1 = missing"})
+    if layout.sample_format.code == 1:
+        schema.create_array(group, schema.IBM_WORDS, (*shape, ns), (*spatial_chunks, chunks[-1]), "uint32",
+                            (*dims, "sample"), attrs={"sparse": True, "long_name": "source IBM words that do not "
+                                                      "re-encode to themselves, 0 elsewhere (sparse)"})
     _write_coordinates(group, index)
     _create_state(group, schema.AMPLITUDE, n_blocks)
     return group
@@ -117,7 +126,7 @@ def _start_repair(group: zarr.Group, var: str, blocks: list, index: SegyIndex) -
     the copy step redoes only these (a killed repair resumes like any ingest). False when
     nothing is damaged."""
     names = [var, *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if var == schema.AMPLITUDE
-                    else [])]
+                    else []), *([schema.IBM_WORDS] if var == schema.AMPLITUDE and schema.IBM_WORDS in group else [])]
     found = integrity.missing(group, names) + integrity.corrupt(group, names)
     if not found:
         return False
@@ -173,8 +182,10 @@ def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, cells: np.
     live = cells >= 0
     traces = reader.read_positions(cells[live], reuse=True)
     dtype = layout.sample_format.store_dtype
+    candidates = [] if schema.IBM_WORDS in io else None
     decoded = decode_samples(traces["samples"], layout.sample_format,
-                             out=reader.buffer("decoded", traces["samples"].shape, dtype))
+                             out=reader.buffer("decoded", traces["samples"].shape, dtype), candidates=candidates)
+    kept = _keep_ibm_words(io, block, cells.shape, live, traces["samples"], decoded, candidates)
     if live.all():  # the common case: no scatter, no copy
         values = decoded.reshape(*cells.shape, layout.n_samples)
     else:
@@ -182,6 +193,10 @@ def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, cells: np.
         values[...] = 0
         values[live] = decoded
     io[var].write(block, values)
+    # dead and dummy traces (identification code 2/3) are kept as they are, for export, but
+    # marked not live: out of training, metrics and the statistics
+    codes = traces["header"][:, 28:30].copy().view(np.dtype(f"{layout.byteorder}i2")).reshape(-1)
+    alive = ~np.isin(codes, sf.DEAD_TRACE_CODES)
     if schema.TRACE_HEADERS in io:
         if live.all():
             headers = traces["header"].reshape(*cells.shape, sf.TRACE_HEADER_SIZE)
@@ -189,16 +204,40 @@ def _copy_block(reader: SegyReader, io: dict[str, ChunkIO], var: str, cells: np.
             headers = np.zeros((*cells.shape, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
             headers[live] = traces["header"]
         io[schema.TRACE_HEADERS].write(block, headers)
-        io[schema.TRACE_MASK].write(block, live)
+        mask = live.copy()
+        mask[live] = alive
+        io[schema.TRACE_MASK].write(block, mask)
         io[schema.TRACE_INDEX].write(block, cells)
-    done, st, sample = _state_names(var)
-    io[st].write((slice(b, b + 1),), stats.block_stats(decoded).to_array()[None])
+    done, st, sample, ibm = _state_names(var)
+    io[ibm].write((slice(b, b + 1),), np.array([kept], np.int64))
+    counted = decoded if alive.all() else decoded[alive]
+    io[st].write((slice(b, b + 1),), stats.block_stats(counted).to_array()[None])
     cap = io[sample].shape[1]
-    picked = stats.subsample(decoded, cap)
+    picked = stats.subsample(counted, cap)
     row = np.full((1, cap), np.nan, dtype=np.float32)
     row[0, :picked.size] = picked
     io[sample].write((slice(b, b + 1),), row)
     io[done].write((slice(b, b + 1),), np.ones(1, np.uint8))  # last: the block is finished only now
+
+
+def _keep_ibm_words(io, block, cells_shape, live, words, decoded, candidates) -> int:
+    """Record the source words of the samples whose decoded value re-encodes to another word, so
+    that export of the unchanged amplitude is byte-exact. Only the decoder's candidates are
+    re-encoded; only chunks that hold such a word are written. Returns how many were kept."""
+    if candidates is None:
+        return 0
+    index = np.concatenate(candidates) if candidates else np.empty(0, np.int64)
+    source = words.reshape(-1)[index].astype(np.uint32)  # native order, as the encoder returns
+    differ = float32_to_ibm(decoded.reshape(-1)[index]) != source
+    if not differ.any():
+        return 0
+    ns = decoded.shape[-1]
+    kept = np.zeros((int(live.sum()), ns), np.uint32)
+    kept.reshape(-1)[index[differ]] = source[differ]
+    out = np.zeros((*cells_shape, ns), np.uint32)
+    out[live] = kept
+    io[schema.IBM_WORDS].write(block, out, sparse=True)
+    return int(differ.sum())
 
 
 def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, scheduler=None) -> None:
@@ -206,7 +245,8 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, 
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
     names = [var, *_state_names(var),
-             *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else [])]
+             *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else []),
+             *([schema.IBM_WORDS] if with_headers and schema.IBM_WORDS in group else [])]
     io = {name: ChunkIO(group[name]) for name in names}
     if len(todo) < len(blocks):
         for chunk_io in io.values():
@@ -264,7 +304,7 @@ def _dask_copy(token: str, layout: SegyLayout, store: str, var: str, names: list
 
 
 def _finalize(group: zarr.Group, var: str) -> dict:
-    done, st, sample = _state_names(var)
+    done, st, sample, ibm = _state_names(var)
     total = stats.BlockStats()
     for row in group[st][:]:
         total = total.merge(stats.BlockStats.from_array(row))
@@ -272,8 +312,11 @@ def _finalize(group: zarr.Group, var: str) -> dict:
     summary = stats.summarize(total, values[np.isfinite(values)])
     if group[var].attrs.get(schema.REPAIRING):  # the same source re-copied in part: its statistics stand
         summary = group[var].attrs.get("statistics") or group.attrs["statistics"]
-    for name in (done, st, sample):
+    n_ibm = int(group[ibm][:].sum())
+    for name in (done, st, sample, ibm):
         del group[name]
+    if schema.IBM_WORDS in group and var == schema.AMPLITUDE and not group[var].attrs.get(schema.REPAIRING):
+        group.attrs["n_ibm_words_kept"] = n_ibm
     schema.mark_complete(group, var, summary)  # for the amplitude, the store's marker last of all
     return summary
 
@@ -290,6 +333,9 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     with SegyReader(seg) as reader:  # step: index
         index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
                             duplicates=duplicates, domain=domain, allow_short_tail=allow_short_tail)
+    if index.grid.n_duplicates_dropped:
+        log.warning("%s: %d duplicate traces dropped (--duplicates %s), e.g. %s", src, index.grid.n_duplicates_dropped,
+                    duplicates, index.grid.duplicate_examples[0])
     ndim = len(index.grid.dims)
     chunks = tuple(chunks or (schema.DEFAULT_CHUNKS if ndim == 2 else (4096, 256)))
     if len(chunks) != ndim + 1:

@@ -38,9 +38,19 @@ def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str
         "geometry": _geometry(grid.dims, grid.axes, grid.shape),
         "key_bytes": f"inline {iline_byte}, crossline {xline_byte}" if layout == "3d" else "file order (2d)",
         "missing_traces": grid.n_missing, "duplicates_dropped": grid.n_duplicates_dropped,
+        "dead_traces": _dead(index.n_dead, index.dead_examples()),
+        **({"duplicate_examples": list(grid.duplicate_examples)} if grid.duplicate_examples else {}),
         "statistics": {**summary, "from_traces": len(picks)},
         "text_header": sf.decode_text(seg.text_headers[0]),
     }
+
+
+def _dead(n: int | None, examples: list[str] | None) -> int | str | None:
+    """Dead/dummy traces (identification code 2/3): kept for export, out of training and metrics."""
+    if not n:
+        return n
+    return f"{n} (identification code 2 or 3: out of training, metrics and statistics; exported as they were), " \
+           f"e.g. {'; '.join(examples or [])}"
 
 
 def _geometry(dims, axes, shape) -> dict:
@@ -73,7 +83,13 @@ def store_info(path) -> dict:
         "domain": attrs.get("domain"),
         "geometry": _geometry(dims, {d: group[d][:] for d in dims}, group[schema.AMPLITUDE].shape)
         if dims and schema.AMPLITUDE in group else {},
-        "missing_traces": attrs.get("n_missing"), "variables": variables,
+        "missing_traces": attrs.get("n_missing"), "dead_traces": _dead(attrs.get("n_dead"), attrs.get("dead_examples")),
+        "duplicates_dropped": attrs.get("n_duplicates_dropped"),
+        **({"ibm_words_kept": f"{attrs['n_ibm_words_kept']} samples whose IBM words do not re-encode to "
+                              "themselves (unnormalised, zero with an exponent, outside float32's range): "
+                              "restored on export"} if attrs.get("n_ibm_words_kept") else {}),
+        **({"duplicate_examples": attrs["duplicate_examples"]} if attrs.get("duplicate_examples") else {}),
+        "variables": variables,
         "statistics": attrs.get("statistics"), "text_header": attrs.get("text_header"),
         "seisfuse_version": attrs.get("seisfuse_version"),
     }

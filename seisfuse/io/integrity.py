@@ -66,7 +66,11 @@ def missing(group: zarr.Group, names: list[str] | None = None) -> list[Damage]:
     for name in names if names is not None else checked_arrays(group):
         array = group[name]
         present = schema.present_chunks(array)
-        for chunk in sorted(set(np.ndindex(*schema.chunk_grid(array))) - present):
+        if array.attrs.get("sparse"):  # only the chunks recorded at completion must be there
+            expected = {tuple(c) for c in array.attrs.get(schema.SPARSE_CHUNKS, [])}
+        else:
+            expected = set(np.ndindex(*schema.chunk_grid(array)))
+        for chunk in sorted(expected - present):
             out.append(Damage(name, chunk, "missing", lines_of(group, array, chunk)))
     return out
 

@@ -39,8 +39,13 @@ AMPLITUDE = "amplitude"
 TRACE_MASK = "trace_mask"
 TRACE_HEADERS = "trace_headers"
 TRACE_INDEX = "trace_index"
+# IBM sources: the raw words of the samples whose decoded value does not re-encode to them
+# (unnormalised fractions, zeros with an exponent or sign, values outside float32's range), 0
+# elsewhere; sparse: only chunks that hold such a word are written (their list is recorded).
+IBM_WORDS = "ibm_source_words"
+SPARSE_CHUNKS = "chunk_list"
 HEADER_COORDS = ("cdp_x", "cdp_y", "offset")
-RESERVED = {AMPLITUDE, TRACE_MASK, TRACE_HEADERS, TRACE_INDEX, "inline", "crossline", "trace",
+RESERVED = {AMPLITUDE, TRACE_MASK, TRACE_HEADERS, TRACE_INDEX, IBM_WORDS, "inline", "crossline", "trace",
             "sample", *HEADER_COORDS}
 DEFAULT_CHUNKS = (64, 64, 64)
 
@@ -209,6 +214,9 @@ def mark_complete(group: zarr.Group, name: str, statistics: dict | None = None) 
     group[name].attrs.update({**extra, CHUNKS: len(present_chunks(group[name])), COMPLETE: True})
     group[name].attrs.pop(REPAIRING, None)
     if name == AMPLITUDE:
+        for _, sparse in group.arrays():  # sparse arrays: which chunks exist is the record itself
+            if sparse.attrs.get("sparse"):
+                sparse.attrs[SPARSE_CHUNKS] = sorted(list(c) for c in present_chunks(sparse))
         group.attrs.update({**extra, CHUNKS: {n: len(present_chunks(a)) for n, a in group.arrays()
                                               if not n.startswith("_")}})
         group.attrs[COMPLETE] = True

@@ -305,10 +305,12 @@ class SegyReader:
         return span
 
 
-def decode_samples(samples: np.ndarray, fmt: sf.SampleFormat, out: np.ndarray | None = None) -> np.ndarray:
-    """File samples (any byte order) -> the store dtype of the format, exactly."""
+def decode_samples(samples: np.ndarray, fmt: sf.SampleFormat, out: np.ndarray | None = None,
+                   candidates: list | None = None) -> np.ndarray:
+    """File samples (any byte order) -> the store dtype of the format, exactly. candidates (IBM
+    only): receives the flat indices of words that may not re-encode to themselves."""
     if fmt.code == 1:
-        return ibm_to_float32(samples, out=out)  # swaps and gathers piece by piece
+        return ibm_to_float32(samples, out=out, candidates=candidates)  # swaps and gathers piece by piece
     if out is None:
         return samples.astype(fmt.store_dtype)
     out[...] = samples

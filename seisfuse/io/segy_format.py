@@ -94,11 +94,14 @@ BIN = {
 }
 
 # Trace header fields, 1-based within the 240-byte trace header.
+DEAD_TRACE_CODES = (2, 3)  # trace identification code: dead, dummy
+
 TRACE = {
     "trace_sequence_line": Field(1, "i4"),
     "trace_sequence_file": Field(5, "i4"),
     "field_record": Field(9, "i4"),
     "trace_number": Field(13, "i4"),
+    "trace_id": Field(29, "i2"),  # trace identification code: 1 seismic, 2 dead, 3 dummy, ...
     "energy_source_point": Field(17, "i4"),
     "cdp": Field(21, "i4"),
     "offset": Field(37, "i4"),

@@ -24,11 +24,21 @@ class SegyIndex:
     domain: str
     domain_source: str
     sample_unit: str
+    dead: np.ndarray  # (grid) bool: a trace is there, flagged dead or dummy (identification code 2/3)
+
+    @property
+    def n_dead(self) -> int:
+        return int(self.dead.sum())
+
+    def dead_examples(self, k: int = 5) -> list[str]:
+        cells = np.argwhere(self.dead)[:k]
+        dims = self.grid.dims
+        return [" ".join(f"{d} {self.grid.axes[d][i]}" for d, i in zip(dims, cell)) for cell in cells]
 
 
 def _fields(key_bytes) -> dict[str, tuple[int, str]]:
     fields = {"cdp_x": (181, "i4"), "cdp_y": (185, "i4"), "scalar": (71, "i2"), "offset": (37, "i4"),
-              "delay": (109, "i2"), "time_scalar": (215, "i2")}
+              "delay": (109, "i2"), "time_scalar": (215, "i2"), "trace_id": (29, "i2")}
     for ib, xb in {tuple(key_bytes), *sf.CANDIDATE_KEY_BYTES}:
         fields[f"b{ib}"] = (ib, "i4")
         fields[f"b{xb}"] = (xb, "i4")
@@ -88,5 +98,6 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
     delay = float(sf.scale_coordinate(words["delay"][first], words["time_scalar"][first]))
     step = layout.sample_interval / 1000.0  # us -> ms (time); mm -> m (depth)
     sample_axis = delay + step * np.arange(layout.n_samples, dtype=np.float64)
+    dead = live & np.isin(words["trace_id"], sf.DEAD_TRACE_CODES)[at]
     return SegyIndex(grid, (iline_byte, xline_byte), coords, sample_axis, dom, dom_source,
-                     "ms" if dom == "time" else "m")
+                     "ms" if dom == "time" else "m", dead)

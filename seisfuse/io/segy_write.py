@@ -43,7 +43,7 @@ def put_field(raw: np.ndarray, field: sf.Field, value, byteorder: str, base: int
 
 def trace_headers(inline: np.ndarray, crossline: np.ndarray, n_samples: int, sample_interval_us: int,
                   cdp_x: np.ndarray | None = None, cdp_y: np.ndarray | None = None,
-                  coordinate_scalar: int = -100, byteorder: str = ">") -> np.ndarray:
+                  coordinate_scalar: int = -100, byteorder: str = ">", delay: int = 0) -> np.ndarray:
     """(n, 240) uint8 trace headers with the rev-1 fields a reader of a 3D survey needs."""
     n = len(inline)
     raw = np.zeros((n, sf.TRACE_HEADER_SIZE), dtype=np.uint8)
@@ -53,7 +53,7 @@ def trace_headers(inline: np.ndarray, crossline: np.ndarray, n_samples: int, sam
         "trace_sequence_line": seq, "trace_sequence_file": seq, "field_record": inline,
         "trace_number": crossline, "cdp": crossline, "inline": inline, "crossline": crossline,
         "samples": np.full(n, n_samples), "sample_interval": np.full(n, sample_interval_us),
-        "coordinate_scalar": np.full(n, coordinate_scalar),
+        "coordinate_scalar": np.full(n, coordinate_scalar), "delay_time": np.full(n, delay),
     }
     if cdp_x is not None:
         fields["cdp_x"] = np.rint(np.asarray(cdp_x) * factor)

@@ -65,7 +65,8 @@ def make_schedule(cfg, optimizer):
 
 
 def positive_weight(cfg: TrainConfig, surveys) -> float | None:
-    """pos_weight = N_neg / N_pos over the training lines only (never the validation part)."""
+    """pos_weight = N_neg / N_pos over the live traces of the training lines only (never the
+    validation part, nor missing or dead traces, which the loss does not see either)."""
     if cfg.data.task != "binary" or cfg.loss.pos_weight is None:
         return None
     if cfg.loss.pos_weight != "auto":
@@ -76,9 +77,10 @@ def positive_weight(cfg: TrainConfig, surveys) -> float | None:
         sl[s.axis] = slice(*s.train)
         for i in range(s.train[0], s.train[1], 16):  # by line blocks: bounded memory
             sl[s.axis] = slice(i, min(i + 16, s.train[1]))
-            part = np.asarray(s.label[tuple(sl)])
-            pos += int(part.sum())
-            total += part.size
+            part = np.asarray(s.label[tuple(sl)])  # (lines, crossline, sample)
+            live = np.asarray(s.valid[tuple(sl[:2])])  # (lines, crossline)
+            pos += int(part[live].sum())
+            total += int(live.sum()) * part.shape[-1]
     if pos == 0:
         raise ConfigError("the training part of the labels has no positive voxels", fix="check data.label")
     return (total - pos) / pos

@@ -211,3 +211,31 @@ def test_ctrl_c_ends_with_the_resume_line_and_nothing_else(trained):
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip().splitlines() == ["seisfuse: interrupted; run the same command again to resume"]
     assert "ctrl_c" not in seisfuse.open_store(store)  # not offered as complete
+
+
+def test_a_dataarray_in_another_dim_order_is_predicted_by_its_dim_names(trained):
+    store, ckpt = trained
+    amplitude = seisfuse.open_store(store).amplitude.load()
+    reference = seisfuse.predict(ckpt, amplitude.values)
+    segysak = amplitude.rename(inline="iline", crossline="xline", sample="twt").transpose("twt", "iline", "xline")
+    result = seisfuse.predict(ckpt, segysak)
+    assert result.dims == ("twt", "iline", "xline")
+    np.testing.assert_allclose(result.transpose("iline", "xline", "twt").values, reference, atol=1e-6)
+    with pytest.raises(seisfuse.errors.GeometryError, match="unknown dim name"):
+        seisfuse.predict(ckpt, amplitude.rename(sample="frequency"))
+    with pytest.raises(seisfuse.errors.SeisfuseError, match="complex"):
+        seisfuse.predict(ckpt, amplitude.values.astype(np.complex64))
+
+
+def test_nan_samples_are_missing_in_the_input_and_kept_out_of_the_output(trained, caplog):
+    store, ckpt = trained
+    values = seisfuse.open_store(store).amplitude.values.copy()
+    values[20, 10, 15] = np.nan
+    zeroed = values.copy()
+    zeroed[20, 10, 15] = 0
+    result = seisfuse.predict(ckpt, values)
+    assert np.isfinite(result).all() and result[20, 10, 15] == 0
+    expected = seisfuse.predict(ckpt, zeroed)
+    expected[20, 10, 15] = 0
+    np.testing.assert_array_equal(result, expected)
+    assert "1 NaN/Inf samples in the input" in caplog.text

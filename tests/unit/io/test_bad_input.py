@@ -100,6 +100,12 @@ def test_duplicate_keys_in_the_middle(tmp_path, run_cli):
     src = write_segy(tmp_path / "d.sgy", il, xl, coordinate_values(il, xl, 10))
     assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr"), "holds traces 6 and 7")
     assert run_cli("ingest", src, tmp_path / "s.zarr", "--duplicates", "first", "--allow-short-tail")[0] == 0
+    example = f"inline {il[6]}, crossline {xl[6]}: trace 6 kept, 7 dropped"  # a record of what was dropped
+    for info in (seisfuse.info(src, duplicates="first"), seisfuse.info(tmp_path / "s.zarr")):
+        assert info["duplicates_dropped"] == 1 and info["duplicate_examples"] == [example]
+    assert run_cli("ingest", src, tmp_path / "l.zarr", "--duplicates", "last", "--allow-short-tail")[0] == 0
+    assert seisfuse.info(tmp_path / "l.zarr")["duplicate_examples"] == [
+        f"inline {il[6]}, crossline {xl[6]}: trace 7 kept, 6 dropped"]
 
 
 def test_wrong_inline_byte_all_zero(tmp_path, run_cli):

@@ -1,5 +1,7 @@
 """Training config errors and the gapped spatial split."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,30 @@ def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(sma
     stats = training_statistics(survey)
     assert stats["mean"] == pytest.approx(train_part[10:].mean(), rel=1e-9)
     assert stats["count"] == train_part[10:].size
+
+
+@pytest.mark.parametrize("label, task, classes, message", [
+    (np.full((2, 2, 2), 0.476, np.float32), "binary", 1, "not whole numbers (e.g. 0.476): a probability"),
+    (np.array([[[0, 1], [2, 7]]] * 2, np.uint8), "multiclass", 6, "values 0..7, outside 0..5"),
+    (np.array([[[0, 1], [2, 1]]] * 2, np.uint8), "binary", 1, "values 0..2, outside 0..1"),
+    (np.array([[[-1, 0], [1, 1]]] * 2, np.int16), "multiclass", 3, "values -1..1, outside 0..2"),
+])
+def test_labels_that_are_not_class_numbers_are_refused(label, task, classes, message):
+    from seisfuse.config.train import DataConfig
+    from seisfuse.data.tiles import class_labels
+    from seisfuse.errors import ConfigError
+
+    cfg = DataConfig(stores=["s.zarr"], label="lab", task=task, classes=classes)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        class_labels(label, cfg, "s.zarr")
+    good = DataConfig(stores=["s.zarr"], label="lab", task="multiclass", classes=8)
+    if label.min() >= 0 and not np.issubdtype(label.dtype, np.floating):
+        assert class_labels(label, good, "s.zarr").dtype == np.int64
+
+
+def test_complex_amplitudes_are_refused(tmp_path):
+    import seisfuse
+    from seisfuse.errors import GeometryError
+
+    with pytest.raises(GeometryError, match="complex64 cannot be stored"):
+        seisfuse.store_from_array(np.zeros((2, 3, 8), np.complex64), tmp_path / "c.zarr")
