@@ -38,8 +38,8 @@ __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array"
 log = logging.getLogger("seisfuse")
 
 
-def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "3d", byteorder: str | None = None,
-         duplicates: str = "error") -> dict:
+def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto", x_byte: int = 181,
+         y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error") -> dict:
     """Geometry, format, headers and statistics of a SEG-Y file or a store."""
     a = c.check(c.Info, locals(), "seisfuse.info")
     if Path(a.path).is_dir():
@@ -47,10 +47,10 @@ def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "3
     return inspect_info(a.path, **{k: v for k, v in a.kwargs().items() if k != "path"})
 
 
-def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_byte: int = 193, layout: str = "3d",
-           byteorder: str | None = None, duplicates: str = "error", chunks=None, workers: int | None = None,
-           scheduler: str | None = None, domain: str = "auto", allow_short_tail: bool = False,
-           overwrite: bool = False) -> Path:
+def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto",
+           x_byte: int = 181, y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error", chunks=None,
+           workers: int | None = None, scheduler: str | None = None, domain: str = "auto",
+           allow_short_tail: bool = False, overwrite: bool = False) -> Path:
     """SEG-Y (or .npy) -> store. With var != 'amplitude', adds a label variable to an existing store.
 
     scheduler: None (threads in this process); 'local', 'slurm:N' or an address: Dask workers.

@@ -108,7 +108,11 @@ class SegyKeys(Command):
 
     iline_byte: HeaderByte = param(189, "inline key byte location (1-based)")
     xline_byte: HeaderByte = param(193, "crossline key byte location (1-based)")
-    layout: Literal["3d", "2d"] = param("3d", "3d: post-stack cube placed by keys; 2d: lines/gathers in file order")
+    layout: Literal["auto", "3d", "2d"] = param(
+        "auto", "auto: a cube when the keys form a grid, else (varying offsets: gathers; no grid anywhere: a line) "
+                "2d, said in one line; 3d: a cube placed by keys; 2d: lines/gathers in file order")
+    x_byte: HeaderByte = param(181, "X coordinate byte location (181 CDP X; source X 73 is used when CDP X/Y are 0)")
+    y_byte: HeaderByte = param(185, "Y coordinate byte location (185 CDP Y; source Y 77)")
     byteorder: Literal["big", "little"] | None = param(None, "override byte-order detection")
     duplicates: Literal["error", "first", "last"] = param("error", "what to do with two traces on one cell")
 

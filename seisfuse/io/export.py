@@ -10,6 +10,7 @@ durability matters.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from pathlib import Path
@@ -42,6 +43,18 @@ def _file_positions(trace_index: np.ndarray) -> np.ndarray:
     return out
 
 
+def _kept_word_chunks(array) -> set[tuple[int, ...]]:
+    """The spatial chunk indices of the sparse IBM word record (its chunk list, recorded at completion)."""
+    return {tuple(c[:-1]) for c in array.attrs.get(schema.SPARSE_CHUNKS) or []}
+
+
+def _holds_kept_words(kept: set, block, chunks) -> bool:
+    """Whether a chunk of the record falls in this block: most blocks of most files hold none,
+    and then nothing is read."""
+    ranges = [range(sl.start // c, -(-sl.stop // c)) for sl, c in zip(block, chunks)]
+    return bool(kept) and any(coords in kept for coords in itertools.product(*ranges))
+
+
 def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np.ndarray, fmt: int,
                  byteorder: str, data_offset: int, trace_size: int) -> None:
     pos = positions[block]
@@ -61,7 +74,7 @@ def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np
     except NaNError:
         raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
                          where=str(io[var].array.store), fix="export with --format ieee") from None
-    if schema.IBM_WORDS in io:  # IBM words of the source that re-encode otherwise (unnormalised...)
+    if schema.IBM_WORDS in io and _holds_kept_words(io["kept_chunks"], block, io[var].chunks):  # the source's words
         kept = io[schema.IBM_WORDS].read(block, sparse=True)
         kept = kept.reshape(-1, ns) if all_live else kept[live]
         where = kept != 0
@@ -116,6 +129,7 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
         io = {name: ChunkIO(group[name]) for name in (var, schema.TRACE_HEADERS)}
         if var == schema.AMPLITUDE and code == 1 == attrs["sample_format"] and schema.IBM_WORDS in group:
             io[schema.IBM_WORDS] = ChunkIO(group[schema.IBM_WORDS])  # the source's own words, restored
+            io["kept_chunks"] = _kept_word_chunks(group[schema.IBM_WORDS])
         with Progress(len(blocks), f"export {var} -> {out.name}", unit="block") as bar:
             def work(block):
                 _write_block(fd, io, var, block, positions, code, order, len(head), trace_size)

@@ -80,7 +80,8 @@ def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
         n_missing=grid.n_missing, n_duplicates_dropped=grid.n_duplicates_dropped, source_file=layout.path,
         source_size=layout.file_size, byteorder_source=layout.byteorder_source, revision=list(layout.revision),
         n_samples_source=layout.n_samples_source, line_steps=grid.steps(), ingest_manifest=manifest,
-        n_dead=index.n_dead, dead_examples=index.dead_examples(), duplicate_examples=list(grid.duplicate_examples))
+        n_dead=index.n_dead, dead_examples=index.dead_examples(), duplicate_examples=list(grid.duplicate_examples),
+        layout=index.layout, layout_source=index.layout_source, coordinate_bytes=index.coordinate_source)
 
 
 def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:
@@ -224,14 +225,15 @@ def _keep_ibm_words(io, block, cells_shape, live, words, decoded, candidates) ->
     """Record the source words of the samples whose decoded value re-encodes to another word, so
     that export of the unchanged amplitude is byte-exact. Only the decoder's candidates are
     re-encoded; only chunks that hold such a word are written. Returns how many were kept."""
-    if candidates is None:
+    if not candidates:  # None (not IBM) or no word that could differ: nothing to do, no copy
         return 0
-    index = np.concatenate(candidates) if candidates else np.empty(0, np.int64)
-    source = words.reshape(-1)[index].astype(np.uint32)  # native order, as the encoder returns
+    index = np.concatenate(candidates)
+    ns = decoded.shape[-1]
+    # by (trace, sample): the sample field of the trace records is strided, a reshape would copy it whole
+    source = words[index // ns, index % ns].astype(np.uint32)  # native order, as the encoder returns
     differ = float32_to_ibm(decoded.reshape(-1)[index]) != source
     if not differ.any():
         return 0
-    ns = decoded.shape[-1]
     kept = np.zeros((int(live.sum()), ns), np.uint32)
     kept.reshape(-1)[index[differ]] = source[differ]
     out = np.zeros((*cells_shape, ns), np.uint32)
@@ -322,8 +324,8 @@ def _finalize(group: zarr.Group, var: str) -> dict:
 
 
 def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 189, xline_byte: int = 193,
-                layout: str = "3d", chunks=None, workers: int | None = None, scheduler: str | None = None,
-                byteorder: str | None = None,
+                layout: str = "auto", x_byte: int = 181, y_byte: int = 185, chunks=None, workers: int | None = None,
+                scheduler: str | None = None, byteorder: str | None = None,
                 duplicates: str = "error", domain: str = "auto", allow_short_tail: bool = False,
                 overwrite: bool = False) -> Path:
     """Ingest a SEG-Y file as the store's amplitude, or as a label variable of an existing store."""
@@ -331,8 +333,13 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     cluster.check(scheduler)
     seg = scan(src, byteorder)  # step: scan
     with SegyReader(seg) as reader:  # step: index
-        index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
+        index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout, x_byte=x_byte,
+                            y_byte=y_byte,
                             duplicates=duplicates, domain=domain, allow_short_tail=allow_short_tail)
+    if index.layout_source.startswith("auto:") and index.layout == "2d":
+        log.info("%s: %s", src, index.layout_source.removeprefix("auto: "))
+    if "73/77" in index.coordinate_source:
+        log.info("%s: coordinates from %s", src, index.coordinate_source)
     if index.grid.n_duplicates_dropped:
         log.warning("%s: %d duplicate traces dropped (--duplicates %s), e.g. %s", src, index.grid.n_duplicates_dropped,
                     duplicates, index.grid.duplicate_examples[0])
@@ -345,6 +352,7 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     blocks = blocks_mod.chunk_blocks(index.grid.shape, chunks[:ndim], trace_bytes, BLOCK_BYTES)
     manifest = json.loads(json.dumps({
         "fingerprint": fingerprint(seg), "var": var, "iline_byte": iline_byte, "xline_byte": xline_byte,
+        "x_byte": x_byte, "y_byte": y_byte,
         "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder}))
     workers = workers or min(4, os.cpu_count() or 1)
     if var == schema.AMPLITUDE:  # step: create (or resume, or repair)

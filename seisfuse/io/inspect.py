@@ -15,12 +15,12 @@ from seisfuse.io.segy_index import build_index
 INFO_TRACES = 4096  # traces read, evenly spaced, for the statistics of a SEG-Y file
 
 
-def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "3d",
-              byteorder: str | None = None, duplicates: str = "error") -> dict:
+def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto", x_byte: int = 181,
+              y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error") -> dict:
     seg = scan(path, byteorder)
     with SegyReader(seg) as reader:
         index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
-                            duplicates=duplicates)
+                            duplicates=duplicates, x_byte=x_byte, y_byte=y_byte)
         picks = np.unique(np.linspace(0, seg.n_traces - 1, min(seg.n_traces, INFO_TRACES)).astype(np.int64))
         values = decode_samples(reader.read_positions(picks)["samples"], seg.sample_format)
     summary = stats.summarize(stats.block_stats(values), stats.subsample(values, 1 << 20))
@@ -29,20 +29,28 @@ def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str
         "kind": "segy", "path": str(path), "file_size": seg.file_size,
         "sample_format": f"{seg.sample_format.code} ({seg.sample_format.name})",
         "byteorder": f"{'big' if seg.byteorder == '>' else 'little'}-endian ({seg.byteorder_source})",
-        "revision": f"{seg.revision[0]}.{seg.revision[1]}", "text_encoding": seg.text_encoding,
+        "revision": sf.revision_text(*seg.revision), "text_encoding": seg.text_encoding,
         "extended_text_headers": len(seg.text_headers) - 1, "n_traces": seg.n_traces,
         "n_samples": f"{seg.n_samples} (from {seg.n_samples_source})",
         "sample_interval": f"{seg.sample_interval / 1000:g} {index.sample_unit}",
         "domain": f"{index.domain} ({index.domain_source})",
         "sample_range": f"{index.sample_axis[0]:g}..{index.sample_axis[-1]:g} {index.sample_unit}",
         "geometry": _geometry(grid.dims, grid.axes, grid.shape),
-        "key_bytes": f"inline {iline_byte}, crossline {xline_byte}" if layout == "3d" else "file order (2d)",
+        "layout": f"{index.layout} ({index.layout_source})",
+        "key_bytes": f"inline {iline_byte}, crossline {xline_byte}" if index.layout == "3d" else "file order (2d)",
+        "coordinates": _ranges(index.ranges, index.coordinate_source),
         "missing_traces": grid.n_missing, "duplicates_dropped": grid.n_duplicates_dropped,
         "dead_traces": _dead(index.n_dead, index.dead_examples()),
         **({"duplicate_examples": list(grid.duplicate_examples)} if grid.duplicate_examples else {}),
         "statistics": {**summary, "from_traces": len(picks)},
         "text_header": sf.decode_text(seg.text_headers[0]),
     }
+
+
+def _ranges(ranges: dict, source: str) -> str:
+    shown = ", ".join(f"{name.replace('_', ' ')} {lo:g}..{hi:g}" for name, r in ranges.items() if r
+                      for lo, hi in [r])
+    return f"{shown} (x/y from {source})"
 
 
 def _dead(n: int | None, examples: list[str] | None) -> int | str | None:
@@ -78,8 +86,11 @@ def store_info(path) -> dict:
         "integrity": integrity_state(group),
         "source_file": attrs.get("source_file"),
         "sample_format": f"{attrs.get('sample_format')} ({attrs.get('sample_format_name')})",
-        "byteorder": attrs.get("byteorder"), "key_bytes": f"inline {attrs.get('iline_byte')}, "
-        f"crossline {attrs.get('xline_byte')}",
+        "byteorder": attrs.get("byteorder"),
+        "layout": f"{attrs.get('layout', '3d')} ({attrs.get('layout_source', 'given')})",
+        "coordinate_bytes": attrs.get("coordinate_bytes"),
+        "key_bytes": "file order (2d)" if dims == ("trace",) else
+        f"inline {attrs.get('iline_byte')}, crossline {attrs.get('xline_byte')}",
         "domain": attrs.get("domain"),
         "geometry": _geometry(dims, {d: group[d][:] for d in dims}, group[schema.AMPLITUDE].shape)
         if dims and schema.AMPLITUDE in group else {},

@@ -5,6 +5,7 @@ Pure data and tiny helpers; no file access. Byte positions are 1-based as in the
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,12 +126,35 @@ TRACE = {
 CANDIDATE_KEY_BYTES = ((189, 193), (9, 21), (17, 13), (5, 21), (9, 13), (181, 185))
 
 
+# The EBCDIC code pages differ on the brackets: cp037 has them at 0xBA/0xBB, cp1047 (what
+# Petrel and many Unix tools write) at 0xAD/0xBD, which cp037 reads as "Ý" and "¨", letters a
+# seismic text header does not use. Both forms decode to brackets here.
+_EBCDIC_BRACKETS = str.maketrans({"Ý": "[", "¨": "]"})
+
+
 def decode_text(raw: bytes) -> str:
-    """Decode a 3200-byte textual header (EBCDIC or ASCII) into 40 lines of 80 chars."""
+    """Decode a 3200-byte textual header (EBCDIC or ASCII): 40 cards of 80 characters, or, when
+    the writer put line breaks in it, its own lines (wrapped at 80, as segyio's tools.wrap)."""
     encoding = text_encoding(raw)
     text = raw.decode("cp037" if encoding == "ebcdic" else "latin-1")
+    if encoding == "ebcdic":
+        text = text.translate(_EBCDIC_BRACKETS)
+    if "\n" in text or "\r" in text:  # not laid out as cards: fixed 80-character slices would drift
+        lines = []
+        for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            line = "".join(ch if ch.isprintable() else " " for ch in line).rstrip()
+            lines += textwrap.wrap(line, 80) or [""]
+        return "\n".join(lines).rstrip("\n ")
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     return "\n".join(text[i:i + 80].rstrip() for i in range(0, len(text), 80))
+
+
+def revision_text(major: int, minor: int) -> str:
+    """The SEG-Y revision of binary bytes 3501-3502 (0x0100 = 1.0, 0x0200 = 2.0), or, for a
+    word that is no revision code, the word itself, said so."""
+    if major in (0, 1, 2) and minor < 10:
+        return f"{major}.{minor}"
+    return f"0x{major:02x}{minor:02x} (not a SEG-Y revision code: 0x0100 is 1.0, 0x0200 is 2.0)"
 
 
 def text_encoding(raw: bytes) -> str:

@@ -12,7 +12,7 @@ from seisfuse.errors import GeometryError, SeisfuseError
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyLayout, SegyReader
 
-LAYOUTS = ("3d", "2d")
+LAYOUTS = ("auto", "3d", "2d")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class SegyIndex:
     domain_source: str
     sample_unit: str
     dead: np.ndarray  # (grid) bool: a trace is there, flagged dead or dummy (identification code 2/3)
+    layout: str = "3d"  # "3d" (a cube by its keys) or "2d" (file order)
+    layout_source: str = "given"  # why: given, or what auto-detection found
+    coordinate_source: str = "bytes 181/185 (CDP X/Y)"
+    ranges: dict = None  # of header fields over the live traces, for info: x, y, offset, field record
 
     @property
     def n_dead(self) -> int:
@@ -36,8 +40,9 @@ class SegyIndex:
         return [" ".join(f"{d} {self.grid.axes[d][i]}" for d, i in zip(dims, cell)) for cell in cells]
 
 
-def _fields(key_bytes) -> dict[str, tuple[int, str]]:
-    fields = {"cdp_x": (181, "i4"), "cdp_y": (185, "i4"), "scalar": (71, "i2"), "offset": (37, "i4"),
+def _fields(key_bytes, xy_bytes=(181, 185)) -> dict[str, tuple[int, str]]:
+    fields = {"x": (xy_bytes[0], "i4"), "y": (xy_bytes[1], "i4"), "source_x": (73, "i4"), "source_y": (77, "i4"),
+              "scalar": (71, "i2"), "offset": (37, "i4"), "field_record": (9, "i4"),
               "delay": (109, "i2"), "time_scalar": (215, "i2"), "trace_id": (29, "i2")}
     for ib, xb in {tuple(key_bytes), *sf.CANDIDATE_KEY_BYTES}:
         fields[f"b{ib}"] = (ib, "i4")
@@ -56,28 +61,56 @@ def detect_domain(text: str, requested: str) -> tuple[str, str]:
         return requested, "given"
     if requested != "auto":
         raise SeisfuseError(f"unknown domain {requested!r}", fix="use time, depth or auto")
-    has_depth = re.search(r"\bDEPTH\b", text, re.IGNORECASE) is not None
-    has_time = re.search(r"\bTIME\b|\bTWT\b", text, re.IGNORECASE) is not None
-    if has_depth and not has_time:
-        return "depth", "textual header mentions DEPTH"
-    return "time", "default (pass --domain depth for depth data)"
+    # "time/depth" is a generic label (e.g. "Trace start time/depth: bytes 109-110"), not a statement
+    lines = [re.sub(r"time\s*/\s*depth|depth\s*/\s*time", " ", line, flags=re.IGNORECASE) for line in text.splitlines()]
+    depth = next((line.strip() for line in lines if re.search(r"\bDEPTH\b", line, re.IGNORECASE)), None)
+    time = next((line.strip() for line in lines if re.search(r"\bTIME\b|\bTWT\b", line, re.IGNORECASE)), None)
+    if depth and not time:
+        return "depth", f"the textual header says so: {depth[:60]!r}"
+    if time and not depth:
+        return "time", f"the textual header says so: {time[:60]!r}; pass --domain depth if it is depth data"
+    if time and depth:
+        return "time", (f"the textual header names both ({time[:40]!r}, {depth[:40]!r}): time assumed; "
+                        "pass --domain depth for depth data")
+    return "time", "the default: the textual header names neither; pass --domain depth for depth data"
 
 
 def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189, xline_byte: int = 193,
-                mode: str = "3d", duplicates: str = "error", domain: str = "auto",
-                allow_short_tail: bool = False) -> SegyIndex:
+                mode: str = "auto", duplicates: str = "error", domain: str = "auto",
+                allow_short_tail: bool = False, x_byte: int = 181, y_byte: int = 185) -> SegyIndex:
     if mode not in LAYOUTS:
         raise SeisfuseError(f"unknown layout {mode!r}", fix=f"use one of {', '.join(LAYOUTS)}")
     check_key_byte(iline_byte, "--iline-byte")
     check_key_byte(xline_byte, "--xline-byte")
-    words = reader.header_words(_fields((iline_byte, xline_byte)))
+    words = reader.header_words(_fields((iline_byte, xline_byte), (x_byte, y_byte)))
+    offsets = np.unique(words["offset"])
+    prestack = len(offsets) > 1  # post-stack traces share one offset; gathers do not
+    source = "given"
+    if mode == "auto" and prestack:
+        mode, source = "2d", (f"auto: offsets vary ({offsets[0]}..{offsets[-1]}): pre-stack gathers, kept in file "
+                              "order as a 2D store (trace, sample); pass --layout 3d for a cube")
     if mode == "2d":
         grid = geometry.grid_2d(layout.n_traces)
     else:
-        alternatives = {(ib, xb): (words[f"b{ib}"], words[f"b{xb}"]) for ib, xb in sf.CANDIDATE_KEY_BYTES}
-        grid = geometry.grid_3d(words[f"b{iline_byte}"], words[f"b{xline_byte}"], duplicates=duplicates,
-                                key_bytes=(iline_byte, xline_byte), where=layout.path,
-                                alternatives=alternatives)
+        alternatives = {} if prestack else {(ib, xb): (words[f"b{ib}"], words[f"b{xb}"])
+                                            for ib, xb in sf.CANDIDATE_KEY_BYTES}
+        try:
+            grid = geometry.grid_3d(words[f"b{iline_byte}"], words[f"b{xline_byte}"], duplicates=duplicates,
+                                    key_bytes=(iline_byte, xline_byte), where=layout.path,
+                                    alternatives=alternatives, prestack=prestack)
+            source = "auto: the keys form a grid" if mode == "auto" else source
+        except GeometryError:
+            il, xl = words[f"b{iline_byte}"], words[f"b{xline_byte}"]
+            cells = len(np.unique(il.astype(np.int64) * (1 << 32) + xl))
+            one_cell = cells == 1  # the same keys on every trace: a line or gather without line numbers
+            no_grid = cells == len(il) and not geometry.rank_key_candidates(alternatives)  # no grid, no duplicates
+            if mode != "auto" or not (one_cell or no_grid):
+                raise  # a cube: duplicates, or other byte locations that form a grid (the error lists them)
+            grid, source = geometry.grid_2d(layout.n_traces), (
+                f"auto: the keys at bytes {iline_byte}/{xline_byte} are the same on every trace" if one_cell else
+                f"auto: the keys at bytes {iline_byte}/{xline_byte} form no grid, nor do other common byte locations")
+            source += ": a 2D line in file order (trace, sample); pass --layout 3d and the key bytes for a cube"
+        mode = "3d"
         n_cut, line = geometry.truncated_tail(grid)
         if n_cut and not allow_short_tail:
             raise GeometryError(
@@ -87,9 +120,14 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
     live = grid.live
     at = np.where(live, grid.trace_at_cell, 0)
     xy_scale = sf.scale_coordinate(1.0, words["scalar"])
+    x, y, coordinate_source = words["x"], words["y"], f"bytes {x_byte}/{y_byte}"
+    if (x_byte, y_byte) == (181, 185) and not x.any() and not y.any() and (
+            words["source_x"].any() or words["source_y"].any()):
+        x, y = words["source_x"], words["source_y"]
+        coordinate_source = "bytes 73/77 (source X/Y: CDP X/Y at 181/185 are all zero)"
     coords = {
-        "cdp_x": np.where(live, words["cdp_x"][at] * xy_scale[at], np.nan),
-        "cdp_y": np.where(live, words["cdp_y"][at] * xy_scale[at], np.nan),
+        "cdp_x": np.where(live, x[at] * xy_scale[at], np.nan),
+        "cdp_y": np.where(live, y[at] * xy_scale[at], np.nan),
         "offset": np.where(live, words["offset"][at], 0).astype(np.int32),
     }
     text = sf.decode_text(layout.text_headers[0])
@@ -99,5 +137,8 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
     step = layout.sample_interval / 1000.0  # us -> ms (time); mm -> m (depth)
     sample_axis = delay + step * np.arange(layout.n_samples, dtype=np.float64)
     dead = live & np.isin(words["trace_id"], sf.DEAD_TRACE_CODES)[at]
+    fields = {"x": x * xy_scale, "y": y * xy_scale, "offset": words["offset"], "field_record": words["field_record"]}
+    ranges = {name: (float(np.min(v)), float(np.max(v))) if len(v) else None for name, v in fields.items()}
     return SegyIndex(grid, (iline_byte, xline_byte), coords, sample_axis, dom, dom_source,
-                     "ms" if dom == "time" else "m", dead)
+                     "ms" if dom == "time" else "m", dead, mode if grid.dims != ("trace",) else "2d", source,
+                     coordinate_source, ranges)

@@ -118,7 +118,8 @@ def test_wrong_inline_byte_unique_per_trace(tmp_path, run_cli):
     il, xl = grid_traces(4, 12)
     src = write_segy(tmp_path / "u.sgy", il, xl, coordinate_values(il, xl, 10))
     assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr", "--iline-byte", "5"),
-                      "do not form a plausible grid", "try --iline-byte 189 --xline-byte 193")
+                      "the inline key is different on every trace", "a trace counter",
+                      "try --iline-byte 189 --xline-byte 193")
 
 
 def test_key_byte_outside_header(tmp_path, run_cli):
@@ -203,3 +204,33 @@ def test_a_bad_scheduler_writes_nothing(tmp_path, run_cli):
     src = good_file(tmp_path)
     assert_user_error(run_cli("ingest", src, tmp_path / "s.zarr", "--scheduler", "slurm:0"), "slurm:N", "slurm:8")
     assert not (tmp_path / "s.zarr").exists()
+
+
+def test_a_shot_gather_is_never_offered_an_accidental_cube(segy_dir, tmp_path, run_cli):
+    code, _, err = run_cli("ingest", segy_dir / "shot-gather.sgy", tmp_path / "s.zarr", "--layout", "3d")
+    assert code == 2 and "use --layout 2d" in err and "--iline-byte 9" not in err
+    assert not (tmp_path / "s.zarr").exists()
+    code, _, err = run_cli("ingest", segy_dir / "shot-gather.sgy", tmp_path / "s.zarr")  # auto
+    assert code == 0, err
+    info = seisfuse.info(tmp_path / "s.zarr")
+    assert info["layout"].startswith("2d (auto: the keys at bytes 189/193 are the same on every trace")
+    assert list(info["geometry"]) == ["trace"]
+
+
+def test_cdp_coordinates_of_zero_fall_back_to_the_source_position(tmp_path):
+    from seisfuse.io import segy_write as sw
+
+    il, xl = grid_traces(3, 4)
+    src = write_segy(tmp_path / "c.sgy", il, xl, coordinate_values(il, xl, 8))
+    raw = bytearray(src.read_bytes())
+    for k in range(len(il)):  # CDP X/Y to zero; source X/Y keep 25 m * line numbers (scalar -100)
+        at = 3600 + k * (240 + 32)
+        raw[at + 180:at + 188] = bytes(8)
+    src.write_bytes(bytes(raw))
+    info = seisfuse.info(src)
+    assert "source X/Y: CDP X/Y at 181/185 are all zero" in info["coordinates"]
+    store = seisfuse.ingest(src, tmp_path / "s.zarr")
+    ds = seisfuse.open_store(store)
+    np.testing.assert_allclose(ds.cdp_x.values[0], xl[:4] * 25.0)
+    assert "73/77" in ds.attrs["coordinate_bytes"]
+    assert sw.sf.TRACE["source_x"].byte == 73

@@ -16,8 +16,9 @@ from tests.helpers import coordinate_values, grid_traces, write_segy
 ROUND_TRIP = [  # every readable file of the corpus, with the layout it needs
     *[(name, "3d") for name in (
         "f3.sgy", "f3-lsb.sgy", "f3-withdead.sgy", "small.sgy", "small-lsb.sgy", "tiny.sgy", "multi-text.sgy",
-        "delay-scalar.sgy", "decrement.sgy", "test-geometry.sgy", "volve10-migvel-depth-sub3d.sgy")],
-    *[(name, "2d") for name in ("shot-gather.sgy", "small-ps.sgy", "1xN.sgy", "Mx1.sgy")],
+        "delay-scalar.sgy", "test-geometry.sgy", "volve10-migvel-depth-sub3d.sgy")],
+    # gathers, lines, and decrement.sgy (keys of about 2.1e9 that segyio cannot sort either)
+    *[(name, "2d") for name in ("shot-gather.sgy", "small-ps.sgy", "1xN.sgy", "Mx1.sgy", "decrement.sgy")],
     *[(f"multiformats/Format{c}{o}.sgy", "3d") for c in (1, 2, 3, 5, 8, 16) for o in ("msb", "lsb")],
 ]
 
@@ -209,3 +210,9 @@ def test_store_is_readable_by_plain_zarr(segy_dir, tmp_path):
     assert group.attrs[schema.COMPLETE] is True
     # small.sgy: value = inline.crossline0sample (segyio's test file)
     assert group["amplitude"][0, 0, 1] == pytest.approx(1.20001, abs=1e-5)
+
+
+@pytest.mark.parametrize("name, layout", ROUND_TRIP)
+def test_auto_layout_finds_the_layout_each_file_needs(segy_dir, name, layout):
+    """The default layout (auto) gives every file of the corpus the layout listed above."""
+    assert seisfuse.info(segy_dir / name)["layout"].startswith(f"{layout} (auto: ")
