@@ -69,7 +69,8 @@ def _decode_piece(words: np.ndarray, out: np.ndarray, exponent: np.ndarray, scra
     np.bitwise_and(words, _SIGN, out=scratch)
     bits |= scratch
     if candidates is not None:  # words that may not re-encode to themselves: the caller checks these
-        return np.flatnonzero(unnormalised | slow)
+        unnormalised |= slow
+        return np.flatnonzero(unnormalised) if unnormalised.any() else None
     return None
 
 

@@ -81,7 +81,8 @@ def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
         source_size=layout.file_size, byteorder_source=layout.byteorder_source, revision=list(layout.revision),
         n_samples_source=layout.n_samples_source, line_steps=grid.steps(), ingest_manifest=manifest,
         n_dead=index.n_dead, dead_examples=index.dead_examples(), duplicate_examples=list(grid.duplicate_examples),
-        layout=index.layout, layout_source=index.layout_source, coordinate_bytes=index.coordinate_source)
+        layout=index.layout, layout_source=index.layout_source, coordinate_bytes=index.coordinate_source,
+        header_ranges=index.ranges)
 
 
 def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:

@@ -89,6 +89,8 @@ def store_info(path) -> dict:
         "byteorder": attrs.get("byteorder"),
         "layout": f"{attrs.get('layout', '3d')} ({attrs.get('layout_source', 'given')})",
         "coordinate_bytes": attrs.get("coordinate_bytes"),
+        **({"coordinates": _ranges(attrs["header_ranges"], attrs.get("coordinate_bytes"))}
+           if attrs.get("header_ranges") else {}),
         "key_bytes": "file order (2d)" if dims == ("trace",) else
         f"inline {attrs.get('iline_byte')}, crossline {attrs.get('xline_byte')}",
         "domain": attrs.get("domain"),

@@ -25,13 +25,13 @@ import os, signal, sys
 from seisfuse import cli
 from seisfuse.io import chunkio
 real, calls = chunkio.ChunkIO._put, []
-def put(self, path, raw):
+def put(self, path, raw, *tail):
     calls.append(1)
     if len(calls) == int(os.environ["KILL_AT"]):
         path.parent.mkdir(parents=True, exist_ok=True)
         (path.parent / f".{path.name}.1.1.tmp").write_bytes(bytes(raw)[: len(raw) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
-    real(self, path, raw)
+    real(self, path, raw, *tail)
 chunkio.ChunkIO._put = put
 sys.exit(cli.main(sys.argv[1:]))
 """

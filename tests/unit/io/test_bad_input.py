@@ -215,6 +215,7 @@ def test_a_shot_gather_is_never_offered_an_accidental_cube(segy_dir, tmp_path, r
     info = seisfuse.info(tmp_path / "s.zarr")
     assert info["layout"].startswith("2d (auto: the keys at bytes 189/193 are the same on every trace")
     assert list(info["geometry"]) == ["trace"]
+    assert "field record 2..8" in info["coordinates"] and "offset 1..1" in info["coordinates"]
 
 
 def test_cdp_coordinates_of_zero_fall_back_to_the_source_position(tmp_path):
