@@ -54,6 +54,13 @@ def lines_of(group: zarr.Group, array: zarr.Array, chunk: tuple[int, ...]) -> st
     return f"{dim} indices {lo}..{hi}"
 
 
+def expected_chunks(array: zarr.Array) -> set[tuple[int, ...]]:
+    """Every chunk of the grid; of a sparse array, the chunks recorded at its completion."""
+    if array.attrs.get("sparse"):
+        return {tuple(c) for c in array.attrs.get(schema.SPARSE_CHUNKS, [])}
+    return set(np.ndindex(*schema.chunk_grid(array)))
+
+
 def applies(group: zarr.Group) -> bool:
     """Stores of schema 1 wrote chunks through zarr, which skips chunks of the fill value."""
     return int(group.attrs.get("schema_version", 1)) >= 2
@@ -66,11 +73,7 @@ def missing(group: zarr.Group, names: list[str] | None = None) -> list[Damage]:
     for name in names if names is not None else checked_arrays(group):
         array = group[name]
         present = schema.present_chunks(array)
-        if array.attrs.get("sparse"):  # only the chunks recorded at completion must be there
-            expected = {tuple(c) for c in array.attrs.get(schema.SPARSE_CHUNKS, [])}
-        else:
-            expected = set(np.ndindex(*schema.chunk_grid(array)))
-        for chunk in sorted(expected - present):
+        for chunk in sorted(expected_chunks(array) - present):
             out.append(Damage(name, chunk, "missing", lines_of(group, array, chunk)))
     return out
 
@@ -123,7 +126,7 @@ def verify(path, deep: bool = False) -> dict:
     found = missing(group, names) + (corrupt(group, names) if deep else [])
     report = {"store": str(path), "complete": bool(group.attrs.get(schema.COMPLETE, False)), "deep": deep,
               "checksums": applies(group), "arrays": len(names),
-              "chunks": sum(int(np.prod(schema.chunk_grid(group[n]))) for n in names),
+              "chunks": sum(len(expected_chunks(group[n])) for n in names),
               "damage": [str(d) for d in found], "damaged": bool(found), "fix": fix_for(path)}
     if not found and report["complete"]:
         with contextlib.suppress(OSError, PermissionError):
