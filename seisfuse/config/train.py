@@ -10,6 +10,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from seisfuse.config.base import Strict, describe, read_yaml
+from seisfuse.config.commands import Device
 from seisfuse.errors import ConfigError
 
 
@@ -98,7 +99,7 @@ class TrainLoopConfig(Strict):
     val_every: int = Field(50, ge=1)
     early_stopping: int | None = None  # validations without improvement
     seed: int = Field(0, ge=0)
-    device: str = "auto"
+    device: Device = "auto"  # auto, cpu, cuda, cuda:N or mps (one declaration with the commands')
     loader_workers: int = Field(0, ge=0)
     threads: int | None = None
 

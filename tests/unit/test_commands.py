@@ -254,3 +254,10 @@ def test_a_prediction_larger_than_the_disk_is_refused_before_the_model_loads(run
     monkeypatch.setattr(resources.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
     code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "no.pt")
     assert code == 2 and "variable 'prediction' of shape (16, 16, 16) needs about" in err and "of disk" in err
+
+
+def test_a_training_device_is_checked_when_the_config_is_read():
+    from seisfuse.config import load_config
+
+    with pytest.raises(ConfigError, match="train.device: expected auto, cpu, cuda, cuda:N or mps"):
+        load_config({"name": "t", "data": {"stores": ["s.zarr"]}, "train": {"device": "gpu"}})
