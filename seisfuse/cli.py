@@ -22,7 +22,7 @@ from typing import Literal, get_args, get_origin
 
 from seisfuse import api, pipeline
 from seisfuse._version import __version__
-from seisfuse.config.commands import COMMANDS, Command, check
+from seisfuse.config.commands import COMMANDS, Command, check, step_aliases
 from seisfuse.errors import RunsFailed, SeisfuseError
 
 log = logging.getLogger("seisfuse")
@@ -55,14 +55,18 @@ def _add_field(p: argparse.ArgumentParser, name: str, field) -> None:
         p.add_argument(name, nargs="+" if many else None, help=help_text, metavar=extra["metavar"] or name.upper())
         return
     flags = extra["flags"] or (f"--{name.replace('_', '-')}",)
-    common = dict(dest=name, default=argparse.SUPPRESS)
+    # a flag that spells one of the field's other names (--format, --set) passes its value under
+    # that name, so that a message names what the user typed
+    aliases = getattr(field.validation_alias, "choices", ())
+    dest = next((str(a) for a in aliases if f"--{str(a).replace('_', '-')}" in flags), name)
+    common = dict(dest=dest, default=argparse.SUPPRESS)
     if field.annotation is bool:
         action = "store_false" if field.default else "store_true"
         p.add_argument(*flags, action=action, help=help_text, **common)
     elif get_origin(field.annotation) is list:
         p.add_argument(*flags, action="append", metavar=extra["metavar"], help=help_text, **common)
     else:
-        shown = "" if field.is_required() else f" (default: {_shown(field.default)})"
+        shown = "" if field.is_required() or field.default is None else f" (default: {_shown(field.default)})"
         p.add_argument(*flags, metavar=extra["metavar"] or name.upper(), help=help_text + shown, **common)
 
 
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("seisfuse").setLevel(logging.WARNING if ns.quiet else logging.INFO)
     model = COMMANDS[ns.command]
-    values = {k: v for k, v in vars(ns).items() if k in model.model_fields}
+    values = {k: v for k, v in vars(ns).items() if k in model.model_fields or k in step_aliases(model)}
     try:
         HANDLERS[ns.command](check(model, values), ns)
         sys.stdout.flush()  # inside the try: a closed pipe must not surface at interpreter exit
