@@ -53,6 +53,16 @@ def _ranges(ranges: dict, source: str) -> str:
     return f"{shown} (x/y from {source})"
 
 
+def _sample_axis(group) -> str | None:
+    """'0..4500 m, interval 20 m (226 samples)': the store's sample coordinate, in its units."""
+    if "sample" not in group:
+        return None
+    axis = group["sample"][:]
+    unit = group["sample"].attrs.get("units", "")
+    step = f", interval {axis[1] - axis[0]:g} {unit}" if len(axis) > 1 else ""
+    return f"{axis[0]:g}..{axis[-1]:g} {unit}{step} ({len(axis)} samples)"
+
+
 def _dead(n: int | None, examples: list[str] | None) -> int | str | None:
     """Dead/dummy traces (identification code 2/3): kept for export, out of training and metrics."""
     if not n:
@@ -93,7 +103,8 @@ def store_info(path) -> dict:
            if attrs.get("header_ranges") else {}),
         "key_bytes": "file order (2d)" if dims == ("trace",) else
         f"inline {attrs.get('iline_byte')}, crossline {attrs.get('xline_byte')}",
-        "domain": attrs.get("domain"),
+        "domain": f"{attrs.get('domain')} ({attrs.get('domain_source', 'not recorded')})",
+        "sample_axis": _sample_axis(group),
         "geometry": _geometry(dims, {d: group[d][:] for d in dims}, group[schema.AMPLITUDE].shape)
         if dims and schema.AMPLITUDE in group else {},
         "missing_traces": attrs.get("n_missing"), "dead_traces": _dead(attrs.get("n_dead"), attrs.get("dead_examples")),

@@ -47,5 +47,7 @@ def test_the_petrel_volve_header_matches_its_bytes(segy_dir, tmp_path):
     store = seisfuse.ingest(segy_dir / "volve10-migvel-depth-sub3d.sgy", tmp_path / "v.zarr", domain="depth")
     ds = seisfuse.open_store(store)  # the user knows better: --domain depth, and the axis is in metres
     assert ds.attrs["domain"] == "depth" and ds.sample.attrs["units"] == "m" and float(ds.sample[-1]) == 4500
+    shown = seisfuse.info(store)
+    assert shown["sample_axis"] == "0..4500 m, interval 20 m (226 samples)" and shown["domain"] == "depth (given)"
     store_info = seisfuse.info(segy_dir / "f3.sgy")
     assert store_info["revision"] == "1.0"
