@@ -5,11 +5,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from seisfuse.errors import StoreError
+from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.io import integrity, schema
 from seisfuse.metrics.binary import BinaryMetrics, tolerance_hits
 from seisfuse.metrics.multiclass import MulticlassMetrics
 from seisfuse.progress import Progress
+
+
+def _range(values: np.ndarray, name: str, kind: str, low: float, high: float, whole: bool, store, fix: str):
+    """Refuse a block whose values are not what `kind` needs (naming the values found)."""
+    if values.size == 0:
+        return
+    lo, hi = float(values.min()), float(values.max())
+    fractional = whole and np.issubdtype(values.dtype, np.floating) and bool(np.any(values != np.rint(values)))
+    if lo < low or hi > high or fractional:
+        found = f"values {lo:g}..{hi:g}" + (" that are not whole numbers" if fractional else "")
+        raise SeisfuseError(f"{name!r} holds {found}: not {kind}", where=str(store), fix=fix)
+
+
+def _check_block(p, y, pred: str, label: str, task: str, classes: int | None, store, top=None) -> None:
+    """What a block of the prediction and label must hold for the metrics to mean something.
+    top: the label's largest value over the whole store (its recorded statistics), for the fix."""
+    p, y = np.asarray(p), np.asarray(y)
+    if task == "multiclass":
+        k = classes - 1
+        largest = max(float(np.max(y)), float(np.max(p)), float(top if top is not None else -1))
+        fix = f"give --classes {int(largest) + 1} (or more)" if largest > k else \
+            "evaluate class labels (predict with --output label), not probabilities"
+        _range(y, label, f"class labels 0..{k}", 0, k, True, store, fix)
+        _range(p, pred, f"class labels 0..{k}", 0, k, True, store, fix)
+    else:
+        _range(y, label, "a binary label (0 or 1)", 0, 1, True, store,
+               "choose a binary label, or evaluate with --task multiclass --classes N")
+        _range(p, pred, "probabilities or labels in [0, 1]", 0, 1, False, store,
+               "choose a prediction variable (seisfuse predict writes one)")
 
 
 def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | None = None, task: str = "binary",
@@ -25,8 +54,10 @@ def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | No
     p_arr, l_arr, mask = group[pred], group[label], group[schema.TRACE_MASK]
     lo, hi = region or (0, p_arr.shape[0])
     step = p_arr.chunks[0]
-    if task == "multiclass":
-        acc = MulticlassMetrics(classes or int(np.asarray(l_arr[lo:hi]).max()) + 1)
+    if task == "multiclass":  # the class count from the label's recorded statistics: no pass over it
+        top = (l_arr.attrs.get("statistics") or {}).get("max")
+        classes = classes or (int(top) + 1 if top is not None else int(np.asarray(l_arr[lo:hi]).max()) + 1)
+        acc = MulticlassMetrics(classes)
     else:
         acc = BinaryMetrics(threshold, tolerance)
         tol = np.zeros(4, np.int64)
@@ -35,6 +66,8 @@ def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | No
         for a in range(lo, hi, step):
             b = min(a + step, hi)
             valid = np.broadcast_to(mask[a:b][..., None], p_arr[a:b].shape)
+            _check_block(p_arr[a:b], l_arr[a:b], pred, label, task, classes, store,
+                         (l_arr.attrs.get("statistics") or {}).get("max"))
             if task == "multiclass":
                 acc.update(p_arr[a:b], l_arr[a:b], valid)
             else:

@@ -82,3 +82,24 @@ def test_image_metrics():
     a = np.random.default_rng(1).random((32, 32))
     assert ssim(a, a) == pytest.approx(1.0) and psnr(a, a) == float("inf")
     assert psnr(a, a + 0.1) == pytest.approx(20.0)
+
+
+def test_evaluate_refuses_labels_and_predictions_that_do_not_fit_the_task(tmp_path, run_cli):
+    import seisfuse
+
+    store = seisfuse.synth(tmp_path / "s.zarr", shape=(32, 32, 32), seed=1)
+    top = int(seisfuse.open_store(store).facies.max())
+    code, _, err = run_cli("evaluate", store, "--pred", "facies", "--label", "facies", "--task", "multiclass",
+                           "--classes", "3")
+    assert code == 2 and "'facies' holds values 0.." in err and f"give --classes {top + 1}" in err
+    code, _, err = run_cli("evaluate", store, "--pred", "fault", "--label", "facies")
+    assert code == 2 and "not a binary label (0 or 1)" in err
+    probabilities = np.full(seisfuse.open_store(store).fault.shape, 0.3, np.float32)
+    seisfuse.write_variable(store, "p", probabilities)
+    code, _, err = run_cli("evaluate", store, "--pred", "p", "--label", "facies", "--task", "multiclass")
+    assert code == 2 and "'p' holds values 0.3..0.3 that are not whole numbers" in err
+    seisfuse.write_variable(store, "amp", seisfuse.open_store(store).amplitude.values)
+    code, _, err = run_cli("evaluate", store, "--pred", "amp", "--label", "fault")
+    assert code == 2 and "not probabilities or labels in [0, 1]" in err
+    code, out, err = run_cli("evaluate", store, "--pred", "facies", "--label", "facies", "--task", "multiclass")
+    assert code == 0 and "miou" in out, err
