@@ -84,7 +84,7 @@ def load_config(path, overrides: list[str] | None = None) -> TrainConfig:
     return load_train_config(path, overrides)
 
 
-def train(config, *, overrides: list[str] = (), resume: bool = True, overwrite: bool = False) -> dict:
+def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: bool = False) -> dict:
     """Train a model from a config (path, dict or TrainConfig); writes runs/<name>/.
 
     The same call after an interruption resumes from runs/<name>/last.pt (resume=False
@@ -184,7 +184,7 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
     return result
 
 
-def report(run_dirs, *, out: str = "report", caption: str = "seisfuse experiments", panel=None) -> dict:
+def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiments", panel=None) -> dict:
     """Tables (Markdown, LaTeX, CSV) and figures (PNG) from experiment directories; panel =
     (store, label, [prediction variables]) adds the section figure."""
     from seisfuse.experiments import write_report  # imports matplotlib
