@@ -136,7 +136,9 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
         integrity.require_intact(group, [schema.AMPLITUDE, schema.TRACE_MASK])
         amplitude = group[schema.AMPLITUDE]
         resources.check_disk(a.volume, per_voxel * amplitude.size, f"variable {a.var!r} of shape {amplitude.shape}")
+        nonfinite = (group.attrs.get("statistics") or {}).get("n_nonfinite", 0)  # counted at ingest
     else:
+        nonfinite = int(np.count_nonzero(~np.isfinite(np.asarray(getattr(a.volume, "values", a.volume)))))
         resources.check_memory(2 * per_voxel * int(np.prod(np.shape(a.volume))),
                                f"the prediction of an array of shape {np.shape(a.volume)}",
                                "predict a store instead (out of core), or a smaller array")
@@ -149,8 +151,6 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
             raise SeisfuseError("a model without a checkpoint needs the tile size", fix="pass tile=(128, 128)")
         predictor = Predictor(a.checkpoint.eval(), tuple(a.tile), "binary" if a.classes == 1 else "multiclass",
                               a.classes, tta=a.tta)
-    nonfinite = (schema.open_group(a.volume).attrs.get("statistics") or {}).get("n_nonfinite", 0) if on_store \
-        else int(np.count_nonzero(~np.isfinite(np.asarray(getattr(a.volume, "values", a.volume)))))
     if nonfinite:
         log.warning("%d NaN/Inf samples in the input: treated as missing (zero) by the model, and their "
                     "prediction is 0", nonfinite)
@@ -195,7 +195,7 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
     for root in a.run_dirs:
         if not Path(root).is_dir():
             raise SeisfuseError("no such experiment directory", where=root, fix="give experiments/<name> folders")
-        if schema.attribute(root, schema.COMPLETE) is not None or (Path(root) / "zarr.json").is_file():
+        if (Path(root) / "zarr.json").is_file():  # every store (Zarr v3) has one; an experiment folder not
             raise SeisfuseError("this is a store, not an experiment directory", where=root,
                                 fix="give the experiments/<name> folders that `seisfuse run` wrote")
     resources.output_folder(Path(a.out) / "table.md")

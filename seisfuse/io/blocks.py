@@ -3,6 +3,7 @@ and store_from_array (bounded memory, one write per chunk, resumable by block)."
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from seisfuse.progress import Progress
@@ -21,6 +22,17 @@ def chunk_blocks(shape: tuple[int, ...], chunks: tuple[int, ...], trace_bytes: i
     k = max(1, block_bytes // max(ci * cx * trace_bytes, 1))
     return [(slice(i, min(i + ci, shape[0])), slice(j, min(j + k * cx, shape[1])))
             for i in range(0, shape[0], ci) for j in range(0, shape[1], k * cx)]
+
+
+def chunks_in(block: tuple[slice, ...], chunks: tuple[int, ...]) -> itertools.product:
+    """The chunk indices (over the block's dims) that a block of whole chunks covers."""
+    return itertools.product(*(range(sl.start // c, -(-sl.stop // c)) for sl, c in zip(block, chunks)))
+
+
+def blocks_covering(blocks: list[tuple[slice, ...]], chunk_set: set[tuple[int, ...]],
+                    chunks: tuple[int, ...]) -> list[int]:
+    """The numbers of the blocks that hold any chunk of chunk_set (spatial indices)."""
+    return [b for b, block in enumerate(blocks) if any(c in chunk_set for c in chunks_in(block, chunks))]
 
 
 def run_parallel(work, items, workers: int, bar: Progress) -> None:

@@ -31,6 +31,17 @@ _SHUFFLE = {BloscShuffle.noshuffle: Blosc.NOSHUFFLE, BloscShuffle.shuffle: Blosc
             BloscShuffle.bitshuffle: Blosc.BITSHUFFLE}
 
 
+def checksum(raw) -> bytes:
+    """zarr's Crc32cCodec tail: crc32c of the chunk's bytes as a native uint32."""
+    return np.uint32(google_crc32c.value(raw)).tobytes()
+
+
+def checksum_ok(raw: bytes) -> bool:
+    """Whether the chunk file's last 4 bytes are the checksum of those before them (checked on a
+    numpy view: no copy of the chunk)."""
+    return len(raw) >= 4 and checksum(np.frombuffer(raw, np.uint8)[:-4]) == raw[-4:]
+
+
 class ChunkIO:
     """Reads and writes blocks of whole chunks of one array (the fast path), or lets zarr do it."""
 
@@ -120,7 +131,7 @@ class ChunkIO:
             raw = self.blosc.encode(chunk) if self.blosc is not None else chunk.tobytes()
             # as zarr's Crc32cCodec: the checksum as a native uint32 after the bytes (written after
             # them, not appended to a copy: a chunk copy cost ~10 % of an export)
-            tail = np.uint32(google_crc32c.value(raw)).tobytes() if self.crc else b""
+            tail = checksum(raw) if self.crc else b""
             self._put(self._key_path(coords), raw, tail)
 
     def read(self, block: tuple[slice, ...], sparse: bool = False) -> np.ndarray:
@@ -141,10 +152,10 @@ class ChunkIO:
                     self._damaged(coords, "is missing")
                 out[in_block] = self.fill  # an older store: never written, the fill value as zarr reads it
                 continue
-            if self.crc:  # a numpy view, not a slice of the bytes: no copy of the chunk
-                raw, stored = np.frombuffer(raw, np.uint8)[:-4], raw[-4:]
-                if np.uint32(google_crc32c.value(raw)).tobytes() != stored:
+            if self.crc:
+                if not checksum_ok(raw):
                     self._damaged(coords, "is corrupt (its crc32c checksum does not match)")
+                raw = np.frombuffer(raw, np.uint8)[:-4]  # a view: no copy of the chunk
             if self.blosc is not None:
                 self.blosc.decode(raw, out=chunk)
             else:

@@ -10,7 +10,6 @@ durability matters.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from pathlib import Path
@@ -20,14 +19,13 @@ import numpy as np
 from seisfuse.errors import StoreError
 from seisfuse.io import integrity, schema
 from seisfuse.io import segy_format as sf
-from seisfuse.io.blocks import chunk_blocks, run_parallel
+from seisfuse.io.blocks import blocks_covering, chunk_blocks, run_parallel
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ibm import NaNError
 from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
 
 log = logging.getLogger("seisfuse")
-HEADER_ARRAYS = (schema.TRACE_HEADERS, schema.TRACE_INDEX, schema.TRACE_MASK)
 
 
 def _file_positions(trace_index: np.ndarray) -> np.ndarray:
@@ -46,13 +44,6 @@ def _file_positions(trace_index: np.ndarray) -> np.ndarray:
 def _kept_word_chunks(array) -> set[tuple[int, ...]]:
     """The spatial chunk indices of the sparse IBM word record (its chunk list, recorded at completion)."""
     return {tuple(c[:-1]) for c in array.attrs.get(schema.SPARSE_CHUNKS) or []}
-
-
-def _holds_kept_words(kept: set, block, chunks) -> bool:
-    """Whether a chunk of the record falls in this block: most blocks of most files hold none,
-    and then nothing is read."""
-    ranges = [range(sl.start // c, -(-sl.stop // c)) for sl, c in zip(block, chunks)]
-    return bool(kept) and any(coords in kept for coords in itertools.product(*ranges))
 
 
 def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np.ndarray, fmt: int,
@@ -74,7 +65,8 @@ def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np
     except NaNError:
         raise StoreError(f"variable {var!r} holds NaN values, which IBM float cannot represent",
                          where=str(io[var].array.store), fix="export with --format ieee") from None
-    if schema.IBM_WORDS in io and _holds_kept_words(io["kept_chunks"], block, io[var].chunks):  # the source's words
+    # the source's own IBM words, where it kept some: most blocks of most files have none, and read nothing
+    if schema.IBM_WORDS in io and io["kept_chunks"] and blocks_covering([block], io["kept_chunks"], io[var].chunks):
         kept = io[schema.IBM_WORDS].read(block, sparse=True)
         kept = kept.reshape(-1, ns) if all_live else kept[live]
         where = kept != 0
@@ -93,7 +85,7 @@ def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np
 def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source", overwrite: bool = False,
                 workers: int | None = None) -> Path:
     group = schema.open_group(store)
-    integrity.require_intact(group, [n for n in (var, *HEADER_ARRAYS) if n in group])
+    integrity.require_intact(group, [n for n in (var, *schema.TRACE_ARRAYS) if n in group])
     where = str(store)
     if var not in group or (var != schema.AMPLITUDE and var not in schema.complete_variables(group)):
         valid = [schema.AMPLITUDE, *schema.complete_variables(group)]

@@ -122,21 +122,25 @@ def _write_coordinates(group: zarr.Group, index: SegyIndex) -> None:
         schema.write_coordinate(group, name, values, dims)
 
 
+def _trace_arrays(group: zarr.Group) -> list[str]:
+    """What an amplitude ingest writes beside the amplitude: the per-trace arrays, and the IBM
+    word record of an IBM source."""
+    return [*schema.TRACE_ARRAYS, *([schema.IBM_WORDS] if schema.IBM_WORDS in group else [])]
+
+
 def _start_repair(group: zarr.Group, var: str, blocks: list, index: SegyIndex) -> bool:
     """A complete variable ingested from this same source, damaged since: mark it incomplete
     and record every block as done except those that cover a missing or corrupt chunk, so that
     the copy step redoes only these (a killed repair resumes like any ingest). False when
     nothing is damaged."""
-    names = [var, *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if var == schema.AMPLITUDE
-                    else []), *([schema.IBM_WORDS] if var == schema.AMPLITUDE and schema.IBM_WORDS in group else [])]
+    names = [var, *(_trace_arrays(group) if var == schema.AMPLITUDE else [])]
     found = integrity.missing(group, names) + integrity.corrupt(group, names)
     if not found:
         return False
     ndim = len(index.grid.dims)
     chunks = group[var].chunks[:ndim]
     bad = {d.chunk[:ndim] for d in found}
-    redo = [b for b, block in enumerate(blocks)
-            if any(all(sl.start <= c * n < sl.stop for sl, c, n in zip(block, chunk, chunks)) for chunk in bad)]
+    redo = blocks_mod.blocks_covering(blocks, bad, chunks)
     log.warning("%s: %d chunk(s) missing or corrupt (e.g. %s): re-copying %d of %d blocks", schema.where(group),
                 len(found), found[0], len(redo), len(blocks))
     group[var].attrs.update({schema.REPAIRING: True, schema.COMPLETE: False})
@@ -247,9 +251,7 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, 
     todo = schema.blocks_to_do(group, "ingest", var)
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
-    names = [var, *_state_names(var),
-             *([schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX] if with_headers else []),
-             *([schema.IBM_WORDS] if with_headers and schema.IBM_WORDS in group else [])]
+    names = [var, *_state_names(var), *(_trace_arrays(group) if with_headers else [])]
     io = {name: ChunkIO(group[name]) for name in names}
     if len(todo) < len(blocks):
         for chunk_io in io.values():

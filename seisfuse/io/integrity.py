@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import google_crc32c
 import numpy as np
 import zarr
 from zarr.codecs import Crc32cCodec
 
 from seisfuse.errors import StoreError
 from seisfuse.io import schema
+from seisfuse.io.chunkio import checksum_ok
 from seisfuse.progress import Progress
 
 
@@ -41,17 +41,21 @@ def checked_arrays(group: zarr.Group) -> list[str]:
             and (name in schema.RESERVED or name in complete)]
 
 
-def lines_of(group: zarr.Group, array: zarr.Array, chunk: tuple[int, ...]) -> str:
-    """The range of the first dim a chunk covers, in the survey's line numbers."""
+def _lines(group: zarr.Group, array: zarr.Array):
+    """chunk -> the range of the first dim it covers, in the survey's line numbers (the line
+    coordinate read once per array, not once per damaged chunk)."""
     dims = array.metadata.dimension_names or ()
-    if not dims or not chunk:
-        return "whole array"
+    if not dims:
+        return lambda chunk: "whole array"
     dim, c, n = dims[0], array.chunks[0], array.shape[0]
-    lo, hi = chunk[0] * c, min((chunk[0] + 1) * c, n) - 1
-    if dim in group and dim != array.path.split("/")[-1] and group[dim].shape == (n,):
-        axis = group[dim][:]
-        return f"{dim}s {axis[lo]}..{axis[hi]}"
-    return f"{dim} indices {lo}..{hi}"
+    has_axis = dim in group and dim != array.path.split("/")[-1] and group[dim].shape == (n,)
+    axis = group[dim][:] if has_axis else None
+
+    def lines(chunk: tuple[int, ...]) -> str:
+        lo, hi = chunk[0] * c, min((chunk[0] + 1) * c, n) - 1
+        return f"{dim}s {axis[lo]}..{axis[hi]}" if axis is not None else f"{dim} indices {lo}..{hi}"
+
+    return lines
 
 
 def expected_chunks(array: zarr.Array) -> set[tuple[int, ...]]:
@@ -72,33 +76,26 @@ def missing(group: zarr.Group, names: list[str] | None = None) -> list[Damage]:
     out = []
     for name in names if names is not None else checked_arrays(group):
         array = group[name]
-        present = schema.present_chunks(array)
-        for chunk in sorted(expected_chunks(array) - present):
-            out.append(Damage(name, chunk, "missing", lines_of(group, array, chunk)))
+        lines = _lines(group, array)
+        for chunk in sorted(expected_chunks(array) - schema.present_chunks(array)):
+            out.append(Damage(name, chunk, "missing", lines(chunk)))
     return out
-
-
-def _chunk_ok(array: zarr.Array, path: Path, has_crc: bool) -> bool:
-    raw = path.read_bytes()
-    if has_crc:
-        return len(raw) >= 4 and np.uint32(google_crc32c.value(raw[:-4])).tobytes() == raw[-4:]
-    return True
 
 
 def corrupt(group: zarr.Group, names: list[str] | None = None) -> list[Damage]:
     """Every present chunk's checksum checked (arrays without crc32c are skipped)."""
     out = []
     names = names if names is not None else checked_arrays(group)
-    total = sum(len(schema.present_chunks(group[n])) for n in names)
+    present = {n: sorted(schema.present_chunks(group[n])) for n in names}  # one listing per array
     root = Path(group.store.root)
-    with Progress(total, "verify checksums", unit="chunk") as bar:
+    with Progress(sum(map(len, present.values())), "verify checksums", unit="chunk") as bar:
         for name in names:
-            array = group[name]
-            has_crc = any(isinstance(c, Crc32cCodec) for c in array.metadata.codecs)
-            for chunk in sorted(schema.present_chunks(array)):
+            array, lines = group[name], _lines(group, group[name])
+            checked = any(isinstance(c, Crc32cCodec) for c in array.metadata.codecs)
+            for chunk in present[name]:
                 path = root / array.path / array.metadata.encode_chunk_key(chunk)
-                if not _chunk_ok(array, path, has_crc):
-                    out.append(Damage(name, chunk, "corrupt", lines_of(group, array, chunk)))
+                if checked and not checksum_ok(path.read_bytes()):
+                    out.append(Damage(name, chunk, "corrupt", lines(chunk)))
                 bar.update()
     return out
 

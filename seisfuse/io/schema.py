@@ -43,6 +43,7 @@ TRACE_INDEX = "trace_index"
 # (unnormalised fractions, zeros with an exponent or sign, values outside float32's range), 0
 # elsewhere; sparse: only chunks that hold such a word are written (their list is recorded).
 IBM_WORDS = "ibm_source_words"
+TRACE_ARRAYS = (TRACE_HEADERS, TRACE_MASK, TRACE_INDEX)  # per trace, written with the amplitude
 SPARSE_CHUNKS = "chunk_list"
 HEADER_COORDS = ("cdp_x", "cdp_y", "offset")
 RESERVED = {AMPLITUDE, TRACE_MASK, TRACE_HEADERS, TRACE_INDEX, IBM_WORDS, "inline", "crossline", "trace",
