@@ -179,7 +179,7 @@ def _verify(a: Command, ns) -> None:
     if len(report["damage"]) > 50:
         print(f"... and {len(report['damage']) - 50} more")
     if report["damaged"]:
-        raise SeisfuseError(f"the store is damaged: {len(report['damage'])} of {checked} missing or corrupt",
+        raise SeisfuseError(f"the store is damaged: {len(report['damage'])} missing or corrupt ({checked})",
                             where=a.store, fix=report["fix"])
     if not report["complete"]:
         raise SeisfuseError("the store is incomplete (no completion marker)", where=a.store,
