@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # `ingest` or `export` must not wait for torch (3 s) or xarray (0.4 s).
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "build_model",
-           "load_config", "train", "predict", "evaluate", "report", "verify"]
+           "load_config", "train", "predict", "evaluate", "report", "verify", "plot", "view"]
 log = logging.getLogger("seisfuse")
 
 
@@ -216,6 +216,42 @@ def verify(store, *, deep: bool = False) -> dict:
     checked. Returns the report: `damaged`, and `damage` naming variable, chunk and lines."""
     a = c.check(c.Verify, locals(), "seisfuse.verify")
     return integrity.verify(a.store, deep=a.deep)
+
+
+def plot(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
+         inline: float | None = None, crossline: float | None = None, sample: float | None = None,
+         inline_index: int | None = None, crossline_index: int | None = None, sample_index: int | None = None,
+         aspect: float | None = None, out: str = "section.png"):
+    """A QC figure of one section (by line number or time; the middle inline by default):
+    the amplitude with `variables` drawn over it, axes in the survey's units. Saved to `out`;
+    returns the matplotlib figure."""
+    from seisfuse.viz.plot import plot_figure  # imports matplotlib
+
+    a = c.check(c.Plot, locals(), "seisfuse.plot")
+    _intact(a.store)
+    resources.output_folder(a.out)
+    return plot_figure(a.store, inline=a.inline, crossline=a.crossline, sample=a.sample,
+                       inline_index=a.inline_index, crossline_index=a.crossline_index, sample_index=a.sample_index,
+                       variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity, aspect=a.aspect,
+                       out=a.out)
+
+
+def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
+         out: str = "view.html", budget_mb: float = 50.0, region: tuple[int, int] | None = None) -> dict:
+    """A self-contained HTML viewer of the store (inline, crossline and slice panels with
+    sliders, layers with opacity, the value under the cursor), decimated to fit budget_mb."""
+    from seisfuse.viz.view import write_view  # imports matplotlib's colour maps
+
+    a = c.check(c.View, locals(), "seisfuse.view")
+    _intact(a.store)
+    resources.output_folder(a.out)
+    return write_view(a.store, a.out, variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity,
+                      budget_mb=a.budget_mb, region=a.region)
+
+
+def _intact(store) -> None:
+    """A picture of a damaged store would show zeros where chunks are lost: refuse it."""
+    integrity.require_intact(schema.open_group(store))
 
 
 def open_store(path, chunks="auto") -> xr.Dataset:

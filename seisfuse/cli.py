@@ -187,6 +187,22 @@ def _verify(a: Command, ns) -> None:
     print(f"{a.store}: whole ({checked})")
 
 
+def _plot(a: Command, ns) -> None:
+    fig = api.plot(**a.kwargs())
+    for drawn in fig.drawn:
+        layers = ", ".join(f"{k} ({v})" for k, v in drawn.overlays.items())
+        log.info("%s: clip ±%.4g (p%g, %s)%s%s", fig.section.label, drawn.clip, a.clip, drawn.clip_source,
+                 f", over it {layers}" if layers else "", f", {drawn.n_dead} missing/dead traces" if drawn.n_dead
+                 else "")
+    log.info("wrote %s", a.out)
+
+
+def _view(a: Command, ns) -> None:
+    r = api.view(**a.kwargs())
+    shown = "full resolution" if r["step"] == 1 else f"one in {r['step']} inlines, crosslines and samples"
+    log.info("wrote %s (%.1f MB; %s: %s)", r["out"], r["bytes"] / 1e6, shown, " x ".join(map(str, r["shape"])))
+
+
 def _run(a: Command, ns) -> None:
     if a.list_cells:
         for c in pipeline.cells(a.pipeline):
@@ -200,7 +216,8 @@ def _run(a: Command, ns) -> None:
 
 
 HANDLERS = {"info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
-            "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify, "run": _run}
+            "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify,
+            "plot": _plot, "view": _view, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

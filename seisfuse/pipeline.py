@@ -114,7 +114,8 @@ def _compare(step, ctx: Context) -> None:
 
 STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest"), "export": _plain("export"),
                               "info": _info, "train": _train, "predict": _predict, "evaluate": _evaluate,
-                              "report": _report, "verify": _verify, "experiment": _experiment, "compare": _compare}
+                              "report": _report, "verify": _verify, "experiment": _experiment, "compare": _compare,
+                              "plot": _plain("plot"), "view": _plain("view")}
 
 
 def _done(kind: str, step, ctx: Context) -> str | None:

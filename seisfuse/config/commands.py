@@ -249,6 +249,63 @@ class Verify(Command):
     deep: bool = param(False, "also read every chunk and check its crc32c checksum")
 
 
+Names = Annotated[tuple[Name, ...], BeforeValidator(_split)]
+
+
+def _suffix(*allowed: str):
+    def check(value: str) -> str:
+        if not value.lower().endswith(allowed):
+            raise ValueError(f"{value!r} must end in {', '.join(allowed)}")
+        return value
+    return AfterValidator(check)
+
+
+class Picture(Command):
+    """What every picture of a store shares: the store, the variables drawn over the amplitude,
+    the colours."""
+
+    store: FilePath = param(help="the store", positional=True, path=True)
+    variables: Names = param((), "label/prediction variables drawn over the amplitude, e.g. fault,prediction",
+                             flags=("--vars",), alias="variables", names=("vars",), metavar="VAR,VAR")
+    clip: float = param(99.0, "percentile of the amplitude at which the colours saturate (symmetric clip)",
+                        ge=50, le=100)
+    cmap: Literal["gray", "seismic"] = param("gray", "amplitude colours: gray, or seismic (red-white-blue)")
+    opacity: Probability = param(0.5, "opacity of the label/prediction layers")
+
+
+class Plot(Picture):
+    """a QC figure of one section: amplitude, labels and predictions, in the survey's units"""
+
+    inline: float | None = param(None, "inline number (the store's own numbering)")
+    crossline: float | None = param(None, "crossline number")
+    sample: float | None = param(None, "time (ms) or depth (m) of a slice in map view")
+    inline_index: int | None = param(None, "inline by array index (0-based)", ge=0)
+    crossline_index: int | None = param(None, "crossline by array index", ge=0)
+    sample_index: int | None = param(None, "slice by sample index", ge=0)
+    aspect: float | None = param(None, "vertical exaggeration (default: true scale at 1 ms = 1 m, exaggerated "
+                                       "only to keep the panel within 1:5..5:1)", gt=0)
+    out: Annotated[FilePath, _suffix(".png", ".pdf", ".svg")] = param("section.png", "the figure file "
+                                                                      "(.png, .pdf or .svg)", path=True)
+
+    @model_validator(mode="after")
+    def _one_section(self):
+        chosen = [f"--{n.replace('_', '-')}" for n in ("inline", "crossline", "sample", "inline_index",
+                                                       "crossline_index", "sample_index")
+                  if getattr(self, n) is not None]
+        if len(chosen) > 1:
+            raise ValueError(f"{' and '.join(chosen)} cannot be combined: one figure shows one section")
+        return self
+
+
+class View(Picture):
+    """a self-contained HTML viewer of a store: inline, crossline and slice panels, no server"""
+
+    out: Annotated[FilePath, _suffix(".html", ".htm")] = param("view.html", "the HTML file to write", path=True)
+    budget_mb: float = param(50.0, "largest HTML file: the volume is decimated to fit", ge=1, le=2000)
+    region: Region | None = param(None, "only the inlines START,STOP (index range, stop excluded)",
+                                  metavar="START,STOP")
+
+
 class Run(Command):
     """run a batch pipeline YAML (pipelines/*.yaml)"""
 
@@ -273,7 +330,7 @@ class Run(Command):
 
 COMMANDS: dict[str, type[Command]] = {
     "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
-    "evaluate": Evaluate, "report": Report, "verify": Verify, "run": Run,
+    "evaluate": Evaluate, "report": Report, "verify": Verify, "plot": Plot, "view": View, "run": Run,
 }
 
 

@@ -1,5 +1,6 @@
-"""The panel figure: for one inline and one crossline of a survey, the amplitude, the edge
-map the model sees, the label and each model's prediction side by side."""
+"""The report's panel figure: for one inline and one crossline of a survey, the amplitude,
+the edge map the model sees, the label and each model's prediction drawn over the amplitude,
+with the axes in the survey's units (seisfuse.viz.plot draws every panel)."""
 
 from __future__ import annotations
 
@@ -14,33 +15,32 @@ import torch  # noqa: E402
 
 from seisfuse.io import schema  # noqa: E402
 from seisfuse.models.edges import EdgeMap  # noqa: E402
+from seisfuse.viz.plot import axes_for, colorbar_for, draw, draw_image  # noqa: E402
+from seisfuse.viz.sections import display_ratio, exaggeration_for, section  # noqa: E402
 
 
 def panel_figure(store, label: str, predictions: list[str], out: str | Path, edge_operator: str = "sobel") -> Path:
     group = schema.open_group(store)
-    amp = group[schema.AMPLITUDE]
-    i, j = amp.shape[0] // 2, amp.shape[1] // 2
-    sections = {"inline": lambda name: group[name][i], "crossline": lambda name: group[name][:, j]}
-    columns = ["amplitude", "edge map", label, *predictions]
-    fig, axes = plt.subplots(2, len(columns), figsize=(2.6 * len(columns), 5.2), squeeze=False)
-    for row, (kind, take) in enumerate(sections.items()):
-        image = np.asarray(take(schema.AMPLITUDE), dtype=np.float32)
-        clip = np.percentile(np.abs(image), 99) or 1.0
-        edge = EdgeMap(edge_operator)(torch.from_numpy(image)[None, None])[0, 0].numpy()
-        panels = [(image, "gray", -clip, clip), (edge, "magma", 0, 1),
-                  (np.asarray(take(label)), "viridis", None, None)]
-        panels += [(np.asarray(take(p)), "viridis", 0, 1) for p in predictions]
-        for col, (data, cmap, lo, hi) in enumerate(panels):
-            ax = axes[row, col]
-            ax.imshow(data.T, cmap=cmap, vmin=lo, vmax=hi, aspect="auto")  # sample axis down
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(columns[col], fontsize=9)
-            if col == 0:
-                ax.set_ylabel(f"{kind} {i if kind == 'inline' else j}", fontsize=9)
+    sections = [section(group)] if schema.spatial_dims(group) == ("trace",) else [
+        section(group, inline_index=group[schema.AMPLITUDE].shape[0] // 2),
+        section(group, crossline_index=group[schema.AMPLITUDE].shape[1] // 2)]
+    columns = ["amplitude", f"edge map ({edge_operator})", label, *predictions]
+    heights = [4.2 * display_ratio(sec, exaggeration_for(sec, None)) + 1.0 for sec in sections]
+    fig, axes = plt.subplots(len(sections), len(columns), figsize=(4.8 * len(columns), sum(heights)),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for row, sec in enumerate(sections):
+        ve = exaggeration_for(sec, None)
+        draw(axes[row, 0], group, sec, colorbar=True, title=f"{sec.label}: amplitude")
+        image = sec.values(group[schema.AMPLITUDE]).astype(np.float32)
+        edge = EdgeMap(edge_operator)(torch.from_numpy(np.ascontiguousarray(image))[None, None])[0, 0].numpy()
+        shown = draw_image(axes[row, 1], sec, edge, cmap="magma", vmin=0, vmax=float(edge.max()) or 1.0)
+        axes_for(axes[row, 1], sec, ve)
+        colorbar_for(axes[row, 1], shown, "edge strength")
+        axes[row, 1].set_title(f"{sec.label}: {columns[1]}", fontsize=10)
+        for col, name in enumerate([label, *predictions], start=2):
+            draw(axes[row, col], group, sec, [name], colorbar=False, title=f"{sec.label}: {name}")
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out

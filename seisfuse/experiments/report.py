@@ -23,6 +23,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
 METRICS = {"binary": ["ods_f1", "ap", "f1", "iou", "tolerance_f1@2"], "multiclass": ["miou", "pa", "mca", "fwiu"]}
@@ -164,18 +165,65 @@ def bar_chart(path: Path, metrics, rows) -> None:
     plt.close(fig)
 
 
-def training_curves(path: Path, runs: list[dict], metric: str) -> None:
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+NOT_CURVES = ("step", "lr", "tiles_per_s")  # metrics.csv columns that are not learning curves
+
+
+def _histories(runs: list[dict]) -> dict[tuple[str, str], list[dict[str, np.ndarray]]]:
+    """(variant, dataset) -> one {column: values by step} per finished seed."""
+    groups: dict[tuple[str, str], list[dict[str, np.ndarray]]] = {}
     for r in [r for r in runs if r["status"] == "ok"]:
-        rows = list(csv.DictReader((Path(r["run_dir"]) / "metrics.csv").read_text().splitlines()))
-        ax.plot([int(x["step"]) for x in rows], [float(x[metric]) for x in rows], marker="o", markersize=3,
-                label=f"{r['variant']} / {r['dataset']} / seed {r['seed']}")
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"validation {metric}")
-    ax.legend(fontsize=6)
-    fig.tight_layout()
+        path = Path(r["run_dir"]) / "metrics.csv"
+        rows = list(csv.DictReader(path.read_text().splitlines())) if path.is_file() else []
+        if rows:
+            columns = {k: np.array([float(x[k]) if x.get(k) not in (None, "") else np.nan for x in rows])
+                       for k in rows[0]}
+            groups.setdefault((r["variant"], r["dataset"]), []).append(columns)
+    return groups
+
+
+def training_curves(path: Path, runs: list[dict], metric: str) -> None:
+    fig = curves_figure(runs, metric)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def curves_figure(runs: list[dict], metric: str):
+    """The training loss and every validation metric against steps: one panel each, one line
+    per variant and dataset, the mean over seeds with a ± std band when there are several."""
+    groups = _histories(runs)
+    names = list(dict.fromkeys(k for seeds in groups.values() for h in seeds for k in h if k not in NOT_CURVES))
+    names.sort(key=lambda k: (k != "train_loss", k != "val_loss", k != metric, k))
+    cols = min(3, max(1, len(names)))
+    nrows = math.ceil(len(names) / cols) or 1
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.0 * nrows + 0.8), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for a, name in zip(axes.flat, names):
+        for n, ((variant, dataset), seeds) in enumerate(groups.items()):
+            have = [h for h in seeds if name in h]
+            if not have:
+                continue
+            length = min(len(h["step"]) for h in have)  # seeds validated at the same steps
+            steps = have[0]["step"][:length]
+            values = np.stack([h[name][:length] for h in have])
+            mean = np.nanmean(values, axis=0)
+            label = f"{variant} / {dataset}" + (f" ({len(have)} seeds)" if len(have) > 1 else "")
+            a.plot(steps, mean, marker="o", markersize=3, color=colours(n % 10), label=label)
+            if len(have) > 1:
+                std = np.nanstd(values, axis=0, ddof=1)
+                a.fill_between(steps, mean - std, mean + std, color=colours(n % 10), alpha=0.2, linewidth=0)
+        a.set_title(name.replace("_", " ") + (" (mean over the steps since the last validation)"
+                                              if name == "train_loss" else ""), fontsize=9)
+        a.set_xlabel("step")
+        a.set_xlim(left=0)  # training starts at step 0, and whole steps can then be ticked
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.grid(alpha=0.3)
+    for a in list(axes.flat)[len(names):]:
+        a.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 + 0.03 * math.ceil(len(labels) / 3), 1, 1))
+    return fig
 
 
 def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") -> dict:

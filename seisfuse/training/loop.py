@@ -33,6 +33,7 @@ from seisfuse.models import build_model
 from seisfuse.models.checkpoint import Checkpoint, load_model_state
 from seisfuse.progress import Progress
 from seisfuse.training import distributed
+from seisfuse.training.preview import preview_image, preview_tiles
 
 log = logging.getLogger("seisfuse")
 
@@ -146,6 +147,8 @@ class Run:
     since_best: int = 0
     history: list = field(default_factory=list)
     tiles_seen: int = 0
+    interval_loss: list = field(default_factory=list)  # training losses since the last validation
+    preview: list = field(default_factory=list)  # the fixed validation tiles shown in TensorBoard
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -202,6 +205,8 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     last = cfg.run_dir / "last.pt"
     if resume and last.exists():
         _resume(run, Checkpoint.load(last), str(last))
+    if ctx.main:
+        run.preview = preview_tiles(surveys, cfg)
     run.net = DistributedDataParallel(model) if ctx.world > 1 else model
     if cfg.train.compile:
         run.net = torch.compile(run.net)
@@ -261,7 +266,8 @@ def train_step(run: Run, micro_batches) -> float:
 
 def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
     """Validation metrics, last.pt (and best.pt when the metric improved), metrics.csv and
-    TensorBoard; returns whether early stopping says stop. Rank 0 only."""
+    TensorBoard (scalars, and the preview tiles as an image); returns whether early stopping
+    says stop. Rank 0 only. `train_loss`: the mean over the steps since the last validation."""
     cfg = run.cfg
     val = validate(run.model, run.surveys, cfg, run.loss_fn, run.ctx.device, cfg.train.batch_size)
     score = val[main_metric(cfg)]
@@ -287,6 +293,10 @@ def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
     for k, v in row.items():
         if k != "step":
             run.writer.add_scalar(f"val/{k}" if k in val else f"train/{k}", v, run.step)
+    if run.preview:
+        run.writer.add_image("val/tiles (amplitude | label | prediction)",
+                             preview_image(run.model, run.preview, cfg.data.task, cfg.data.classes, run.ctx.device),
+                             run.step, dataformats="HWC")
     log.info("%s step %d: loss %.4f, %s %.4f (best %.4f), %s tiles/s", run.label, run.step, train_loss,
              main_metric(cfg), score, run.best, _rate(row["tiles_per_s"]))
     return bool(cfg.train.early_stopping and run.since_best >= cfg.train.early_stopping)
@@ -302,10 +312,11 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     with Progress(steps, f"train {run.label}", unit="step", enabled=None if ctx.main else False) as bar:
         bar.update(run.step)
         while run.step < steps:
-            train_loss = train_step(run, micro_batches)
+            run.interval_loss.append(train_step(run, micro_batches))
             bar.update()
             if run.step % cfg.train.val_every and run.step != steps:
                 continue
+            train_loss, run.interval_loss = float(np.mean(run.interval_loss)), []
             stop = validate_and_checkpoint(run, train_loss) if ctx.main else False
             if distributed.broadcast_flag(stop, ctx):
                 if ctx.main:

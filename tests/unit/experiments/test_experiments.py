@@ -191,3 +191,25 @@ def test_table_statistics_by_hand():
     assert r"\textbf{0.600}" in latex(metrics, rows, "t")
     alone = table_rows([_run("only", 0, 0.7, reference="only")])[1]
     assert not alone[0]["best"]  # nothing to beat: no bold
+
+
+def test_training_curves_show_the_loss_and_every_metric_with_a_band_over_seeds(grid_run):
+    from matplotlib.collections import PolyCollection
+    from matplotlib.ticker import MaxNLocator
+
+    from seisfuse.experiments.report import collect, curves_figure
+
+    runs = collect([grid_run / "experiments/ablation"])
+    fig = curves_figure(runs, "ods_f1")
+    panels = [a for a in fig.axes if a.get_visible()]
+    titles = [a.get_title() for a in panels]
+    columns = (grid_run / "experiments/ablation/raw_only/synthA/seed0/metrics.csv").read_text().splitlines()[0]
+    expected = [k for k in columns.split(",") if k not in ("step", "lr", "tiles_per_s")]
+    assert len(panels) == len(expected) and titles[0].startswith("train loss") and titles[1] == "val loss"
+    for a in panels:
+        assert len(a.get_lines()) == 2  # the two variants that finished; the broken one has no curve
+        assert sum(isinstance(c, PolyCollection) for c in a.collections) == 2  # two seeds each: a band
+        assert isinstance(a.xaxis.get_major_locator(), MaxNLocator)
+        assert all(float(t).is_integer() for t in a.get_xticks())
+    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == [
+        "dense_spatial / synthA (2 seeds)", "raw_only / synthA (2 seeds)"]

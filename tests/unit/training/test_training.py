@@ -1,5 +1,6 @@
 """Training end to end on a tiny synthetic survey (CPU)."""
 
+import csv
 import math
 import shutil
 
@@ -201,3 +202,26 @@ def test_compiled_training_saves_plain_checkpoints(small_config):
     assert not [k for k in state["model"] if k.startswith("_orig_mod")]
     model = seisfuse.build_model(cfg.model.name, **cfg.model.options)
     model.load_state_dict(state["model"])
+
+
+def test_tensorboard_shows_the_same_validation_tiles_and_the_scalars(small_config):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = load_config(small_config(**{"train.steps": 20, "train.val_every": 10}))
+    seisfuse.train(cfg)
+    events = EventAccumulator(str(cfg.run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    images = events.Images("val/tiles (amplitude | label | prediction)")
+    assert [e.step for e in images] == [10, 20]
+    assert len({(e.width, e.height) for e in images}) == 1
+    # 4 tiles of 32 x 32 (the sample axis down) in rows of 3 images with 2-pixel gaps
+    assert (images[0].width, images[0].height) == (3 * 32 + 2 * 2, 4 * 32 + 3 * 2)
+    assert images[0].encoded_image_string != images[1].encoded_image_string  # the prediction changed
+    for tag in ("train/loss", "train/lr", "val/ods_f1", "val/val_loss", "train/train_loss"):
+        assert tag in tags["scalars"], tag
+    per_step = [e.value for e in events.Scalars("train/loss")]
+    rows = list(csv.DictReader((cfg.run_dir / "metrics.csv").read_text().splitlines()))
+    # metrics.csv's train_loss: the mean of the steps since the previous validation
+    assert float(rows[0]["train_loss"]) == pytest.approx(np.mean(per_step[:10]), rel=1e-5)
+    assert float(rows[1]["train_loss"]) == pytest.approx(np.mean(per_step[10:20]), rel=1e-5)
