@@ -2,6 +2,14 @@
 
 Each keeps the input shape. `spatial` (the default, after CBAM's spatial module) pools the
 channels by max and mean, convolves, and gates every position with a sigmoid.
+
+Two forms (`form`): `identity` (the default) starts every block as the identity, so that
+placing attention anywhere cannot hurt an untrained network: the gating blocks compute
+`x * 2 sigmoid(z)` with the layer that makes `z` zero-initialised (a factor in (0, 2), 1 at
+initialisation, with a non-zero gradient into the gate from the first step); the blocks
+without such a layer (simam, ema) compute `x + gamma * (block(x) - x)` with a per-channel
+`gamma` that starts at zero. `gate` is the original multiplicative form, `x * sigmoid(z)`
+(about x / 2 everywhere at initialisation), kept as an ablation row.
 """
 
 from __future__ import annotations
@@ -18,12 +26,38 @@ def _conv(dims: int):
     return nn.Conv2d if dims == 2 else nn.Conv3d
 
 
+FORMS = ("identity", "gate")
+
+
+def zero_init(layer: nn.Module) -> None:
+    """Zero a gate's last layer, and mark it so that an `init` scheme does not redo it."""
+    nn.init.zeros_(layer.weight)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+    layer.seisfuse_zero_init = True
+
+
+class Gate(nn.Module):
+    """A block that multiplies its input by sigmoid(z): `gain` is 1 (gate form) or 2 with the
+    layer making z zeroed (identity form), see the module docstring."""
+
+    gain = 1.0
+
+    def last_layers(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def start_as_identity(self) -> None:
+        for layer in self.last_layers():
+            zero_init(layer)
+        self.gain = 2.0
+
+
 def _pool(x: torch.Tensor, op: str) -> torch.Tensor:
     axes = tuple(range(2, x.dim()))
     return x.mean(dim=axes, keepdim=True) if op == "mean" else x.amax(dim=axes, keepdim=True)
 
 
-class SpatialAttention(nn.Module):
+class SpatialAttention(Gate):
     """x * sigmoid(conv([max_c x, mean_c x])): a weight in [0, 1] per position."""
 
     def __init__(self, channels: int, dims: int = 2, kernel_size: int = 7):
@@ -32,24 +66,30 @@ class SpatialAttention(nn.Module):
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         pooled = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)  # (B, 2, ...)
-        return torch.sigmoid(self.conv(pooled))  # (B, 1, ...)
+        return self.gain * torch.sigmoid(self.conv(pooled))  # (B, 1, ...)
+
+    def last_layers(self):
+        return [self.conv]
 
     def forward(self, x):
         return x * self.weights(x)
 
 
-class SqueezeExcitation(nn.Module):
+class SqueezeExcitation(Gate):
     def __init__(self, channels: int, dims: int = 2, reduction: int = 16):
         super().__init__()
         hidden = max(4, channels // reduction)
         self.fc = nn.Sequential(_conv(dims)(channels, hidden, 1), nn.ReLU(inplace=True),
                                 _conv(dims)(hidden, channels, 1), nn.Sigmoid())
 
+    def last_layers(self):
+        return [self.fc[2]]
+
     def forward(self, x):
-        return x * self.fc(_pool(x, "mean"))
+        return x * (self.gain * self.fc(_pool(x, "mean")))
 
 
-class ChannelAttention(nn.Module):
+class ChannelAttention(Gate):
     """CBAM's channel module: a shared MLP over max- and mean-pooled channels."""
 
     def __init__(self, channels: int, dims: int = 2, reduction: int = 16):
@@ -58,8 +98,11 @@ class ChannelAttention(nn.Module):
         self.mlp = nn.Sequential(_conv(dims)(channels, hidden, 1), nn.ReLU(inplace=True),
                                  _conv(dims)(hidden, channels, 1))
 
+    def last_layers(self):
+        return [self.mlp[2]]
+
     def forward(self, x):
-        return x * torch.sigmoid(self.mlp(_pool(x, "max")) + self.mlp(_pool(x, "mean")))
+        return x * (self.gain * torch.sigmoid(self.mlp(_pool(x, "max")) + self.mlp(_pool(x, "mean"))))
 
 
 class CBAM(nn.Module):
@@ -68,11 +111,15 @@ class CBAM(nn.Module):
         self.channel = ChannelAttention(channels, dims)
         self.spatial = SpatialAttention(channels, dims)
 
+    def start_as_identity(self) -> None:
+        self.channel.start_as_identity()
+        self.spatial.start_as_identity()
+
     def forward(self, x):
         return self.spatial(self.channel(x))
 
 
-class ECA(nn.Module):
+class ECA(Gate):
     """Efficient channel attention: a 1D conv across the pooled channel vector."""
 
     def __init__(self, channels: int, dims: int = 2, gamma: int = 2, b: int = 1):
@@ -84,7 +131,10 @@ class ECA(nn.Module):
     def forward(self, x):
         y = _pool(x, "mean").flatten(1)[:, None]  # (B, 1, C)
         y = torch.sigmoid(self.conv(y)).reshape(x.shape[0], x.shape[1], *[1] * (x.dim() - 2))
-        return x * y
+        return x * (self.gain * y)
+
+    def last_layers(self):
+        return [self.conv]
 
 
 class SimAM(nn.Module):
@@ -102,7 +152,7 @@ class SimAM(nn.Module):
         return x * torch.sigmoid(energy)
 
 
-class CoordinateAttention(nn.Module):
+class CoordinateAttention(Gate):
     """Coordinate attention (Hou et al. 2021): pooling along each axis keeps position. 2D."""
 
     def __init__(self, channels: int, dims: int = 2, reduction: int = 32):
@@ -119,7 +169,15 @@ class CoordinateAttention(nn.Module):
         pooled_w = x.mean(dim=2, keepdim=True).transpose(2, 3)  # (B, C, W, 1)
         y = self.shared(torch.cat([pooled_h, pooled_w], dim=2))  # (B, hidden, H + W, 1)
         y_h, y_w = torch.split(y, [h, w], dim=2)
-        return x * torch.sigmoid(self.to_h(y_h)) * torch.sigmoid(self.to_w(y_w.transpose(2, 3)))
+        gain = self.gain ** 0.5  # two gates: each 1 at initialisation in the identity form
+        return x * (gain * torch.sigmoid(self.to_h(y_h))) * (gain * torch.sigmoid(self.to_w(y_w.transpose(2, 3))))
+
+    def last_layers(self):
+        return [self.to_h, self.to_w]
+
+    def start_as_identity(self) -> None:
+        super().start_as_identity()
+        self.gain = 4.0  # 2 per gate
 
 
 class EMA(nn.Module):
@@ -169,7 +227,28 @@ ATTENTION_3D = ("none", "spatial", "se", "cbam", "eca", "simam")
 POSITIONS = ("encoder", "fusion", "decoder")
 
 
-def build_attention(name: str, channels: int, dims: int = 2) -> nn.Module:
+class ScaledResidual(nn.Module):
+    """x + gamma * (block(x) - x), gamma per channel and zero at initialisation: the identity
+    form of a block that has no gate layer to zero (simam, ema)."""
+
+    def __init__(self, block: nn.Module, channels: int, dims: int = 2):
+        super().__init__()
+        self.block = block
+        self.gamma = nn.Parameter(torch.zeros(1, channels, *[1] * dims))
+
+    def forward(self, x):
+        return x + self.gamma * (self.block(x) - x)
+
+
+def build_attention(name: str, channels: int, dims: int = 2, form: str = "identity") -> nn.Module:
     if name not in ATTENTION:
         raise ConfigError(f"unknown attention {name!r}", fix=f"use one of {', '.join(ATTENTION)}")
-    return ATTENTION[name](channels, dims)
+    if form not in FORMS:
+        raise ConfigError(f"unknown attention form {form!r}", fix=f"use one of {', '.join(FORMS)}")
+    block = ATTENTION[name](channels, dims)
+    if form == "gate" or name == "none":
+        return block
+    if hasattr(block, "start_as_identity"):
+        block.start_as_identity()
+        return block
+    return ScaledResidual(block, channels, dims)

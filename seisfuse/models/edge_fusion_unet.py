@@ -8,6 +8,14 @@ by a fusion block, gated by attention, decoded by a U-Net decoder.
 Every switch is a constructor argument (so a config key): encoders by smp/timm name,
 fusion `dense|concat|add|none` (`none` drops the edge branch: the plain U-Net), attention
 by name at `encoder`, `fusion` and/or `decoder` positions, deep supervision.
+
+Untrained, the network is its own `fusion: none` ablation: the fusion is residual with a
+zero-initialised scale (`fusion_residual`) and attention starts as the identity
+(`attention_form: identity`), so the edge branch and the attention can only add what they
+learn (tests/unit/models/test_edge_fusion_start.py). `fusion_residual: false` and
+`attention_form: gate` are the first design, kept as ablation rows. The edge encoder is
+`light` (seisfuse.models.blocks.LightEncoder, `edge_width` channels at the first scale) or
+any smp encoder name.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from torch import nn
 from seisfuse.errors import ConfigError
 from seisfuse.models import research
 from seisfuse.models._smp_decoder import UnetDecoderAdapter
-from seisfuse.models.attention import POSITIONS, build_attention
+from seisfuse.models.attention import FORMS, POSITIONS, build_attention
+from seisfuse.models.blocks import LightEncoder
 from seisfuse.models.edges import EdgeMap
 from seisfuse.models.fusion import FUSIONS, build_fusion
 
@@ -39,8 +48,10 @@ def make_encoder(name: str, depth: int, weights: str | None) -> nn.Module:
                               "or 'tu-<timm name>' for timm") from None
 
 
-def _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp) -> None:
+def _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp,
+                   attention_form) -> None:
     checks = [("fusion", [fusion], FUSIONS), ("edge_input", [edge_input], ("internal", "external")),
+              ("attention_form", [attention_form], FORMS),
               ("attention position", attention_positions, POSITIONS),
               ("dropout_position", [dropout_position], DROPOUT_POSITIONS),
               ("deformable position", deformable, DEFORMABLE_POSITIONS)]
@@ -68,9 +79,11 @@ class EdgeFusionUNet(nn.Module):
                  decoder_channels: tuple[int, ...] | None = None, deep_supervision: bool = False,
                  activation: str = "relu", norm: str = "batch", dropout: float = 0.0,
                  dropout_position: str = "head", separable: bool = False, deformable: tuple[str, ...] = (),
-                 dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default"):
+                 dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default",
+                 fusion_residual: bool = True, attention_form: str = "identity", edge_width: int = 16):
         super().__init__()
-        _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp)
+        _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp,
+                       attention_form)
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         self.edge_input, self.fusion_kind, self.deep_supervision = edge_input, fusion, deep_supervision
         self.dropout_position, self.output_stride = dropout_position, 2 ** encoder_depth
@@ -79,7 +92,8 @@ class EdgeFusionUNet(nn.Module):
         positions = set(attention_positions)
 
         def attend(where: str, widths) -> nn.ModuleList:  # attention blocks of one position, one per scale
-            return part(nn.ModuleList(build_attention(attention if where in positions else "none", c) for c in widths))
+            return part(nn.ModuleList(build_attention(attention if where in positions else "none", c,
+                                                      form=attention_form) for c in widths))
 
         raw_encoder = make_encoder(encoder, encoder_depth, encoder_weights)
         if "encoder_last" in deformable:
@@ -90,10 +104,13 @@ class EdgeFusionUNet(nn.Module):
         self.edge_map = part(EdgeMap(edge_operator))
         self.encoder_attention = attend("encoder", scale_channels)
         if fusion != "none":
-            self.edge_encoder = part(make_encoder(edge_encoder or encoder, encoder_depth, encoder_weights),
-                                     separable=separable, pretrained=bool(encoder_weights))
+            light = (edge_encoder or encoder) == "light"
+            self.edge_encoder = part(LightEncoder(encoder_depth, edge_width) if light else
+                                     make_encoder(edge_encoder or encoder, encoder_depth, encoder_weights),
+                                     separable=separable, pretrained=bool(encoder_weights) and not light)
             edge_channels = list(self.edge_encoder.out_channels)[1:]
-            self.fusion = part(nn.ModuleList(build_fusion(fusion, c, e, c, layers=fusion_layers, growth=growth_rate)
+            self.fusion = part(nn.ModuleList(build_fusion(fusion, c, e, c, layers=fusion_layers, growth=growth_rate,
+                                                          residual=fusion_residual)
                                              for c, e in zip(scale_channels, edge_channels)),
                                separable=separable, deformable="fusion" in deformable)
             self.fusion_attention = attend("fusion", scale_channels)

@@ -43,7 +43,7 @@ class EdgeFusionUNet3D(nn.Module):
                  edge_operator: str = "sobel", edge_input: str = "internal", fusion: str = "dense",
                  fusion_layers: int = 2, growth_rate: int = 8, attention: str = "spatial", norm: str = "batch",
                  activation: str = "relu", dropout: float = 0.0, dilation: tuple[int, ...] | None = None,
-                 init: str = "default"):
+                 init: str = "default", fusion_residual: bool = True, attention_form: str = "identity"):
         super().__init__()
         if fusion not in FUSIONS:
             raise ConfigError(f"unknown fusion {fusion!r}", fix=f"use one of {', '.join(FUSIONS)}")
@@ -58,9 +58,9 @@ class EdgeFusionUNet3D(nn.Module):
             edge_widths = tuple(max(4, int(w * edge_width_factor)) for w in widths)
             self.edge_encoder = Encoder3d(edge_widths, norm)
             self.fusion = nn.ModuleList(build_fusion(fusion, w, e, w, dims=3, layers=fusion_layers, growth=growth_rate,
-                                                     norm=norm)
+                                                     norm=norm, residual=fusion_residual)
                                         for w, e in zip(widths, edge_widths))
-        self.attention = nn.ModuleList(build_attention(attention, w, dims=3) for w in widths)
+        self.attention = nn.ModuleList(build_attention(attention, w, dims=3, form=attention_form) for w in widths)
         self.up = nn.ModuleList(nn.ConvTranspose3d(widths[i + 1], widths[i], 2, stride=2)
                                 for i in range(len(widths) - 1))
         self.decode = nn.ModuleList(DoubleConv3d(2 * widths[i], widths[i], norm) for i in range(len(widths) - 1))

@@ -4,6 +4,12 @@
 all earlier layers' outputs; a 1x1 transition maps the lot to the raw branch's width, so
 the decoder sees the same channels as a plain U-Net. `concat` and `add` are the ablation
 alternatives; `none` means no edge branch at all (the plain U-Net).
+
+Residual (the default): each block returns `raw + gamma * f(raw, edge)` with a per-channel
+`gamma` that starts at zero (ReZero, Bachlechner et al. 2020), so an untrained edge-fusion
+network computes exactly what its `fusion: none` ablation computes with the same raw-branch
+weights, and the edge branch can only add what it learns. `residual=False` keeps the first
+design (the fused features replace the raw ones), as an ablation row.
 """
 
 from __future__ import annotations
@@ -53,12 +59,40 @@ class AddFusion(nn.Module):
         return raw + self.project(edge)
 
 
+class Residual(nn.Module):
+    """raw + gamma * fusion(raw, edge), gamma per channel and zero at initialisation."""
+
+    def __init__(self, fusion: nn.Module, channels: int, dims: int = 2):
+        super().__init__()
+        self.fusion = fusion
+        self.gamma = nn.Parameter(torch.zeros(1, channels, *[1] * dims))
+
+    def forward(self, raw, edge):
+        return raw + self.gamma * self.fusion(raw, edge)
+
+
 def build_fusion(name: str, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 2, layers: int = 2,
-                 growth: int = 32, norm: str = "batch") -> nn.Module:
+                 growth: int = 32, norm: str = "batch", residual: bool = True) -> nn.Module:
     if name == "dense":
-        return DenseFusion(raw_ch, edge_ch, out_ch, dims, layers, growth, norm)
-    if name == "concat":
-        return ConcatFusion(raw_ch, edge_ch, out_ch, dims, norm)
-    if name == "add":
-        return AddFusion(raw_ch, edge_ch, out_ch, dims, norm)
-    raise ConfigError(f"unknown fusion {name!r}", fix=f"use one of {', '.join(FUSIONS)}")
+        block = DenseFusion(raw_ch, edge_ch, out_ch, dims, layers, growth, norm)
+    elif name == "concat":
+        block = ConcatFusion(raw_ch, edge_ch, out_ch, dims, norm)
+    elif name == "add":
+        block = AddFusion(raw_ch, edge_ch, out_ch, dims, norm)
+    else:
+        raise ConfigError(f"unknown fusion {name!r}", fix=f"use one of {', '.join(FUSIONS)}")
+    if not residual:
+        return block
+    if name == "add":  # AddFusion is raw + project(edge) already: the zero scale goes on the edge term
+        block.project = nn.Sequential(block.project, _Scale(out_ch, dims))
+        return block
+    return Residual(block, out_ch, dims)
+
+
+class _Scale(nn.Module):
+    def __init__(self, channels: int, dims: int):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, channels, *[1] * dims))
+
+    def forward(self, x):
+        return self.gamma * x

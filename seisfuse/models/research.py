@@ -110,6 +110,8 @@ def initialise(module: nn.Module, scheme: str) -> nn.Module:
     if scheme == "default":
         return module
     for m in module.modules():
+        if getattr(m, "seisfuse_zero_init", False):  # a gate that starts as the identity stays zero
+            continue
         if isinstance(m, nn.Conv2d | nn.Conv3d | nn.ConvTranspose3d | nn.Linear):
             if scheme == "kaiming":
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

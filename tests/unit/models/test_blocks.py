@@ -46,7 +46,9 @@ def test_spatial_attention_with_zero_conv_halves_everything():
 
 
 def test_simam_is_parameter_free_and_identity_has_no_effect():
-    assert sum(p.numel() for p in build_attention("simam", 8).parameters()) == 0
+    assert sum(p.numel() for p in build_attention("simam", 8, form="gate").parameters()) == 0
+    # the identity form adds one zero-initialised scale per channel, nothing else
+    assert sum(p.numel() for p in build_attention("simam", 8).parameters()) == 8
     x = torch.randn(1, 8, 4, 4)
     assert torch.equal(build_attention("none", 8)(x), x)
 
@@ -58,7 +60,7 @@ def test_fusion_maps_to_the_raw_width(kind):
 
 
 def test_dense_fusion_layers_see_all_earlier_maps():
-    block = build_fusion("dense", 16, 8, 16, layers=3, growth=4)
+    block = build_fusion("dense", 16, 8, 16, layers=3, growth=4).fusion  # inside the residual
     widths = [layer[0].in_channels for layer in block.layers]
     assert widths == [24, 28, 32] and block.transition[0].in_channels == 36
 

@@ -35,8 +35,15 @@ def test_3d_model_is_faultseg3d_sized():
 
 
 def test_gradients_reach_both_branches():
+    """At step 0 only the fusion's zero scale learns (the network starts as its ablation);
+    from the second step on every branch gets gradients."""
     model = build_model("edge_fusion_unet", encoder_depth=3, decoder_channels=(64, 32, 16))
-    model(torch.randn(2, 1, 32, 32)).mean().backward()
+    x = torch.randn(2, 1, 32, 32)
+    model(x).mean().backward()
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in model.edge_encoder.parameters())
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    model(x).mean().backward()
     for branch in ("raw_encoder", "edge_encoder", "fusion", "decoder", "head"):
         grads = [p.grad for p in getattr(model, branch).parameters() if p.grad is not None]
         assert grads and sum(float(g.abs().sum()) for g in grads) > 0, branch
