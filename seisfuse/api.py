@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # `ingest` or `export` must not wait for torch (3 s) or xarray (0.4 s).
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "build_model",
-           "load_config", "train", "predict", "evaluate", "report", "verify", "plot", "view"]
+           "load_config", "train", "predict", "evaluate", "report", "verify", "plot", "view", "datasets"]
 log = logging.getLogger("seisfuse")
 
 
@@ -247,6 +247,16 @@ def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
     resources.output_folder(a.out)
     return write_view(a.store, a.out, variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity,
                       budget_mb=a.budget_mb, region=a.region)
+
+
+def datasets(action, name, src, out, *, overwrite: bool = False) -> dict:
+    """`seisfuse datasets prepare NAME SRC OUT`: a data set's files -> its stores (see
+    seisfuse.datasets.prepare, which this checks and calls)."""
+    from seisfuse.datasets import prepare
+
+    a = c.check(c.Datasets, locals(), "seisfuse.datasets")
+    resources.output_folder(a.out)
+    return prepare(a.name, a.src, a.out, overwrite=a.overwrite)
 
 
 def _intact(store) -> None:

@@ -203,6 +203,14 @@ def _view(a: Command, ns) -> None:
     log.info("wrote %s (%.1f MB; %s: %s)", r["out"], r["bytes"] / 1e6, shown, " x ".join(map(str, r["shape"])))
 
 
+def _datasets(a: Command, ns) -> None:
+    found = api.datasets(**a.kwargs())
+    log.info("%s: %d images, %s (inline, trace, sample), %d padded traces, classes %s", found["store"],
+             found["images"], " x ".join(map(str, found["shape"])), found["padded_traces"], found["classes"])
+    for name, how in found.get("masks", {}).items():
+        log.info("  %s: mask %s", name, how)
+
+
 def _run(a: Command, ns) -> None:
     if a.list_cells:
         for c in pipeline.cells(a.pipeline):
@@ -217,7 +225,7 @@ def _run(a: Command, ns) -> None:
 
 HANDLERS = {"info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
             "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify,
-            "plot": _plot, "view": _view, "run": _run}
+            "plot": _plot, "view": _view, "datasets": _datasets, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

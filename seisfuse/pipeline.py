@@ -115,7 +115,8 @@ def _compare(step, ctx: Context) -> None:
 STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest"), "export": _plain("export"),
                               "info": _info, "train": _train, "predict": _predict, "evaluate": _evaluate,
                               "report": _report, "verify": _verify, "experiment": _experiment, "compare": _compare,
-                              "plot": _plain("plot"), "view": _plain("view")}
+                              "plot": _plain("plot"), "view": _plain("view"),
+                              "datasets": _plain("datasets")}
 
 
 def _done(kind: str, step, ctx: Context) -> str | None:
@@ -129,6 +130,8 @@ def _done(kind: str, step, ctx: Context) -> str | None:
         if schema.is_complete(store) and (step.var == schema.AMPLITUDE
                                           or step.var in schema.complete_variables(schema.open_group(store))):
             return f"{name}:{step.var}"
+    if kind == "datasets" and schema.is_complete(ctx.at(step.out)):
+        return step.out
     if kind == "export" and Path(ctx.at(step.out)).is_file():
         return step.out
     return None

@@ -306,6 +306,19 @@ class View(Picture):
                                   metavar="START,STOP")
 
 
+DATASET_NAMES = ("image-folder",)  # seisfuse.datasets.DATASETS (checked equal by a test)
+
+
+class Datasets(Command):
+    """a data set's downloaded files -> its stores (image folders and the field's benchmarks)"""
+
+    action: Literal["prepare"] = param(help="what to do: prepare", positional=True)
+    name: Literal[DATASET_NAMES] = param(help=f"the data set: {', '.join(DATASET_NAMES)}", positional=True)
+    src: FilePath = param(help="the folder of the downloaded files", positional=True, path=True)
+    out: FilePath = param(help="the store to write", positional=True, path=True)
+    overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
+
+
 class Run(Command):
     """run a batch pipeline YAML (pipelines/*.yaml)"""
 
@@ -330,7 +343,8 @@ class Run(Command):
 
 COMMANDS: dict[str, type[Command]] = {
     "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
-    "evaluate": Evaluate, "report": Report, "verify": Verify, "plot": Plot, "view": View, "run": Run,
+    "evaluate": Evaluate, "report": Report, "verify": Verify, "plot": Plot, "view": View, "datasets": Datasets,
+    "run": Run,
 }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from seisfuse.progress import Progress
 from seisfuse.tiling.grid import starts as tile_starts
 
 AXES = {"inline": 0, "crossline": 1}
+log = logging.getLogger("seisfuse")
 
 
 @dataclass
@@ -48,6 +50,16 @@ class Survey:
     val: tuple[int, int]
     axis: int
     normalizer: Normalizer | None = None  # applied to every tile as it is cut
+    images: bool = False  # an image stack (one image per inline): tiles never cross images
+    directions: tuple[int, ...] = (0, 1)  # axes that 2D sections are cut across (0: inlines)
+
+    def training_voxels(self) -> int:
+        """Live voxels of the training lines (counted once, then kept)."""
+        if getattr(self, "_training_voxels", None) is None:
+            part = [slice(None), slice(None)]
+            part[self.axis] = slice(*self.train)
+            self._training_voxels = int(np.asarray(self.valid[tuple(part)]).sum()) * self.amplitude.shape[2]
+        return self._training_voxels
 
     def normalize(self, values: np.ndarray) -> np.ndarray:
         if self.normalizer is None:
@@ -56,27 +68,92 @@ class Survey:
         return self.normalizer(values)
 
 
-def training_statistics(survey: Survey, lines_per_block: int = 8) -> dict:
-    """Amplitude statistics (moments and percentiles) of the live traces in the training lines."""
-    lo, hi = survey.train
-    n_blocks = max(1, -(-(hi - lo) // lines_per_block))
+def training_statistics(surveys: Survey | list[Survey], lines_per_block: int = 8) -> dict:
+    """Amplitude statistics (moments and percentiles) of the live traces in the training lines
+    of one survey, or pooled over several (each voxel counts once, whichever store it is in)."""
+    surveys = [surveys] if isinstance(surveys, Survey) else surveys
+    n_blocks = sum(max(1, -(-(s.train[1] - s.train[0]) // lines_per_block)) for s in surveys)
     summary = stats.StreamingStats(per_block=max(1024, (1 << 20) // n_blocks))
-    for start in range(lo, hi, lines_per_block):
-        part = [slice(None), slice(None)]
-        part[survey.axis] = slice(start, min(start + lines_per_block, hi))
-        live = np.asarray(survey.valid[tuple(part)])
-        if live.any():
-            summary.update(np.asarray(survey.amplitude[tuple(part)])[live])
+    for survey in surveys:
+        lo, hi = survey.train
+        for start in range(lo, hi, lines_per_block):
+            part = [slice(None), slice(None)]
+            part[survey.axis] = slice(start, min(start + lines_per_block, hi))
+            live = np.asarray(survey.valid[tuple(part)])
+            if live.any():
+                summary.update(np.asarray(survey.amplitude[tuple(part)])[live])
     return summary.summary()
 
 
-def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None) -> np.ndarray:
-    """A decoded .npy copy of a store variable, written chunk row by chunk row, reused if complete."""
+def fit_normalizer(surveys: list[Survey], cfg: DataConfig) -> Normalizer:
+    """The normaliser of a run: statistics of the training lines pooled over every survey that
+    has some (data.normalize_over: pooled), or of the first such survey (first), kept beside
+    the decoded copies so that a later run on the same data and split reads them back."""
+    training = [s for s in surveys if s.train[1] > s.train[0]]
+    if not training:
+        raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
+                                                               "data.split.val_stores")
+    used = training if cfg.normalize_over == "pooled" else training[:1]
+    key = hashlib.sha256(json.dumps([[Path(s.amplitude.filename).name, s.axis, *s.train] for s in used]).encode())
+    saved = Path(used[0].amplitude.filename).with_name(f"normalization-{key.hexdigest()[:16]}.json")
+    if saved.exists():
+        statistics = json.loads(saved.read_text())
+    else:
+        statistics = training_statistics(used)
+        saved.write_text(json.dumps(statistics))
+    return Normalizer.from_statistics(statistics, cfg.normalization, cfg.clip_percentile)
+
+
+def _directions(shape, cfg: DataConfig, images: bool, store: str) -> tuple[int, ...]:
+    """The section directions that give real tiles: an image stack is cut along its images
+    only, and a direction whose sections would be one trace wide (a one-inline store cut at a
+    crossline) is skipped, each said once, instead of edge-padding a trace into a tile."""
+    wanted = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[cfg.sections]
+    if images:
+        if cfg.sections == "both" and cfg.dims == 2:
+            log.info("%s: an image stack: sections along its images only (crossline cuts would cross images)",
+                     Path(store).name)
+        return (0,)
+    kept = tuple(d for d in wanted if shape[1 - d] > 1)
+    for d in set(wanted) - set(kept):
+        log.info("%s: no %s sections: the store has one %s, so each would be a single trace", Path(store).name,
+                 "inline" if d == 0 else "crossline", "crossline" if d == 0 else "inline")
+    if not kept and cfg.dims == 2:
+        raise ConfigError(f"a store of {shape[0]} x {shape[1]} traces gives no {cfg.sections} sections", where=store,
+                          fix="choose data.sections along the store's longer axis")
+    return kept
+
+
+def _image_order(group: zarr.Group, cfg: DataConfig, store: str) -> np.ndarray:
+    """The images of a stack with the validation images last (data.split.val_images, or the
+    store's own order), as the decoded copy holds them."""
+    names = list(group.attrs.get("image_names") or [])
+    if cfg.dims == 3:
+        raise ConfigError("3D tiles of an image stack would cut across unrelated images", where=store,
+                          fix="train image stacks with data.dims: 2")
+    if cfg.sections == "crossline":
+        raise ConfigError("crossline sections of an image stack run across unrelated images", where=store,
+                          fix="use data.sections: inline (each image is an inline)")
+    unknown = [v for v in cfg.split.val_images if v not in names]
+    if unknown:
+        raise ConfigError(f"data.split.val_images names {unknown}, not images of this stack", where=store,
+                          fix=f"choose from {names}")
+    if len(cfg.split.val_images) >= len(names):
+        raise ConfigError("every image would validate: none is left to train on", where=store,
+                          fix="leave at least one image out of data.split.val_images")
+    val = [names.index(v) for v in cfg.split.val_images]
+    return np.array([k for k in range(len(names)) if k not in val] + val, dtype=np.int64)
+
+
+def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None,
+                order: np.ndarray | None = None) -> np.ndarray:
+    """A decoded .npy copy of a store variable, written chunk row by chunk row, reused if
+    complete; with `order` (an image stack), its inlines in that order."""
     array = group[name]
     # the store's creation time and the variable's statistics: a store rebuilt at the same path
     # (new data, same shape) must not reuse a stale copy; "decoded": the copy's content format
     identity = ["decoded", str(group.store), name, list(array.shape), str(dtype), group.attrs.get("created"),
-                array.attrs.get("statistics")]
+                array.attrs.get("statistics")] + ([] if order is None else [order.tolist()])
     key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = cache / f"{name}-{key}.npy"
     done = path.with_suffix(".done")
@@ -88,9 +165,10 @@ def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None
     with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar, \
             integrity.reading(schema.where(group), name):
         for i in range(0, array.shape[0], step):
-            block = array[i:i + step]
-            out[i:i + step] = transform(block) if transform else block
-            bar.update(min(step, array.shape[0] - i))
+            rows = slice(i, min(i + step, array.shape[0]))
+            block = array[rows] if order is None else np.stack([array[int(k)] for k in order[rows]])
+            out[rows] = transform(block) if transform else block
+            bar.update(rows.stop - rows.start)
     out.flush()
     del out
     done.touch()
@@ -126,22 +204,35 @@ def class_labels(block: np.ndarray, cfg: DataConfig, store: str) -> np.ndarray:
     return block.astype(np.int64) if cfg.task == "multiclass" else (block > 0)
 
 
-def load_survey(store: str, cfg: DataConfig, cache: Path,
-                normalizer: Normalizer | None = None) -> tuple[Survey, Normalizer]:
+def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer | None = None,
+                fit: bool = True) -> tuple[Survey, Normalizer | None]:
+    """One store as a Survey. Its normaliser: `normalizer`, else (fit) one from its own
+    training lines; training fits the run's normaliser over all its stores (fit_normalizer)."""
     group = schema.open_group(store)
     integrity.require_intact(group, [n for n in (schema.AMPLITUDE, schema.TRACE_MASK, cfg.label) if n in group])
     if cfg.label not in schema.complete_variables(group):
         raise ConfigError(f"the store has no complete label variable {cfg.label!r}", where=store,
                           fix=f"choose data.label from {schema.complete_variables(group)} or ingest one with --var")
     if group.attrs.get("spatial_dims") != ["inline", "crossline"]:
-        raise ConfigError("training needs a 3D (inline, crossline, sample) store", where=store)
-    amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32)
+        raise ConfigError("training needs a 3D (inline, crossline, sample) store or a stack of images",
+                          where=store, fix="for 2D sections or images, make an image stack: seisfuse datasets "
+                                           "prepare image-folder SRC OUT (or store_from_array of (N, traces, samples))")
+    images = group.attrs.get("collection") == "images"
+    if cfg.split.val_images and not images:
+        raise ConfigError("data.split.val_images is for image stacks; this store is a survey", where=store,
+                          fix="split a survey by lines (val_fraction, gap) or by store (val_stores)")
+    order = _image_order(group, cfg, store) if images else None
+    amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32, order=order)
     label = _cache_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
-                        lambda b: class_labels(b, cfg, store))
+                        lambda b: class_labels(b, cfg, store), order=order)
     valid = group[schema.TRACE_MASK][:]
+    valid = valid if order is None else valid[order]
     axis = AXES[cfg.split.axis]
     n = amplitude.shape[axis]
-    if cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
+    if images:  # split by image: the chosen images (moved last in the copy) validate, no gap
+        n_val = len(cfg.split.val_images) or max(1, int(round(cfg.split.val_fraction * n)))
+        train, val = (0, n - n_val), (n - n_val, n)
+    elif cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
         held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)
         train, val = ((0, 0), (0, n)) if held_out else ((0, n), (n, n))
     else:
@@ -152,18 +243,22 @@ def load_survey(store: str, cfg: DataConfig, cache: Path,
             raise ConfigError(f"the training part of {store} along {cfg.split.axis} has {train[1] - train[0]} "
                               f"lines after the {n_val}-line validation part and the {cfg.split.gap}-line gap",
                               fix="lower data.split.val_fraction or data.split.gap, or use a larger survey")
-    survey = Survey(Path(store).name, amplitude, label, valid, train, val, axis)
-    if normalizer is None and train[1] > train[0]:  # the first survey with training lines sets it
-        # kept beside the decoded copy: a later run on the same survey and split reads it back
-        saved = Path(amplitude.filename).with_suffix(f".train-{axis}-{train[0]}-{train[1]}.json")
-        if saved.exists():
-            statistics = json.loads(saved.read_text())
-        else:
-            statistics = training_statistics(survey)
-            saved.write_text(json.dumps(statistics))
-        normalizer = Normalizer.from_statistics(statistics, cfg.normalization, cfg.clip_percentile)
+    survey = Survey(Path(store).name, amplitude, label, valid, train, val, 0 if images else axis, images=images,
+                    directions=_directions(amplitude.shape, cfg, images, store))
+    if normalizer is None and fit and train[1] > train[0]:
+        normalizer = fit_normalizer([survey], cfg)
     survey.normalizer = normalizer
     return survey, normalizer
+
+
+def valid_2d(line_valid: np.ndarray, lateral: int, start_t: int, tile, ns: int) -> np.ndarray:
+    """(H, W) live pixels of a 2D tile: live traces, and never the reflection padding of a
+    section smaller than the tile (the loss and the metrics see only real pixels)."""
+    traces = np.zeros(tile[0], bool)
+    part = np.asarray(line_valid[lateral:lateral + tile[0]], bool)
+    traces[:len(part)] = part
+    samples = np.arange(start_t, start_t + tile[1]) < ns
+    return traces[:, None] & samples[None, :]
 
 
 def _window(rng: np.random.Generator, lo: int, hi: int, size: int) -> int:
@@ -192,17 +287,18 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
         cut = lambda a: _crop(a, starts, tile)  # noqa: E731
         valid = np.broadcast_to(_crop(survey.valid, starts[:2], tile[:2])[..., None], tile)
         return survey.normalize(cut(survey.amplitude)), cut(survey.label), np.ascontiguousarray(valid)
-    directions = {"inline": [0], "crossline": [1], "both": [0, 1]}[cfg.sections]
+    directions = survey.directions
     along = directions[int(rng.integers(len(directions)))]  # the axis the section is cut across
     across = 1 - along
     index = _window(rng, *ranges[along], 1)
-    lateral = _window(rng, *ranges[across], tile[0])
+    # an image of a stack: inside its own width (narrower images are padded with missing traces)
+    width = (0, int(survey.valid[index].sum())) if survey.images else ranges[across]
+    lateral = _window(rng, *width, tile[0])
     start_t = _window(rng, 0, ns, tile[1])
     take = (lambda a: a[index]) if along == 0 else (lambda a: a[:, index])
     image = survey.normalize(_crop(take(survey.amplitude), (lateral, start_t), tile))
     label = _crop(take(survey.label), (lateral, start_t), tile)
-    valid = _crop(take(survey.valid), (lateral,), tile[:1])
-    return image, label, np.ascontiguousarray(np.broadcast_to(valid[:, None], tile))
+    return image, label, valid_2d(take(survey.valid), lateral, start_t, tile, ns)
 
 
 def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0):
@@ -213,7 +309,11 @@ def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int,
     for k in range(offset, offset + batch):
         rng = np.random.default_rng([seed, step, k])
         training = [s for s in surveys if s.train[1] > s.train[0]]
-        survey = training[int(rng.integers(len(training)))]
+        if cfg.store_sampling == "equal" or len(training) == 1:
+            survey = training[int(rng.integers(len(training)))]
+        else:  # uniform over tile positions: a store twice as large is drawn twice as often
+            sizes = np.array([s.training_voxels() for s in training], dtype=np.float64)
+            survey = training[int(rng.choice(len(training), p=sizes / sizes.sum()))]
         image, label, valid = sample_tile(survey, cfg, rng, survey.train)
         if cfg.oversample_foreground and rng.random() < cfg.oversample_foreground:
             for _ in range(20):  # redraw until the tile holds the rare class
@@ -231,8 +331,20 @@ def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int,
     return np.stack(images)[:, None], np.stack(labels), np.stack(valids).astype(bool)
 
 
+def _owned(starts: list[int], size: int) -> list[np.ndarray]:
+    """For each tile of a row of tiles, which of its `size` positions it is the first to
+    cover: overlapping tiles (the last one is moved back to the border) count a pixel once."""
+    owned, covered = [], -1
+    for s in starts:
+        owned.append(np.arange(s, s + size) > covered)
+        covered = max(covered, s + size - 1)
+    return owned
+
+
 def validation_tiles(survey: Survey, cfg: DataConfig):
-    """A fixed grid of tiles over the validation lines (inline sections or cubes)."""
+    """A fixed grid of tiles over the validation lines (inline sections or cubes). Where
+    tiles overlap, each pixel is validated once: `valid` is False where an earlier tile of
+    the grid already covered it."""
     tile, (lo, hi) = cfg.tile, survey.val
     shape = survey.amplitude.shape
     # the prediction grid's starts (evenly spread, the last tile at the border), spaced at most
@@ -241,18 +353,26 @@ def validation_tiles(survey: Survey, cfg: DataConfig):
     if cfg.dims == 3:
         ranges = [(0, shape[0]), (0, shape[1])]
         ranges[survey.axis] = (lo, hi)
-        for i in starts(ranges[0][1] - ranges[0][0], tile[0]):
-            for j in starts(ranges[1][1] - ranges[1][0], tile[1]):
-                for t in starts(shape[2], tile[2]):
+        grids = [starts(ranges[0][1] - ranges[0][0], tile[0]), starts(ranges[1][1] - ranges[1][0], tile[1]),
+                 starts(shape[2], tile[2])]
+        owned = [_owned(g, n) for g, n in zip(grids, tile)]
+        for a, i in enumerate(grids[0]):
+            for b, j in enumerate(grids[1]):
+                for c, t in enumerate(grids[2]):
                     pos = (ranges[0][0] + i, ranges[1][0] + j, t)
-                    valid = np.broadcast_to(_crop(survey.valid, pos[:2], tile[:2])[..., None], tile)
+                    once = owned[0][a][:, None, None] & owned[1][b][None, :, None] & owned[2][c][None, None, :]
+                    valid = np.broadcast_to(_crop(survey.valid, pos[:2], tile[:2])[..., None], tile) & once
                     yield survey.normalize(_crop(survey.amplitude, pos, tile)), _crop(survey.label, pos, tile), valid
         return
     for index in range(lo, hi):  # sections across the split axis, inside the validation lines
         take = (lambda a, i=index: a[i]) if survey.axis == 0 else (lambda a, i=index: a[:, i])
-        width = shape[1 - survey.axis]
-        for lateral in starts(width, tile[0]):
-            for t in starts(shape[2], tile[1]):
-                valid = np.broadcast_to(_crop(take(survey.valid), (lateral,), tile[:1])[:, None], tile)
+        # an image of a stack is validated over its own width only
+        width = int(survey.valid[index].sum()) if survey.images else shape[1 - survey.axis]
+        laterals, times = starts(width, tile[0]), starts(shape[2], tile[1])
+        own_l, own_t = _owned(laterals, tile[0]), _owned(times, tile[1])
+        for a, lateral in enumerate(laterals):
+            for b, t in enumerate(times):
+                once = own_l[a][:, None] & own_t[b][None, :]
                 yield (survey.normalize(_crop(take(survey.amplitude), (lateral, t), tile)),
-                       _crop(take(survey.label), (lateral, t), tile), valid)
+                       _crop(take(survey.label), (lateral, t), tile),
+                       valid_2d(take(survey.valid), lateral, t, tile, shape[2]) & once)

@@ -21,7 +21,8 @@ from seisfuse.viz.sections import display_ratio, exaggeration_for, section  # no
 
 def panel_figure(store, label: str, predictions: list[str], out: str | Path, edge_operator: str = "sobel") -> Path:
     group = schema.open_group(store)
-    sections = [section(group)] if schema.spatial_dims(group) == ("trace",) else [
+    one = schema.spatial_dims(group) == ("trace",) or group.attrs.get("collection") == "images"
+    sections = [section(group)] if one else [  # an image stack: a crossline would cut across images
         section(group, inline_index=group[schema.AMPLITUDE].shape[0] // 2),
         section(group, crossline_index=group[schema.AMPLITUDE].shape[1] // 2)]
     columns = ["amplitude", f"edge map ({edge_operator})", label, *predictions]

@@ -69,13 +69,16 @@ def _sample_axis(coord, n: int, interval: float | None, start: float | None, uni
 def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, sample_interval: float | None = None,
                      sample_start: float | None = None,
                      chunks=None, overwrite: bool = False, domain: str = "time",
-                     text: list[str] | None = None) -> Path:
+                     text: list[str] | None = None, trace_mask=None, attrs: dict | None = None) -> Path:
     """Build a complete store from an in-memory (or memory-mapped) volume and its labels.
 
     The sample axis (ms in time, m in depth) comes from the DataArray's sample coordinate
     (which must be regular), else from sample_start (default 0) and sample_interval (default
     4); it is kept through the store and export (binary header interval, trace delay).
     Coordinates of an xarray input are kept; numpy inputs get inline/crossline numbers from 1.
+    `trace_mask` (bool, the spatial shape; default all live) marks missing traces (e.g. the
+    padding of narrower images in a stack): they are left out of the statistics and of
+    training. `attrs` are added to the store's root attributes.
     """
     amplitude, dims, coords = _unpack(amplitude, dims)
     path = Path(path)
@@ -106,11 +109,16 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
                      f"sample interval {sample_interval:g} {unit}, first sample {start:g} {unit}, IEEE float"]
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
     n_traces = int(np.prod(shape[:-1]))
+    live = np.ones(shape[:-1], bool) if trace_mask is None else np.asarray(trace_mask, bool)
+    if live.shape != shape[:-1]:
+        raise GeometryError(f"trace_mask has shape {live.shape}, the traces {shape[:-1]}",
+                            fix="give one bool per trace")
     group.attrs.update(schema.root_attributes(
         spatial_dims=spatial, text_headers=[text_header(lines)], binary_header=binary_header(shape[-1], dt_us, fmt),
         text_encoding="ebcdic", sample_format=fmt, byteorder="big", iline_byte=189, xline_byte=193,
         sample_interval=dt_us, sample_unit="ms" if domain == "time" else "m", domain=domain, domain_source="given",
-        n_traces=n_traces, n_live=n_traces, n_missing=0))
+        n_traces=n_traces, n_live=int(live.sum()), n_missing=int(n_traces - live.sum())))
+    group.attrs.update(attrs or {})
     schema.create_array(group, schema.AMPLITUDE, shape, chunks, store_dtype, dims,
                         attrs={"coordinates": " ".join(schema.HEADER_COORDS), "long_name": "amplitude"})
     schema.create_array(group, schema.TRACE_MASK, shape[:-1], chunks[:-1], "bool", spatial)
@@ -129,16 +137,16 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     io = {name: ChunkIO(group[name]) for name in (schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX)}
     for block in chunk_blocks(shape[:-1], chunks[:-1], shape[-1] * 4):
         io[schema.TRACE_HEADERS].write(block, headers[block])
-        io[schema.TRACE_MASK].write(block, np.ones(index[block].shape, dtype=bool))
+        io[schema.TRACE_MASK].write(block, live[block])
         io[schema.TRACE_INDEX].write(block, index[block])
-    summary = _write_blocks(group, schema.AMPLITUDE, amplitude, store_dtype)
+    summary = _write_blocks(group, schema.AMPLITUDE, amplitude, store_dtype, live)
     for name, values in (labels or {}).items():
         write_variable(group, name, values)
     schema.mark_complete(group, schema.AMPLITUDE, summary)  # the store's marker, last of all
     return path
 
 
-def _write_blocks(group: zarr.Group, name: str, values, dtype) -> dict:
+def _write_blocks(group: zarr.Group, name: str, values, dtype, live: np.ndarray | None = None) -> dict:
     array = group[name]
     blocks = chunk_blocks(array.shape[:-1], array.chunks[:-1], array.shape[-1] * 4)
     summary = stats.StreamingStats(per_block=max(1024, (1 << 22) // max(len(blocks), 1)))
@@ -146,7 +154,7 @@ def _write_blocks(group: zarr.Group, name: str, values, dtype) -> dict:
     for block in blocks:
         data = np.asarray(values[block], dtype=dtype)
         io.write(block, data)
-        summary.update(data)
+        summary.update(data if live is None else data[live[block]])  # statistics of the live traces
     return summary.summary()
 
 

@@ -98,6 +98,7 @@ def store_info(path) -> dict:
         "sample_format": f"{attrs.get('sample_format')} ({attrs.get('sample_format_name')})",
         "byteorder": attrs.get("byteorder"),
         "layout": f"{attrs.get('layout', '3d')} ({attrs.get('layout_source', 'given')})",
+        **({"collection": _collection(attrs)} if attrs.get("collection") else {}),
         "coordinate_bytes": attrs.get("coordinate_bytes"),
         **({"coordinates": _ranges(attrs["header_ranges"], attrs.get("coordinate_bytes"))}
            if attrs.get("header_ranges") else {}),
@@ -118,6 +119,13 @@ def store_info(path) -> dict:
         "seisfuse_version": attrs.get("seisfuse_version"),
     }
     return out
+
+
+def _collection(attrs) -> str:
+    """'5 images (a 462 x 951, b 462 x 651, ...), one per inline' for an image stack."""
+    names, shapes = attrs.get("image_names", []), attrs.get("image_shapes", [])
+    shown = ", ".join(f"{n} {r} x {c}" for n, (r, c) in list(zip(names, shapes))[:2])
+    return f"{len(names)} images ({shown}{', ...' if len(names) > 2 else ''}), one per inline"
 
 
 def integrity_state(group) -> str:

@@ -82,6 +82,8 @@ class CE(nn.Module):
     def forward(self, logits, target, valid=None):
         target = target.long().squeeze(1) if target.dim() == logits.dim() else target.long()
         if valid is not None:
+            if not valid.any():  # no live pixel (all padding): nothing to learn, not NaN
+                return logits.sum() * 0.0
             target = torch.where(valid.reshape(target.shape), target, torch.full_like(target, -100))
         return F.cross_entropy(logits, target, label_smoothing=self.smoothing, ignore_index=-100)
 

@@ -22,10 +22,10 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 
-from seisfuse.config.train import TrainConfig
+from seisfuse.config.train import RARE_POSITIVES, TrainConfig
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.stream import batches
-from seisfuse.data.tiles import data_identity, load_survey, validation_tiles
+from seisfuse.data.tiles import data_identity, fit_normalizer, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
@@ -67,11 +67,26 @@ def make_schedule(cfg, optimizer):
 
 def positive_weight(cfg: TrainConfig, surveys) -> float | None:
     """pos_weight = N_neg / N_pos over the live traces of the training lines only (never the
-    validation part, nor missing or dead traces, which the loss does not see either)."""
+    validation part, nor missing or dead traces, which the loss does not see either); with
+    "rare", only when positives are below RARE_POSITIVES of those voxels (else none)."""
     if cfg.data.task != "binary" or cfg.loss.pos_weight is None:
         return None
-    if cfg.loss.pos_weight != "auto":
+    if not isinstance(cfg.loss.pos_weight, str):
         return float(cfg.loss.pos_weight)
+    pos, total = positive_count(surveys)
+    if pos == 0:
+        raise ConfigError("the training part of the labels has no positive voxels", fix="check data.label")
+    if cfg.loss.pos_weight == "rare" and pos / total >= RARE_POSITIVES:
+        log.info("loss.pos_weight rare: positives are %.1f %% of the training voxels, not rare: unweighted",
+                 100 * pos / total)
+        return None
+    log.info("loss.pos_weight %s: positives %.1f %% of the training voxels: weight %.3g", cfg.loss.pos_weight,
+             100 * pos / total, (total - pos) / pos)
+    return (total - pos) / pos
+
+
+def positive_count(surveys) -> tuple[int, int]:
+    """(positive voxels, voxels) of the live traces of the training lines."""
     pos = total = 0
     for s in surveys:
         sl = [slice(None)] * 3
@@ -82,9 +97,7 @@ def positive_weight(cfg: TrainConfig, surveys) -> float | None:
             live = np.asarray(s.valid[tuple(sl[:2])])  # (lines, crossline)
             pos += int(part[live].sum())
             total += int(live.sum()) * part.shape[-1]
-    if pos == 0:
-        raise ConfigError("the training part of the labels has no positive voxels", fix="check data.label")
-    return (total - pos) / pos
+    return pos, total
 
 
 @torch.no_grad()
@@ -172,15 +185,10 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
         (cfg.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     distributed.barrier(ctx)
-    surveys, normalizer = [], None
     if not ctx.main:
         distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them
-    for store in cfg.data.stores:  # the training lines of the first survey that has some normalise every survey
-        survey, normalizer = load_survey(store, cfg.data, cfg.run_dir / ".cache", normalizer)
-        surveys.append(survey)
-    if normalizer is None:
-        raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
-                                                               "data.split.val_stores")
+    surveys = [load_survey(store, cfg.data, cfg.run_dir / ".cache", fit=False)[0] for store in cfg.data.stores]
+    normalizer = fit_normalizer(surveys, cfg.data)  # from every training store (data.normalize_over)
     for survey in surveys:
         survey.normalizer = normalizer
     if ctx.main:
@@ -188,9 +196,12 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options).to(ctx.device)
     if cfg.train.channels_last and ctx.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile),
-                         pos_weight=positive_weight(cfg, surveys), win_size=cfg.loss.win_size,
-                         label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
+    pos_weight = positive_weight(cfg, surveys)
+    if ctx.main:  # the weight the run used, beside the choice that made it
+        with open(cfg.run_dir / "config.yaml", "a") as f:
+            f.write(f"# loss.pos_weight {cfg.loss.pos_weight} -> {pos_weight}\n")
+    loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), pos_weight=pos_weight,
+                         win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
     teacher = None
     if cfg.distill.teacher:  # a frozen trained model whose probabilities the student also learns
         teacher = Checkpoint.load(cfg.distill.teacher).build(cfg.distill.teacher).to(ctx.device).eval()

@@ -95,7 +95,7 @@ def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(sma
     assert normalizer.high == pytest.approx(np.percentile(train_part, 99.5), rel=1e-6)
     whole = seisfuse.open_store(store).attrs["statistics"]
     assert whole["std"] > 10 * normalizer.std  # what the whole survey's statistics would have given
-    saved = list((tmp_path / "cache").glob("amplitude-*.train-0-0-30.json"))
+    saved = list((tmp_path / "cache").glob("normalization-*.json"))
     assert len(saved) == 1  # kept for the next run on the same survey and split, and read back:
     saved[0].write_text(saved[0].read_text().replace(f'"mean": {normalizer.mean!r}', '"mean": 123.0'))
     assert load_survey(str(store), cfg.data, tmp_path / "cache")[1].mean == 123.0
@@ -105,6 +105,56 @@ def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(sma
     stats = training_statistics(survey)
     assert stats["mean"] == pytest.approx(train_part[10:].mean(), rel=1e-9)
     assert stats["count"] == train_part[10:].size
+
+
+def test_normalisation_is_pooled_over_the_training_stores_whatever_their_order(small_config, tmp_path):
+    import seisfuse
+    from seisfuse.data.tiles import fit_normalizer
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.0, 1.0, (20, 10, 16)).astype(np.float32)
+    b = rng.normal(5.0, 3.0, (30, 10, 16)).astype(np.float32)
+    stores = [str(seisfuse.store_from_array(v, tmp_path / f"{n}.zarr", labels={"fault": (v > 2).astype(np.uint8)}))
+              for n, v in (("a", a), ("b", b))]
+    cfg = load_config(small_config(**{"data.stores": stores, "data.split": {"val_fraction": 0.2, "gap": 2}}))
+    surveys = [load_survey(s, cfg.data, tmp_path / "cache", fit=False)[0] for s in stores]
+    pooled = fit_normalizer(surveys, cfg.data)
+    swapped = fit_normalizer(surveys[::-1], cfg.data)
+    both = np.concatenate([a[: surveys[0].train[1]].ravel(), b[: surveys[1].train[1]].ravel()]).astype(np.float64)
+    assert pooled.mean == pytest.approx(both.mean(), rel=1e-6) and pooled.std == pytest.approx(both.std(), rel=1e-6)
+    assert swapped.mean == pytest.approx(pooled.mean, rel=1e-6)  # reordering data.stores changes nothing
+    first = load_config(small_config(**{"data.stores": stores, "data.normalize_over": "first",
+                                        "data.split": {"val_fraction": 0.2, "gap": 2}}))
+    assert fit_normalizer(surveys, first.data).mean == pytest.approx(a[: surveys[0].train[1]].mean(), rel=1e-6)
+
+
+def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tmp_path):
+    import seisfuse
+
+    rng = np.random.default_rng(2)
+    # the small store's amplitudes are below 1, the large one's above 10: a tile tells its store
+    small = rng.random((20, 16, 32)).astype(np.float32)
+    large = (10 + rng.random((60, 16, 32))).astype(np.float32)
+    stores = [str(seisfuse.store_from_array(v, tmp_path / f"s{len(v)}.zarr",
+                                            labels={"fault": (v > 0.9).astype(np.uint8) | (v > 10.9)}))
+              for v in (small, large)]
+    for sampling in ("positions", "equal"):
+        cfg = load_config(small_config(**{"data.stores": stores, "data.store_sampling": sampling,
+                                          "data.tile": [16, 32], "data.augment": {"enabled": False},
+                                          "data.split": {"val_fraction": 0.1, "gap": 0}}))
+        surveys = [load_survey(s, cfg.data, tmp_path / "cache", fit=False)[0] for s in stores]
+        from seisfuse.data.tiles import fit_normalizer
+
+        normalizer = fit_normalizer(surveys, cfg.data)
+        for survey in surveys:
+            survey.normalizer = normalizer
+        threshold = float(normalizer(np.array([5.0]))[0])
+        draws = 400
+        from_small = sum(float(training_batch(surveys, cfg.data, 0, step, 1)[0].mean()) < threshold
+                         for step in range(draws))
+        sizes = [s.training_voxels() for s in surveys]
+        expected = sizes[0] / sum(sizes) if sampling == "positions" else 0.5
+        assert from_small / draws == pytest.approx(expected, abs=0.07), sampling
 
 
 @pytest.mark.parametrize("label, task, classes, message", [
