@@ -164,21 +164,25 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
              task: str = "binary", classes: int | None = None, threshold: float = 0.5, tolerance: int = 2,
              out: str | Path | None = None) -> dict:
     """Metrics of a prediction variable against a label variable, chunk by chunk; with `out`,
-    also written as JSON. label defaults to the store's default label (synthetic) or `fault`."""
-    from seisfuse.metrics.store import evaluate_store  # torch-free callers should not pay for torch
+    also written as JSON. label defaults to the store's default label (synthetic) or `fault`.
+    `store` may be several stores: then the pooled metrics (one confusion matrix over all
+    their pixels), each store's own under "stores", and the pixel counts."""
+    from seisfuse.metrics.store import evaluate_store, evaluate_stores  # torch-free callers should not pay
 
     a = c.check(c.Evaluate, {**locals(), "out": None if out is None else str(out)}, "seisfuse.evaluate")
-    group = schema.open_group(a.store)
-    lines = group[schema.AMPLITUDE].shape[0]
-    if a.region is not None and a.region[1] > lines:
-        raise SeisfuseError(f"region {a.region[0]},{a.region[1]} reaches past the store's {lines} lines "
-                            f"(indices 0..{lines - 1})", where=str(a.store),
-                            fix=f"give START,STOP with STOP <= {lines}")
+    for path in a.store:
+        group = schema.open_group(path)
+        lines = group[schema.AMPLITUDE].shape[0]
+        if a.region is not None and a.region[1] > lines:
+            raise SeisfuseError(f"region {a.region[0]},{a.region[1]} reaches past the store's {lines} lines "
+                                f"(indices 0..{lines - 1})", where=str(path),
+                                fix=f"give START,STOP with STOP <= {lines}")
     if a.out is not None:
         resources.output_folder(a.out)
-    label = a.label or schema.attribute(a.store, "default_label", "fault")
-    result = evaluate_store(a.store, a.pred, label, region=a.region, task=a.task, classes=a.classes,
-                            threshold=a.threshold, tolerance=a.tolerance)
+    label = a.label or schema.attribute(a.store[0], "default_label", "fault")
+    options = dict(region=a.region, task=a.task, classes=a.classes, threshold=a.threshold, tolerance=a.tolerance)
+    result = evaluate_store(a.store[0], a.pred, label, **options) if len(a.store) == 1 else \
+        evaluate_stores(a.store, a.pred, label, **options)
     if a.out is not None:
         Path(a.out).write_text(json.dumps(result, indent=2))
     return result

@@ -157,10 +157,17 @@ def _predict(a: Command, ns) -> None:
 
 def _evaluate(a: Command, ns) -> None:
     result = api.evaluate(**a.kwargs())
+    rows = result.pop("stores", None)
     width = max(len(k) for k in result)
     for key, value in result.items():
         shown = f"{value:.4f}" if isinstance(value, float) else value
         print(f"{key:<{width}}  {shown}")
+    if rows:  # one line per store, then the pooled line: the benchmark's number
+        names = [k for k, v in rows[0].items() if isinstance(v, float)][:6]
+        print("\n" + "  ".join([f"{'store':<28}", f"{'pixels':>12}", *(f"{n:>10}" for n in names)]))
+        for r in [*rows, {**result, "store": "pooled"}]:
+            print("  ".join([f"{Path(r['store']).name[:28]:<28}", f"{r['pixels']:>12,}",
+                             *(f"{r[n]:>10.4f}" for n in names)]))
 
 
 def _report(a: Command, ns) -> None:

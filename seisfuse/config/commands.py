@@ -202,10 +202,18 @@ class Predict(Command):
     overwrite: bool = param(False, "replace an existing variable", scopes=NOT_STEP)
 
 
-class Evaluate(Command):
-    """metrics of a prediction variable against a label variable"""
+def _listed(value):
+    return [value] if isinstance(value, str | os.PathLike) else value
 
-    store: FilePath = param(help="the store", positional=True, path=True)
+
+Stores = Annotated[list[FilePath], BeforeValidator(_listed), Field(min_length=1)]
+
+
+class Evaluate(Command):
+    """metrics of a prediction variable against a label variable, in one store or pooled over several"""
+
+    store: Stores = param(help="the store, or several (pooled metrics, each store's, pixel counts)",
+                          positional=True, path=True)
     pred: Name = param("prediction", "the prediction variable")
     label: Name | None = param(None, "label variable (default: the store's default label, or fault)")
     region: Region | None = param(None, "inline index range START,STOP (stop excluded), e.g. 80,96",

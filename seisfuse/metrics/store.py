@@ -41,9 +41,19 @@ def _check_block(p, y, pred: str, label: str, task: str, classes: int | None, st
                "choose a prediction variable (seisfuse predict writes one)")
 
 
-def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | None = None, task: str = "binary",
-                   classes: int | None = None, threshold: float = 0.5, tolerance: int = 2) -> dict:
-    """region: an inline index range [start, stop) (e.g. the held-out lines); default all."""
+def _accumulator(task: str, classes: int | None, threshold: float, tolerance: int):
+    return MulticlassMetrics(classes) if task == "multiclass" else BinaryMetrics(threshold, tolerance)
+
+
+def _classes(group, label: str, lo: int, hi: int, classes: int | None) -> int:
+    """The class count: given, else from the label's recorded statistics (no pass over it)."""
+    top = (group[label].attrs.get("statistics") or {}).get("max")
+    return classes or (int(top) + 1 if top is not None else int(np.asarray(group[label][lo:hi]).max()) + 1)
+
+
+def _accumulate(store, pred: str, label: str, accs: list, region, task, classes, threshold, tolerance) -> dict:
+    """Add one store's blocks to every accumulator of `accs` (its own and the pooled one);
+    returns its pixel counts."""
     group = schema.open_group(store)
     valid_names = schema.complete_variables(group)
     for name in (pred, label):
@@ -54,33 +64,71 @@ def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | No
     p_arr, l_arr, mask = group[pred], group[label], group[schema.TRACE_MASK]
     lo, hi = region or (0, p_arr.shape[0])
     step = p_arr.chunks[0]
-    if task == "multiclass":  # the class count from the label's recorded statistics: no pass over it
-        top = (l_arr.attrs.get("statistics") or {}).get("max")
-        classes = classes or (int(top) + 1 if top is not None else int(np.asarray(l_arr[lo:hi]).max()) + 1)
-        acc = MulticlassMetrics(classes)
-    else:
-        acc = BinaryMetrics(threshold, tolerance)
-        tol = np.zeros(4, np.int64)
+    counts = {"pixels": 0, "positives" if task != "multiclass" else "per_class": 0 if task != "multiclass"
+              else [0] * classes}
+    tol = np.zeros(4, np.int64)
     with Progress(hi - lo, f"evaluate {pred} vs {label}", unit="line") as bar, \
             integrity.reading(store, f"{pred} or {label}"):
         for a in range(lo, hi, step):
             b = min(a + step, hi)
             valid = np.broadcast_to(mask[a:b][..., None], p_arr[a:b].shape)
-            _check_block(p_arr[a:b], l_arr[a:b], pred, label, task, classes, store,
+            p_block, l_block = np.asarray(p_arr[a:b]), np.asarray(l_arr[a:b])
+            _check_block(p_block, l_block, pred, label, task, classes, store,
                          (l_arr.attrs.get("statistics") or {}).get("max"))
+            live = l_block[valid]
+            counts["pixels"] += int(live.size)
             if task == "multiclass":
-                acc.update(p_arr[a:b], l_arr[a:b], valid)
+                counts["per_class"] = (np.asarray(counts["per_class"]) + np.bincount(
+                    live.astype(np.int64), minlength=classes)[:classes]).tolist()
+                for acc in accs:
+                    acc.update(p_block, l_block, valid)
             else:
-                acc.update(p_arr[a:b], l_arr[a:b], valid, tolerance_region=False)
+                counts["positives"] += int((live > 0).sum())
+                for acc in accs:
+                    acc.update(p_block, l_block, valid, tolerance_region=False)
                 # the tolerance counts need neighbours across the block edge: read a halo
                 ha, hb = max(lo, a - tolerance), min(hi, b + tolerance)
                 halo_valid = np.broadcast_to(mask[ha:hb][..., None], p_arr[ha:hb].shape)
                 predicted = (np.asarray(p_arr[ha:hb]) >= threshold) & halo_valid
                 truth = (np.asarray(l_arr[ha:hb]) > 0) & halo_valid
-                counts = np.array(tolerance_hits(predicted, truth, tolerance, core=(a - ha, b - ha)))
-                tol += counts
+                tol += np.array(tolerance_hits(predicted, truth, tolerance, core=(a - ha, b - ha)))
             bar.update(b - a)
     if task != "multiclass":
-        acc.tol = tol
-    result = acc.compute()
-    return {"store": str(store), "pred": pred, "label": label, "region": [lo, hi], "task": task, **result}
+        for acc in accs:
+            acc.tol = getattr(acc, "tol", np.zeros(4, np.int64)) + tol
+    return {"region": [lo, hi], **counts}
+
+
+def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | None = None, task: str = "binary",
+                   classes: int | None = None, threshold: float = 0.5, tolerance: int = 2) -> dict:
+    """region: an inline index range [start, stop) (e.g. the held-out lines); default all."""
+    group = schema.open_group(store)
+    if task == "multiclass" and label in group:
+        lo, hi = region or (0, group[label].shape[0])
+        classes = _classes(group, label, lo, hi, classes)
+    acc = _accumulator(task, classes, threshold, tolerance)
+    counts = _accumulate(store, pred, label, [acc], region, task, classes, threshold, tolerance)
+    return {"store": str(store), "pred": pred, "label": label, "task": task, **counts, **acc.compute()}
+
+
+def evaluate_stores(stores: list, pred: str, label: str, *, region: tuple[int, int] | None = None,
+                    task: str = "binary", classes: int | None = None, threshold: float = 0.5,
+                    tolerance: int = 2) -> dict:
+    """Several stores in one call: the pooled metrics (one confusion matrix, or one set of
+    counts, over every pixel of every store: a benchmark's number), each store's own, and the
+    pixel counts."""
+    if task == "multiclass" and classes is None:
+        tops = []
+        for store in stores:
+            group = schema.open_group(store)
+            if label in group:
+                tops.append(_classes(group, label, *(region or (0, group[label].shape[0])), None))
+        classes = max(tops) if tops else None
+    pooled = _accumulator(task, classes, threshold, tolerance)
+    per_store = []
+    for store in stores:
+        own = _accumulator(task, classes, threshold, tolerance)
+        counts = _accumulate(store, pred, label, [own, pooled], region, task, classes, threshold, tolerance)
+        per_store.append({"store": str(store), **counts, **own.compute()})
+    pixels = sum(r["pixels"] for r in per_store)
+    return {"stores": per_store, "pred": pred, "label": label, "task": task, "pixels": pixels, **pooled.compute()}
