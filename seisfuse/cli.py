@@ -212,10 +212,13 @@ def _view(a: Command, ns) -> None:
 
 def _datasets(a: Command, ns) -> None:
     found = api.datasets(**a.kwargs())
-    log.info("%s: %d images, %s (inline, trace, sample), %d padded traces, classes %s", found["store"],
-             found["images"], " x ".join(map(str, found["shape"])), found["padded_traces"], found["classes"])
-    for name, how in found.get("masks", {}).items():
-        log.info("  %s: mask %s", name, how)
+    for key, value in found.items():
+        if isinstance(value, dict):
+            log.info("%s:", key)
+            for k, v in value.items():
+                log.info("  %s: %s", k, v)
+        else:
+            log.info("%s: %s", key, value)
 
 
 def _run(a: Command, ns) -> None:

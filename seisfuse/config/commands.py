@@ -314,7 +314,7 @@ class View(Picture):
                                   metavar="START,STOP")
 
 
-DATASET_NAMES = ("image-folder",)  # seisfuse.datasets.DATASETS (checked equal by a test)
+DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)
 
 
 class Datasets(Command):

@@ -27,6 +27,8 @@ class SplitConfig(Strict):
     # split by image, for image-stack stores (`seisfuse datasets prepare`): these images
     # validate, the others train (default: the last val_fraction of the images); no gap
     val_images: list[str] = []
+    # or by fold, for stacks that record one per image (tgs-salt: folds.csv or a stratified K-fold)
+    val_fold: int | None = Field(None, ge=0)
 
 
 class AugmentConfig(Strict):

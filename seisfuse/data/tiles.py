@@ -124,25 +124,35 @@ def _directions(shape, cfg: DataConfig, images: bool, store: str) -> tuple[int, 
     return kept
 
 
-def _image_order(group: zarr.Group, cfg: DataConfig, store: str) -> np.ndarray:
-    """The images of a stack with the validation images last (data.split.val_images, or the
-    store's own order), as the decoded copy holds them."""
+def _image_order(group: zarr.Group, cfg: DataConfig, store: str) -> tuple[np.ndarray, int]:
+    """The images of a stack with the validation images last (data.split.val_images and
+    val_fold, or the store's own order), as the decoded copy holds them; and how many were
+    chosen to validate."""
     names = list(group.attrs.get("image_names") or [])
+    chosen = list(cfg.split.val_images)
+    if cfg.split.val_fold is not None:
+        folds = group.attrs.get("image_folds")
+        if folds is None:
+            raise ConfigError("data.split.val_fold needs a stack that records a fold per image", where=store,
+                              fix="use data.split.val_images, or prepare the data set with its folds")
+        chosen += [n for n, f in zip(names, folds) if f == cfg.split.val_fold and n not in chosen]
+        if not chosen:
+            raise ConfigError(f"no image is in fold {cfg.split.val_fold} (folds {sorted(set(folds))})", where=store)
     if cfg.dims == 3:
         raise ConfigError("3D tiles of an image stack would cut across unrelated images", where=store,
                           fix="train image stacks with data.dims: 2")
     if cfg.sections == "crossline":
         raise ConfigError("crossline sections of an image stack run across unrelated images", where=store,
                           fix="use data.sections: inline (each image is an inline)")
-    unknown = [v for v in cfg.split.val_images if v not in names]
+    unknown = [v for v in chosen if v not in names]
     if unknown:
         raise ConfigError(f"data.split.val_images names {unknown}, not images of this stack", where=store,
                           fix=f"choose from {names}")
-    if len(cfg.split.val_images) >= len(names):
+    if len(chosen) >= len(names):
         raise ConfigError("every image would validate: none is left to train on", where=store,
                           fix="leave at least one image out of data.split.val_images")
-    val = [names.index(v) for v in cfg.split.val_images]
-    return np.array([k for k in range(len(names)) if k not in val] + val, dtype=np.int64)
+    val = [names.index(v) for v in chosen]
+    return np.array([k for k in range(len(names)) if k not in val] + val, dtype=np.int64), len(val)
 
 
 def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None,
@@ -218,10 +228,10 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
                           where=store, fix="for 2D sections or images, make an image stack: seisfuse datasets "
                                            "prepare image-folder SRC OUT (or store_from_array of (N, traces, samples))")
     images = group.attrs.get("collection") == "images"
-    if cfg.split.val_images and not images:
+    if (cfg.split.val_images or cfg.split.val_fold is not None) and not images:
         raise ConfigError("data.split.val_images is for image stacks; this store is a survey", where=store,
                           fix="split a survey by lines (val_fraction, gap) or by store (val_stores)")
-    order = _image_order(group, cfg, store) if images else None
+    order, n_chosen = _image_order(group, cfg, store) if images else (None, 0)
     amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32, order=order)
     label = _cache_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
                         lambda b: class_labels(b, cfg, store), order=order)
@@ -230,7 +240,7 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
     axis = AXES[cfg.split.axis]
     n = amplitude.shape[axis]
     if images:  # split by image: the chosen images (moved last in the copy) validate, no gap
-        n_val = len(cfg.split.val_images) or max(1, int(round(cfg.split.val_fraction * n)))
+        n_val = n_chosen or max(1, int(round(cfg.split.val_fraction * n)))
         train, val = (0, n - n_val), (n - n_val, n)
     elif cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
         held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)

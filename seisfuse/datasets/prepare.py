@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seisfuse.datasets.benchmarks import f3_facies, faultseg3d, tgs_salt
 from seisfuse.datasets.images import find_pairs, read_image, read_mask, write_image_stack
 from seisfuse.errors import SeisfuseError
 
@@ -20,7 +21,7 @@ def image_folder(src: Path, out: Path, overwrite: bool = False) -> dict:
     return {**result, "masks": readings}
 
 
-DATASETS = {"image-folder": image_folder}
+DATASETS = {"image-folder": image_folder, "f3-facies": f3_facies, "tgs-salt": tgs_salt, "faultseg3d": faultseg3d}
 
 
 def prepare(name: str, src, out, overwrite: bool = False) -> dict:
