@@ -114,8 +114,9 @@ def _cells(row: dict, metrics: list[str], pm: str, bold=lambda text: text) -> li
         mean = bold(_fmt(row[m][0])) if m in row.get("best", ()) else _fmt(row[m][0])
         cells.append("failed" if not row["seeds"] else mean if math.isnan(row[m][1]) else
                      f"{mean} {pm} {_fmt(row[m][1])}")
-    cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2),
-              _fmt(row["latency_ms"], 1),
+    iqr = row.get("latency_iqr")
+    latency = _fmt(row["latency_ms"], 1) + (f" [{iqr[0]:.1f}-{iqr[1]:.1f}]" if iqr else "")
+    cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2), latency,
               "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"]),
               _fmt(row["p_value"])]
     return cells
@@ -231,11 +232,20 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") 
     out.mkdir(parents=True, exist_ok=True)
     runs = collect(roots)
     metrics, rows = table_rows(runs)
+    timing = ""
+    if any(r["status"] == "ok" for r in runs):
+        from seisfuse.experiments.timing import describe, time_rows  # imports torch
+
+        how = time_rows(rows, runs)
+        tiles = {tuple(yaml.safe_load((Path(r["run_dir"]) / "config.yaml").read_text())["data"]["tile"])
+                 for r in runs if r["status"] == "ok"}
+        timing = "\n" + describe(how, tiles) + "\n"
     files = {"markdown": out / "table.md", "latex": out / "table.tex", "csv": out / "table.csv"}
     failed = [r for r in runs if r["status"] != "ok"]
     note = "".join(f"- {r['variant']} / {r['dataset']} / seed {r['seed']}: {r['status']}"
                    f"{': ' + r['error'] if r.get('error') else ''}\n" for r in failed)
-    files["markdown"].write_text(markdown(metrics, rows) + (f"\nRuns that did not finish:\n{note}" if note else ""))
+    files["markdown"].write_text(markdown(metrics, rows) + timing
+                                 + (f"\nRuns that did not finish:\n{note}" if note else ""))
     files["latex"].write_text(latex(metrics, rows, caption))
     write_csv(files["csv"], metrics, rows)
     if metrics:
@@ -244,4 +254,4 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") 
         files["curves"] = out / "training_curves.png"
         training_curves(files["curves"], runs, metrics[0])
     return {"runs": len(runs), "failed": len(failed), "files": {k: str(v) for k, v in files.items()},
-            "metrics": metrics, "rows": rows}
+            "metrics": metrics, "rows": rows, "timing": timing.strip()}

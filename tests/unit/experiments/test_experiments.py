@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -213,3 +214,21 @@ def test_training_curves_show_the_loss_and_every_metric_with_a_band_over_seeds(g
         assert all(float(t).is_integer() for t in a.get_xticks())
     assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == [
         "dense_spatial / synthA (2 seeds)", "raw_only / synthA (2 seeds)"]
+
+
+def test_latency_is_timed_back_to_back_when_the_report_is_made(grid_run):
+    from seisfuse.experiments.report import collect, table_rows
+    from seisfuse.experiments.timing import REPEATS, time_rows
+
+    runs = collect([grid_run / "experiments/ablation"])
+    _, rows = table_rows(runs)
+    stale = {r["variant"]: r["latency_ms"] for r in rows}
+    how = time_rows(rows, runs, device="cpu")
+    assert how["device"] == "cpu" and how["repeats"] == REPEATS
+    timed = [r for r in rows if r["seeds"]]
+    assert len(timed) == 2 and all(r["latency_iqr"][0] <= r["latency_ms"] <= r["latency_iqr"][1] for r in timed)
+    assert all(r["latency_ms"] != stale[r["variant"]] for r in timed)  # not the runs' own figures
+    assert not [r for r in rows if not r["seeds"] and "latency_iqr" in r]  # the failed variant has no model to time
+    table = (grid_run / "report/table.md").read_text()
+    assert "timed back to back (interleaved) when this report was made, on cpu" in table
+    assert re.search(r"\| \d+\.\d \[\d+\.\d-\d+\.\d\] \|", table)
