@@ -173,9 +173,19 @@ def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
 def _grid_spec(step, workdir: Path):
     from seisfuse.experiments.spec import GridSpec
 
-    datasets = {k: v if Path(v).is_absolute() else str(workdir / v) for k, v in step.datasets.items()}
+    def inside(v: str) -> str:  # a path in the workdir; a pattern (train/*.zarr) stands for its matches
+        v = v if Path(v).is_absolute() else str(workdir / v)
+        if any(c in v for c in "*?["):
+            found = sorted(str(p) for p in Path("/").glob(v.lstrip("/"))) if Path(v).is_absolute() else \
+                sorted(str(p) for p in Path().glob(v))
+            return ", ".join(found) if found else v  # not prepared yet (listing cells): training names it
+        return v
+
+    datasets = {k: inside(v) for k, v in step.datasets.items()}
     return GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
-                    step.reference)
+                    step.reference, {d: [p for v in stores for p in inside(v).split(", ")]
+                                     for d, stores in step.test.items()},
+                    dict(step.published))
 
 
 def experiment(step, workdir: Path, only=None, retry_failed: bool = True) -> list[dict]:

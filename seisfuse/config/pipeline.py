@@ -22,6 +22,11 @@ class ExperimentStep(Strict):
     seeds: list[Annotated[int, Field(ge=0)]] = Field([0], min_length=1)
     common: list[str] = []
     reference: str | None = None
+    # the test split of a dataset: stores evaluated once per run with its best checkpoint,
+    # after training, with the data set's own metric (seisfuse.experiments.testing)
+    test: dict[str, list[str]] = {}
+    # published figures of other code, shown as rows of the test table, marked as such
+    published: dict[str, dict[str, float]] = {}
 
 
 class CompareStep(Strict):

@@ -28,6 +28,11 @@ def _run_one(spec: GridSpec, variant: str, dataset: str, seed: int, run_dir: Pat
                  f"runs_dir={run_dir.parent}", f"data.stores=[{spec.datasets[dataset]}]"]
     cfg = load_config(spec.base, overrides)
     summary = train(cfg)
+    if spec.test.get(dataset) and not (run_dir / "test.json").exists():  # once, with the best checkpoint
+        from seisfuse.experiments.testing import evaluate_test
+
+        result = evaluate_test(run_dir / "best.pt", spec.test[dataset], cfg.data.label, cfg.data.split.val_fold)
+        (run_dir / "test.json").write_text(json.dumps(result, indent=2))
     cost_path = run_dir / "cost.json"
     if not cost_path.exists():
         model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
@@ -50,7 +55,8 @@ def run_grid(spec: GridSpec, out: str | Path, only: Collection[int] | None = Non
         run_dir = cell_dir(out, variant, dataset, seed)
         run_dir.mkdir(parents=True, exist_ok=True)
         meta = {"experiment": spec.name, "variant": variant, "order": order_of[variant], "dataset": dataset,
-                "seed": seed, "overrides": spec.variants[variant], "reference": spec.reference}
+                "seed": seed, "overrides": spec.variants[variant], "reference": spec.reference,
+                "published": spec.published}
         if not retry_failed and cell_status(run_dir) == "failed":
             error = json.loads((run_dir / "failed.json").read_text())["error"]
             records.append({**meta, "status": "failed", "run_dir": str(run_dir), "error": error})

@@ -41,6 +41,8 @@ def collect(roots) -> list[dict]:
             elif (run_dir / "summary.json").exists():
                 summary = json.loads((run_dir / "summary.json").read_text())
                 config = yaml.safe_load((run_dir / "config.yaml").read_text())
+                if (run_dir / "test.json").exists():
+                    run["test"] = json.loads((run_dir / "test.json").read_text())
                 run.update(status="ok", final=summary["final"], task=config["data"]["task"],
                            cost=json.loads((run_dir / "cost.json").read_text()) if (run_dir / "cost.json").exists()
                            else {})
@@ -57,11 +59,16 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else math.nan
 
 
-def table_rows(runs: list[dict]) -> tuple[list[str], list[dict]]:
-    """One row per (dataset, variant): metric means and stds, cost, and Δ to the reference."""
+def table_rows(runs: list[dict], source: str = "final") -> tuple[list[str], list[dict]]:
+    """One row per (dataset, variant): metric means and stds, cost, and Δ to the reference;
+    source: "final" (the last validation) or "test" (the test split, evaluated once)."""
+    if source != "final":
+        runs = [r if source in r or r["status"] != "ok" else {**r, "status": "no test"} for r in runs]
+        runs = [{**r, "final": r[source]} if r["status"] == "ok" else r for r in runs]
     ok = [r for r in runs if r["status"] == "ok"]
     task = ok[0]["task"] if ok else "binary"
-    metrics = [m for m in METRICS[task] if ok and all(m in r["final"] for r in ok)]
+    metrics = [m for m in (["challenge"] if source == "test" else []) + METRICS[task]
+               if ok and all(m in r["final"] for r in ok)]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in sorted(runs, key=lambda r: (r["dataset"], r.get("order", 0), r["seed"])):  # the grid's order
         groups.setdefault((r["dataset"], r["variant"]), []).append(r)
@@ -90,6 +97,27 @@ def table_rows(runs: list[dict]) -> tuple[list[str], list[dict]]:
     return metrics, rows
 
 
+def reference_rows(runs: list[dict], metrics: list[str]) -> list[dict]:
+    """Rows that are not runs of this grid: published figures of other code (the experiment's
+    `published`), and the all-empty floor of the TGS challenge metric on the same images."""
+    rows = []
+    datasets = sorted({r["dataset"] for r in runs if "test" in r})
+    published = next((r.get("published") for r in runs if r.get("published")), {}) or {}
+    blank = {"seeds": 0, "failed": 0, "params": None, "gflops": None, "latency_ms": None, "delta": None,
+             "p_value": None, "best": set(), "reference_row": True}
+    for dataset in datasets:
+        for name, values in published.items():
+            rows.append({**blank, "dataset": dataset, "variant": f"{name} (published, other code)",
+                         **{m: (float(values[m]), math.nan) if m in values else (math.nan, math.nan)
+                            for m in metrics}})
+        floor = next((r["test"]["challenge_all_empty"] for r in runs if r["dataset"] == dataset and "test" in r
+                      and "challenge_all_empty" in r["test"]), None)
+        if floor is not None:
+            rows.append({**blank, "dataset": dataset, "variant": "every image empty (floor)",
+                         **{m: (floor, math.nan) if m == "challenge" else (math.nan, math.nan) for m in metrics}})
+    return rows
+
+
 def _paired_p(runs: list[dict], reference: list[dict], metric: str) -> float | None:
     """Two-sided paired t-test of a row against its reference over their common seeds; None
     with fewer than 2 pairs or no spread in the differences (the test is undefined)."""
@@ -109,10 +137,11 @@ def _fmt(value, digits=3) -> str:
 
 
 def _cells(row: dict, metrics: list[str], pm: str, bold=lambda text: text) -> list[str]:
-    cells = [row["dataset"], row["variant"], str(row["seeds"])]
+    reference = row.get("reference_row", False)
+    cells = [row["dataset"], row["variant"], "-" if reference else str(row["seeds"])]
     for m in metrics:
         mean = bold(_fmt(row[m][0])) if m in row.get("best", ()) else _fmt(row[m][0])
-        cells.append("failed" if not row["seeds"] else mean if math.isnan(row[m][1]) else
+        cells.append("failed" if not row["seeds"] and not reference else mean if math.isnan(row[m][1]) else
                      f"{mean} {pm} {_fmt(row[m][1])}")
     iqr = row.get("latency_iqr")
     latency = _fmt(row["latency_ms"], 1) + (f" [{iqr[0]:.1f}-{iqr[1]:.1f}]" if iqr else "")
@@ -248,6 +277,18 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") 
                                  + (f"\nRuns that did not finish:\n{note}" if note else ""))
     files["latex"].write_text(latex(metrics, rows, caption))
     write_csv(files["csv"], metrics, rows)
+    if any("test" in r for r in runs):  # the test split: a table of its own, with the reference rows
+        test_metrics, test_rows = table_rows(runs, "test")
+        for k in ("latency_ms", "latency_iqr"):
+            for row, timed in zip(test_rows, rows):
+                if k in timed:
+                    row[k] = timed[k]
+        test_rows += reference_rows(runs, test_metrics)
+        files.update(test_markdown=out / "test_table.md", test_latex=out / "test_table.tex",
+                     test_csv=out / "test_table.csv")
+        files["test_markdown"].write_text(markdown(test_metrics, test_rows) + timing)
+        files["test_latex"].write_text(latex(test_metrics, test_rows, caption + " (test split)"))
+        write_csv(files["test_csv"], test_metrics, test_rows)
     if metrics:
         files["bars"] = out / "metric_bars.png"
         bar_chart(files["bars"], metrics, rows)

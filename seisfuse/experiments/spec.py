@@ -16,6 +16,8 @@ class GridSpec:
     seeds: list[int] = field(default_factory=lambda: [0])
     common: list[str] = field(default_factory=list)  # overrides for every run
     reference: str | None = None  # the row the others are compared with
+    test: dict[str, list[str]] = field(default_factory=dict)  # dataset -> its test stores (evaluated at the end)
+    published: dict[str, dict[str, float]] = field(default_factory=dict)  # row name -> metrics, other code
 
 
 def grid_cells(spec: GridSpec) -> list[tuple[str, str, int]]:
