@@ -33,6 +33,9 @@ class SplitConfig(Strict):
 
 class AugmentConfig(Strict):
     enabled: bool = True
+    # where: "loader" (albumentations per tile, in the loader workers) or "device" (torch, on
+    # whole batches on the training device: seisfuse.data.device_augment; 2D tiles)
+    on: Literal["loader", "device"] = "loader"
     flip_lateral: float = Field(0.5, ge=0, le=1)  # flips along the lateral axis only
     rotate_limit: float = Field(5.0, ge=0)  # degrees, 2D
     rotate_p: float = Field(0.3, ge=0, le=1)
@@ -184,6 +187,9 @@ def _problems(cfg: TrainConfig) -> list[str]:
     if any(t % stride for t in data.tile):
         out.append(f"data.tile {list(data.tile)} is not a multiple of {stride}, the output stride of model "
                    f"{cfg.model.name}: use tile sizes divisible by {stride} (or a smaller model.options.encoder_depth)")
+    if data.augment.on == "device" and data.dims == 3:
+        out.append("data.augment.on: device augments 2D tiles; 3D cubes are augmented in the loader "
+                   "(data.augment.on: loader)")
     if data.task == "binary" and data.classes != 1:
         out.append(f"data.classes is {data.classes} but data.task is binary: set data.task: multiclass")
     if data.task == "multiclass" and data.classes < 2:

@@ -314,7 +314,8 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
 def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0):
     """Tiles offset..offset+batch-1 of the global batch of `step`: a pure function of its
     arguments, so each rank of a distributed run takes its slice of the same global batch."""
-    transform = augment.build_2d(cfg.augment) if cfg.dims == 2 else None
+    on_loader = cfg.augment.on == "loader"  # "device": the training step augments the whole batch
+    transform = augment.build_2d(cfg.augment) if cfg.dims == 2 and on_loader else None
     images, labels, valids = [], [], []
     for k in range(offset, offset + batch):
         rng = np.random.default_rng([seed, step, k])
@@ -333,7 +334,7 @@ def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int,
         if cfg.dims == 2:
             image, label, valid = augment.apply_2d(transform, image, label, valid.astype(np.uint8),
                                                    int(rng.integers(2**31)))
-        else:
+        elif on_loader:
             image, label, valid = augment.apply_3d(cfg.augment, image, label, valid, rng)
         images.append(image)
         labels.append(label)

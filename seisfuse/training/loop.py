@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 
 from seisfuse.config.train import RARE_POSITIVES, TrainConfig
+from seisfuse.data.device_augment import augment_batch, generator
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.stream import batches
 from seisfuse.data.tiles import data_identity, fit_normalizer, load_survey, validation_tiles
@@ -249,6 +250,8 @@ def train_step(run: Run, micro_batches) -> float:
         x = torch.from_numpy(images).to(ctx.device)  # (B, 1, H, W) or (B, 1, D, H, W)
         y = torch.from_numpy(labels.astype(np.int64)).to(ctx.device)  # (B, H, W) or (B, D, H, W)
         v = torch.from_numpy(valid).to(ctx.device)  # (B, H, W) ...: live traces
+        if cfg.data.augment.on == "device" and cfg.data.augment.enabled:
+            x, y, v = augment_batch(x, y, v, cfg.data.augment, generator(cfg.train.seed, run.step, ctx.device))
         with torch.autocast(ctx.device.type, dtype=dtype, enabled=run.amp):
             if run.teacher is None:
                 loss = run.loss_fn(run.net(x), y, v) / cfg.train.accumulate
