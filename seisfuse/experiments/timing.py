@@ -9,7 +9,6 @@ model of twice its FLOPs), so the tables use these."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 import yaml
 
 from seisfuse.models import build_model
+from seisfuse.models.cost import forward_seconds
 
 WARMUP, REPEATS = 3, 10
 
@@ -39,17 +39,11 @@ def time_rows(rows: list[dict], runs: list[dict], device: str | None = None) -> 
             model, tile = _model(Path(run["run_dir"]))
             models[(row["dataset"], row["variant"])] = (model.to(device), torch.randn(1, 1, *tile, device=device))
     times: dict[tuple, list[float]] = {k: [] for k in models}
-    with torch.no_grad():
-        for i in range(WARMUP + REPEATS):
-            for key, (model, x) in models.items():  # interleaved: one pass of each model per round
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                start = time.perf_counter()
-                model(x)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                if i >= WARMUP:
-                    times[key].append(1000 * (time.perf_counter() - start))
+    for i in range(WARMUP + REPEATS):
+        for key, (model, x) in models.items():  # interleaved: one pass of each model per round
+            seconds = forward_seconds(model, x)
+            if i >= WARMUP:
+                times[key].append(1000 * seconds)
     for row in rows:
         t = times.get((row["dataset"], row["variant"]))
         if t:

@@ -32,24 +32,27 @@ def flops(model: nn.Module, tile: tuple[int, ...], batch: int = 1) -> int:
     return int(counter.get_total_flops())
 
 
+def forward_seconds(model: nn.Module, x: torch.Tensor) -> float:
+    """Seconds of one forward pass (no gradients), the device synchronised around it."""
+    device = x.device
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        model(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
 def latency(model: nn.Module, tile: tuple[int, ...], batch: int = 1, warmup: int = 2, repeats: int = 5) -> float:
     """Median seconds per forward pass of (batch, 1, *tile)."""
     device = next(model.parameters()).device
     x = torch.randn(batch, 1, *tile, device=device)
     was_training = model.training
     model.eval()
-    times = []
     try:
-        with torch.no_grad():
-            for i in range(warmup + repeats):
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                start = time.perf_counter()
-                model(x)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                if i >= warmup:
-                    times.append(time.perf_counter() - start)
+        times = [forward_seconds(model, x) for _ in range(warmup + repeats)][warmup:]
     finally:
         model.train(was_training)
     return statistics.median(times)
