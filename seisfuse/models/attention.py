@@ -15,6 +15,7 @@ without such a layer (simam, ema) compute `x + gamma * (block(x) - x)` with a pe
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 from torch import nn
@@ -37,14 +38,15 @@ def zero_init(layer: nn.Module) -> None:
     layer.seisfuse_zero_init = True
 
 
-class Gate(nn.Module):
+class Gate(nn.Module, ABC):
     """A block that multiplies its input by sigmoid(z): `gain` is 1 (gate form) or 2 with the
     layer making z zeroed (identity form), see the module docstring."""
 
     gain = 1.0
 
+    @abstractmethod
     def last_layers(self) -> list[nn.Module]:
-        raise NotImplementedError
+        """The layers that make z (zeroed for the identity start)."""
 
     def start_as_identity(self) -> None:
         for layer in self.last_layers():
