@@ -103,6 +103,13 @@ def clamp_exaggeration(ratio: float) -> float:
     return 1.0
 
 
+def _inline(inlines: np.ndarray, number: float | None, index: int | None) -> int:
+    """The inline asked for by number or index; the middle one when neither is given."""
+    if number is None and index is None:
+        index = len(inlines) // 2
+    return _index(inlines, number, index if number is None else None, "inline")
+
+
 def section(group: zarr.Group, *, inline: float | None = None, crossline: float | None = None,
             sample: float | None = None, inline_index: int | None = None, crossline_index: int | None = None,
             sample_index: int | None = None, trace_mask: np.ndarray | None = None) -> Section:
@@ -123,6 +130,14 @@ def section(group: zarr.Group, *, inline: float | None = None, crossline: float 
         return Section("line", "line", traces, samples, "trace", t_name, ~mask, _spacing(cdp_x, cdp_y, 0), y_m,
                        (slice(None), slice(None)))
     inlines, crosslines = np.asarray(group["inline"][:]), np.asarray(group["crossline"][:])
+    if group.attrs.get("collection") == "images":  # an image stack: images by name, pixels square
+        if crossline is not None or crossline_index is not None or sample is not None or sample_index is not None:
+            raise SeisfuseError("an image stack has no crosslines or slices: a cut across it would join "
+                                "unrelated images", fix="choose an image with --inline N or --inline-index K")
+        i = _inline(inlines, inline, inline_index)
+        names = group.attrs.get("image_names") or []
+        return Section("inline", f"image {names[i] if i < len(names) else i + 1}", np.arange(len(crosslines)),
+                       np.arange(len(samples)), "column", "row", ~mask[i], 1.0, 1.0, (i,))
     if sample is not None or sample_index is not None:
         k = _index(samples, sample, sample_index, "sample", f" {unit}")
         return Section("sample", f"{samples[k]:g} {unit}", crosslines, inlines, "crossline", "inline", ~mask,
@@ -131,9 +146,7 @@ def section(group: zarr.Group, *, inline: float | None = None, crossline: float 
         j = _index(crosslines, crossline, crossline_index, "crossline")
         return Section("crossline", f"crossline {crosslines[j]}", inlines, samples, "inline", t_name, ~mask[:, j],
                        _spacing(cdp_x, cdp_y, 0), y_m, (slice(None), j))
-    if inline is None and inline_index is None:
-        inline_index = len(inlines) // 2
-    i = _index(inlines, inline, inline_index if inline is None else None, "inline")
+    i = _inline(inlines, inline, inline_index)
     return Section("inline", f"inline {inlines[i]}", crosslines, samples, "crossline", t_name, ~mask[i],
                    _spacing(cdp_x, cdp_y, 1), y_m, (i,))
 

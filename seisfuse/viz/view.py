@@ -101,6 +101,8 @@ def write_view(store, out, *, variables=(), clip: float = 99.0, cmap: str = "gra
             raise SeisfuseError(f"the store has no complete variable {name!r}", where=schema.where(group),
                                 fix=f"choose from {', '.join(schema.complete_variables(group)) or 'none'}")
     two_d = schema.spatial_dims(group) == ("trace",)
+    images = group.attrs.get("collection") == "images"
+    names = list(group.attrs.get("image_names") or [])
     arrays = {n: group[n] for n in (schema.AMPLITUDE, *variables)}
     if two_d:  # a line is shown as a volume of one inline
         arrays = {n: _OneInline(a) for n, a in arrays.items()}
@@ -139,8 +141,12 @@ def write_view(store, out, *, variables=(), clip: float = 99.0, cmap: str = "gra
     height = shape[2] * dz
     meta = {
         "store": str(Path(store).name), "shape": [len(ii), len(jj), len(kk)], "full_shape": list(shape),
-        "step": step, "two_d": two_d, "unit": unit, "domain": "time" if unit == "ms" else "depth",
-        "x_name": "trace" if two_d else "crossline",
+        "step": step, "two_d": two_d, "unit": "" if images else unit,
+        "domain": "row" if images else "time" if unit == "ms" else "depth",
+        "x_name": "trace" if two_d else "column" if images else "crossline",
+        # an image stack: one image per inline, shown by name; no crossline or slice panel
+        # (they would cut across unrelated images)
+        "images": [names[k] for k in ii] if images else None,
         "inline": il[ii].tolist(), "crossline": xl[jj].tolist(), "sample": samples[kk].tolist(),
         "amp": {"lo": lo, "hi": hi, "levels": AMP_LEVELS, "clip": limit, "clip_percentile": clip,
                 "clip_source": clip_source, "lut": _lut(SEISMIC_MAPS[cmap])},

@@ -34,22 +34,25 @@ function layerValue(layer, i, j, k) {
 }
 
 function fmt(v) {
+  if (typeof v === "string") return v;
   if (Number.isNaN(v)) return "NaN";
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 1000 || Math.abs(v) < 0.01 ? v.toPrecision(4) : v.toFixed(4);
 }
 
 // which (i, j, k) a panel pixel (column c, row r) shows
+const SAMPLE_AXIS = M.unit ? `${M.domain} (${M.unit})` : M.domain;
 const PANELS = {
   inline: { cols: () => NJ, rows: () => NK, at: (c, r) => [state.inline, c, r],
-            x: M.crossline, y: M.sample, xName: M.x_name, yName: `${M.domain} (${M.unit})`, yUp: false },
+            x: M.crossline, y: M.sample, xName: M.x_name, yName: SAMPLE_AXIS, yUp: false },
   crossline: { cols: () => NI, rows: () => NK, at: (c, r) => [c, state.crossline, r],
-               x: M.inline, y: M.sample, xName: "inline", yName: `${M.domain} (${M.unit})`, yUp: false },
+               x: M.inline, y: M.sample, xName: "inline", yName: SAMPLE_AXIS, yUp: false },
   sample: { cols: () => NJ, rows: () => NI, at: (c, r) => [NI - 1 - r, c, state.sample],
             x: M.crossline, y: M.inline.slice().reverse(), xName: "crossline", yName: "inline", yUp: true },
 };
 
 function title(kind) {
+  if (kind === "inline" && M.images) return `image ${M.images[state.inline]}`;
   if (kind === "inline") return M.two_d ? "line" : `inline ${M.inline[state.inline]}`;
   if (kind === "crossline") return `crossline ${M.crossline[state.crossline]}`;
   return `${M.domain} slice ${fmt(M.sample[state.sample])} ${M.unit}`;
@@ -143,7 +146,7 @@ function draw(kind) {
 
 function drawAll() { for (const kind of visible()) draw(kind); }
 
-function visible() { return M.two_d ? ["inline"] : ["inline", "crossline", "sample"]; }
+function visible() { return M.two_d || M.images ? ["inline"] : ["inline", "crossline", "sample"]; }
 
 function readout(kind, event) {
   const p = PANELS[kind];
@@ -152,8 +155,9 @@ function readout(kind, event) {
   const out = document.getElementById("readout");
   if (c < 0 || r < 0 || c >= p.cols() || r >= p.rows()) { out.textContent = ""; return; }
   const [i, j, k] = p.at(c, r);
-  const parts = [M.two_d ? `trace ${M.crossline[j]}` : `inline ${M.inline[i]}`,
-                 ...(M.two_d ? [] : [`crossline ${M.crossline[j]}`]),
+  const parts = [M.images ? `image ${M.images[i]} · column ${j * M.step}` :
+                 M.two_d ? `trace ${M.crossline[j]}` : `inline ${M.inline[i]}`,
+                 ...(M.two_d || M.images ? [] : [`crossline ${M.crossline[j]}`]),
                  `${fmt(M.sample[k])} ${M.unit}`, `amplitude ${fmt(amplitude(i, j, k))}`];
   for (const layer of LAYERS) parts.push(`${layer.name} ${fmt(layerValue(layer, i, j, k))}`);
   if (M.dead[i][j]) parts.push("(missing or dead trace)");
@@ -227,8 +231,9 @@ function setup() {
     `${full.join(" x ")} voxels` + (M.step > 1 ? `, shown at every ${ordinal(M.step)} inline, crossline and sample ` +
     `(${M.shape.join(" x ")}) to fit the file budget` : ", shown at full resolution") +
     "; true scale at 1 ms = 1 m, exaggerated only to keep each panel within 1:5..5:1.";
-  if (!M.two_d) slider("inline", M.inline, "inline");
-  if (!M.two_d) slider("crossline", M.crossline, "crossline");
+  if (M.images) slider("inline", M.images, "image");
+  else if (!M.two_d) slider("inline", M.inline, "inline");
+  if (!M.two_d && !M.images) slider("crossline", M.crossline, "crossline");
   slider("sample", M.sample, M.domain);
   layerControls();
   const box = document.getElementById("panels");

@@ -162,3 +162,19 @@ def test_a_damaged_store_is_not_drawn(store, tmp_path, run_cli):
     chunk.unlink()
     code, _, err = run_cli("plot", str(damaged), "--out", str(tmp_path / "f.png"))
     assert code == 2 and "missing" in err and not (tmp_path / "f.png").exists()
+
+
+def test_an_image_stack_is_plotted_by_image_name_in_pixels(tmp_path, run_cli):
+    from seisfuse.datasets import write_image_stack
+
+    rng = np.random.default_rng(4)
+    pairs = [(n, rng.normal(size=(20, w)).astype(np.float32), rng.integers(0, 3, (20, w)).astype(np.uint8))
+             for n, w in (("a", 30), ("b", 24))]
+    store = tmp_path / "stack.zarr"
+    write_image_stack(pairs, store)
+    fig = seisfuse.plot(store, inline_index=1, variables=["label"], out=tmp_path / "p.png")
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("image b") and (ax.get_xlabel(), ax.get_ylabel()) == ("column", "row")
+    assert ax.get_aspect() == pytest.approx(1.0) and fig.drawn[0].n_dead == 6  # b's padding
+    code, _, err = run_cli("plot", str(store), "--crossline", "2", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "would join unrelated images" in err

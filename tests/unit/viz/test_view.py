@@ -155,3 +155,28 @@ def test_missing_traces_of_a_real_survey_are_marked(segy_dir, tmp_path):
     mask = zarr.open_group(store, mode="r")["trace_mask"][:]
     assert np.array_equal(np.array(meta["dead"], bool), ~mask) and (~mask).sum() == 175
     assert meta["inline"][0] == 111 and meta["crossline"][0] == 875 and meta["sample"][:2] == [4.0, 8.0]
+
+
+def test_an_image_stack_is_viewed_image_by_image(tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from seisfuse.datasets import write_image_stack
+
+    rng = np.random.default_rng(5)
+    pairs = [(name, rng.normal(size=(20, w)).astype(np.float32), np.zeros((20, w), np.uint8))
+             for name, w in (("first", 30), ("second", 24), ("third", 30))]
+    store = tmp_path / "stack.zarr"
+    write_image_stack(pairs, store)
+    seisfuse.view(store, variables=["label"], out=tmp_path / "s.html")
+    browser = _browser()
+    try:
+        browser.get((tmp_path / "s.html").as_uri())
+        assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
+        assert not browser.find_elements(By.ID, "panel-crossline")  # a cut across images is not offered
+        assert browser.find_element(By.ID, "label-inline").text == "image second"
+        browser.find_element(By.ID, "slider-inline").send_keys(Keys.ARROW_RIGHT)
+        assert browser.find_element(By.ID, "title-inline").text == "image third"
+        assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        browser.quit()
