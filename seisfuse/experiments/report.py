@@ -221,7 +221,8 @@ def curves_figure(runs: list[dict], metric: str):
     """The training loss and every validation metric against steps: one panel each, one line
     per variant and dataset, the mean over seeds with a ± std band when there are several."""
     groups = _histories(runs)
-    names = list(dict.fromkeys(k for seeds in groups.values() for h in seeds for k in h if k not in NOT_CURVES))
+    names = list(dict.fromkeys(k for seeds in groups.values() for h in seeds for k in h if k not in NOT_CURVES
+                               and not k.startswith("iou_class")))  # per-class IoU: in the tables, not here
     names.sort(key=lambda k: (k != "train_loss", k != "val_loss", k != metric, k))
     cols = min(3, max(1, len(names)))
     nrows = math.ceil(len(names) / cols) or 1

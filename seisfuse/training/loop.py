@@ -119,7 +119,9 @@ def validate(model, surveys, cfg: TrainConfig, loss_fn, device, batch: int) -> d
             else:
                 metrics.update(logits.argmax(1).cpu().numpy(), y.cpu().numpy(), valid.cpu().numpy())
     model.train()
-    return {"val_loss": float(np.mean(losses)) if losses else float("nan"), **metrics.compute()}
+    result = metrics.compute()
+    per_class = {f"iou_class{k}": float(v) for k, v in enumerate(result.get("iou_per_class", []))}
+    return {"val_loss": float(np.mean(losses)) if losses else float("nan"), **result, **per_class}
 
 
 def main_metric(cfg: TrainConfig) -> str:
