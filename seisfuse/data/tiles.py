@@ -223,10 +223,9 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
     if cfg.label not in schema.complete_variables(group):
         raise ConfigError(f"the store has no complete label variable {cfg.label!r}", where=store,
                           fix=f"choose data.label from {schema.complete_variables(group)} or ingest one with --var")
-    if group.attrs.get("spatial_dims") != ["inline", "crossline"]:
-        raise ConfigError("training needs a 3D (inline, crossline, sample) store or a stack of images",
-                          where=store, fix="for 2D sections or images, make an image stack: seisfuse datasets "
-                                           "prepare image-folder SRC OUT (or store_from_array of (N, traces, samples))")
+    line = group.attrs.get("spatial_dims") == ["trace"]  # a 2D line (or section): one inline, split by traces
+    if line and cfg.dims == 3:
+        raise ConfigError("a 2D line (trace, sample) gives no 3D cubes", where=store, fix="train it with data.dims: 2")
     images = group.attrs.get("collection") == "images"
     if (cfg.split.val_images or cfg.split.val_fold is not None) and not images:
         raise ConfigError("data.split.val_images is for image stacks; this store is a survey", where=store,
@@ -238,6 +237,8 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
     valid = group[schema.TRACE_MASK][:]
     valid = valid if order is None else valid[order]
     axis = AXES[cfg.split.axis]
+    if line:  # seen as a one-inline volume; the split runs along its traces (the gap in traces)
+        amplitude, label, valid, axis = amplitude[None], label[None], valid[None], 1
     n = amplitude.shape[axis]
     if images:  # split by image: the chosen images (moved last in the copy) validate, no gap
         n_val = n_chosen or max(1, int(round(cfg.split.val_fraction * n)))
@@ -253,6 +254,10 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
             raise ConfigError(f"the training part of {store} along {cfg.split.axis} has {train[1] - train[0]} "
                               f"lines after the {n_val}-line validation part and the {cfg.split.gap}-line gap",
                               fix="lower data.split.val_fraction or data.split.gap, or use a larger survey")
+    if line and train[1] - train[0] < cfg.tile[0]:  # a tile wider than the training traces would reach the gap
+        raise ConfigError(f"the line's {train[1] - train[0]} training traces are fewer than the tile's "
+                          f"{cfg.tile[0]}", where=store, fix="use a smaller data.tile, or lower "
+                                                             "data.split.val_fraction / gap")
     survey = Survey(Path(store).name, amplitude, label, valid, train, val, 0 if images else axis, images=images,
                     directions=_directions(amplitude.shape, cfg, images, store))
     if normalizer is None and fit and train[1] > train[0]:
@@ -375,11 +380,14 @@ def validation_tiles(survey: Survey, cfg: DataConfig):
                     valid = np.broadcast_to(_crop(survey.valid, pos[:2], tile[:2])[..., None], tile) & once
                     yield survey.normalize(_crop(survey.amplitude, pos, tile)), _crop(survey.label, pos, tile), valid
         return
-    for index in range(lo, hi):  # sections across the split axis, inside the validation lines
-        take = (lambda a, i=index: a[i]) if survey.axis == 0 else (lambda a, i=index: a[:, i])
-        # an image of a stack is validated over its own width only
-        width = int(survey.valid[index].sum()) if survey.images else shape[1 - survey.axis]
-        laterals, times = starts(width, tile[0]), starts(shape[2], tile[1])
+    along_split = survey.directions == (0,) and survey.axis == 1  # one line, split along its traces
+    for index in range(shape[0]) if along_split else range(lo, hi):  # sections in the validation lines
+        take = (lambda a, i=index: a[i]) if survey.axis == 0 or along_split else (lambda a, i=index: a[:, i])
+        # an image of a stack is validated over its own width only; a line over its validation traces
+        width = int(survey.valid[index].sum()) if survey.images else hi - lo if along_split else \
+            shape[1 - survey.axis]
+        first = lo if along_split else 0
+        laterals, times = [first + t for t in starts(width, tile[0])], starts(shape[2], tile[1])
         own_l, own_t = _owned(laterals, tile[0]), _owned(times, tile[1])
         for a, lateral in enumerate(laterals):
             for b, t in enumerate(times):

@@ -101,3 +101,29 @@ def test_positives_are_weighted_only_when_rare(small_config, tmp_path):
             weights[label, choice] = positive_weight(cfg, [survey])
     assert weights["fault", "rare"] == pytest.approx(weights["fault", "auto"]) and weights["fault", "rare"] > 20
     assert weights["salt", "rare"] is None and weights["salt", "auto"] == pytest.approx(3.0, rel=0.01)
+
+
+def test_a_2d_line_trains_split_along_its_traces(small_config, tmp_path):
+    rng = np.random.default_rng(6)
+    section = np.arange(200, dtype=np.float32)[:, None] + 0.01 * rng.random((200, 32), dtype=np.float32)
+    label = np.zeros((200, 32), np.uint8)
+    label[160:] = 1  # the validation traces are all "fault": a tile shows where it came from
+    label[:150:7] = 1
+    store = seisfuse.store_from_array(section, tmp_path / "line.zarr", labels={"fault": label})
+    cfg = load_config(small_config(**{"data.stores": [str(store)], "data.tile": [32, 32],
+                                      "data.augment": {"enabled": False}, "data.normalization": "robust_minmax",
+                                      "data.split": {"val_fraction": 0.2, "gap": 4}}))
+    survey = load_survey(str(store), cfg.data, tmp_path / "cache")[0]
+    assert survey.amplitude.shape == (1, 200, 32) and survey.axis == 1 and survey.directions == (0,)
+    assert survey.train == (0, 156) and survey.val == (160, 200)
+    for step in range(30):  # training tiles from the training traces only (the amplitude is the trace number)
+        x, _, _ = training_batch([survey], cfg.data, 0, step, 2)
+        n = survey.normalizer
+        traces = x[:, 0] * (n.high - n.low) / 2 + (n.high + n.low) / 2
+        assert traces.max() < 156.5
+    tiles = list(validation_tiles(survey, cfg.data))
+    assert all(t[1][t[2]].all() for t in tiles)  # validation pixels from the validation traces only
+    assert sum(int(t[2].sum()) for t in tiles) == 40 * 32  # each validation pixel once
+    summary = seisfuse.train(load_config(small_config(**{"data.stores": [str(store)], "data.tile": [32, 32],
+                                                         "train.steps": 4, "train.val_every": 4})))
+    assert np.isfinite(summary["final"]["train_loss"])
