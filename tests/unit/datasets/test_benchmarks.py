@@ -146,3 +146,10 @@ def test_a_truncated_cube_is_refused_naming_its_size(tmp_path, run_cli):
     path.write_bytes(path.read_bytes()[:-4])
     code, _, err = run_cli("datasets", "prepare", "faultseg3d", tmp_path / "src", tmp_path / "out")
     assert code == 2 and "16380 bytes is not a cube of float32" in err and "0.dat" in err
+
+
+def test_the_command_offers_every_data_set_there_is():
+    from seisfuse.config.commands import DATASET_NAMES
+    from seisfuse.datasets import DATASETS
+
+    assert set(DATASET_NAMES) == set(DATASETS)
