@@ -215,8 +215,10 @@ def _datasets(a: Command, ns) -> None:
     for key, value in found.items():
         if isinstance(value, dict):
             log.info("%s:", key)
-            for k, v in value.items():
+            for k, v in list(value.items())[:10]:
                 log.info("  %s: %s", k, v)
+            if len(value) > 10:
+                log.info("  ... and %d more", len(value) - 10)
         else:
             log.info("%s: %s", key, value)
 
