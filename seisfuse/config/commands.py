@@ -323,7 +323,9 @@ class Datasets(Command):
     action: Literal["prepare"] = param(help="what to do: prepare", positional=True)
     name: Literal[DATASET_NAMES] = param(help=f"the data set: {', '.join(DATASET_NAMES)}", positional=True)
     src: FilePath = param(help="the folder of the downloaded files", positional=True, path=True)
-    out: FilePath = param(help="the store to write", positional=True, path=True)
+    out: FilePath = param(help="the store to write (image-folder, tgs-salt) or the folder of its stores "
+                               "(f3-facies: train/test1/test2.zarr; faultseg3d: train/, validation/)",
+                          positional=True, path=True)
     overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
 
 
