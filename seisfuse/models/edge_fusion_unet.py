@@ -14,8 +14,9 @@ zero-initialised scale (`fusion_residual`) and attention starts as the identity
 (`attention_form: identity`), so the edge branch and the attention can only add what they
 learn (tests/unit/models/test_edge_fusion_start.py). `fusion_residual: false` and
 `attention_form: gate` are the first design, kept as ablation rows. The edge encoder is
-`light` (seisfuse.models.blocks.LightEncoder, `edge_width` channels at the first scale) or
-any smp encoder name.
+`light` by default (seisfuse.models.blocks.LightEncoder, `edge_width` channels at the first
+scale: 1.2 M parameters), any smp encoder name, or None for the raw encoder's kind (the first
+design: a second resnet18); the choice and its numbers are in RESULTS.md.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _deepest_stage(encoder: nn.Module, stride: int) -> nn.Module:
 
 
 class EdgeFusionUNet(nn.Module):
-    def __init__(self, classes: int = 1, encoder: str = "resnet18", edge_encoder: str | None = None,
+    def __init__(self, classes: int = 1, encoder: str = "resnet18", edge_encoder: str | None = "light",
                  encoder_depth: int = 5, encoder_weights: str | None = None, edge_operator: str = "sobel",
                  edge_input: str = "internal", fusion: str = "dense", fusion_layers: int = 2, growth_rate: int = 32,
                  attention: str = "spatial", attention_positions: tuple[str, ...] = ("fusion",),
