@@ -170,6 +170,10 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
     from seisfuse.metrics.store import evaluate_store, evaluate_stores  # torch-free callers should not pay
 
     a = c.check(c.Evaluate, {**locals(), "out": None if out is None else str(out)}, "seisfuse.evaluate")
+    resolved = [Path(p).resolve() for p in a.store]
+    twice = next((p for k, p in enumerate(a.store) if resolved[k] in resolved[:k]), None)
+    if twice is not None:  # pooled metrics would count its pixels twice
+        raise SeisfuseError("the same store is given twice", where=str(twice), fix="give each store once")
     for path in a.store:
         group = schema.open_group(path)
         lines = group[schema.AMPLITUDE].shape[0]

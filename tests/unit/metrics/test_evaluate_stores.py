@@ -52,3 +52,10 @@ def test_one_bad_store_among_several_is_named(tmp_path, run_cli):
     code, _, err = run_cli("evaluate", tmp_path / "a.zarr", tmp_path / "missing.zarr", "--pred", "pred",
                            "--label", "facies", "--task", "multiclass")
     assert code == 2 and "missing.zarr" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_store_given_twice_is_refused(tmp_path, run_cli):
+    _store(tmp_path / "a.zarr", (4, 4, 8), 0)
+    code, out, err = run_cli("evaluate", tmp_path / "a.zarr", tmp_path / "." / "a.zarr", "--pred", "pred",
+                             "--label", "facies", "--task", "multiclass")
+    assert code == 2 and "the same store is given twice" in err and not out
