@@ -64,8 +64,7 @@ def _accumulate(store, pred: str, label: str, accs: list, region, task, classes,
     p_arr, l_arr, mask = group[pred], group[label], group[schema.TRACE_MASK]
     lo, hi = region or (0, p_arr.shape[0])
     step = p_arr.chunks[0]
-    counts = {"pixels": 0, "positives" if task != "multiclass" else "per_class": 0 if task != "multiclass"
-              else [0] * classes}
+    pixels, positives, per_class = 0, 0, np.zeros(classes or 1, np.int64)
     tol = np.zeros(4, np.int64)
     with Progress(hi - lo, f"evaluate {pred} vs {label}", unit="line") as bar, \
             integrity.reading(store, f"{pred} or {label}"):
@@ -76,14 +75,13 @@ def _accumulate(store, pred: str, label: str, accs: list, region, task, classes,
             _check_block(p_block, l_block, pred, label, task, classes, store,
                          (l_arr.attrs.get("statistics") or {}).get("max"))
             live = l_block[valid]
-            counts["pixels"] += int(live.size)
+            pixels += int(live.size)
             if task == "multiclass":
-                counts["per_class"] = (np.asarray(counts["per_class"]) + np.bincount(
-                    live.astype(np.int64), minlength=classes)[:classes]).tolist()
+                per_class += np.bincount(live.astype(np.int64), minlength=classes)[:classes]
                 for acc in accs:
                     acc.update(p_block, l_block, valid)
             else:
-                counts["positives"] += int((live > 0).sum())
+                positives += int((live > 0).sum())
                 for acc in accs:
                     acc.update(p_block, l_block, valid, tolerance_region=False)
                 # the tolerance counts need neighbours across the block edge: read a halo
@@ -95,8 +93,9 @@ def _accumulate(store, pred: str, label: str, accs: list, region, task, classes,
             bar.update(b - a)
     if task != "multiclass":
         for acc in accs:
-            acc.tol = getattr(acc, "tol", np.zeros(4, np.int64)) + tol
-    return {"region": [lo, hi], **counts}
+            acc.tol = acc.tol + tol
+    counted = {"per_class": per_class.tolist()} if task == "multiclass" else {"positives": positives}
+    return {"region": [lo, hi], "pixels": pixels, **counted}
 
 
 def evaluate_store(store, pred: str, label: str, *, region: tuple[int, int] | None = None, task: str = "binary",
