@@ -9,28 +9,41 @@ with a synthetic binary label added), measures in one run:
   (b) seisfuse's loader: tiles cut from the decoded memory-mapped copy, with the default
       2D augmentation, in one process and with 2 DataLoader workers;
   (c) the training step rate of the default edge-fusion model on this machine;
-and estimates the tiles/s an H100 would consume from the FLOPs per tile.
+and estimates the tiles/s an H100 would consume from the FLOPs per tile; then
+  (d) the streamed source (data.source streamed: slabs of 64^3 chunks read into a bounded
+      buffer) against the memory-mapped copy, on a 0.5 GB and a 4 GB survey of 256 crosslines
+      x 512 samples: start-up, augmented tiles/s in one process and with 2 workers, peak
+      resident memory and disk used (each in its own child process), and the slab reads
+      (sizes, reads per second); and tiles/s against data.slab_reuse.
+    python scripts/bench_loader.py --streamed-only [--budget 1GiB] [--sizes 0.5,4]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import zarr
-from _bench_common import measure, survey_files, table
+from _bench_common import band_limited_volume, measure, measure_clean, survey_files, table
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import seisfuse  # noqa: E402
 from seisfuse.config.train import load_config  # noqa: E402
+from seisfuse.data.slabs import Partition  # noqa: E402
+from seisfuse.data.sources import plan_streams  # noqa: E402
 from seisfuse.data.stream import batches  # noqa: E402
 from seisfuse.data.tiles import load_survey  # noqa: E402
+
+STREAM_SECTION = (256, 512)  # crosslines, samples of the streamed benchmark's surveys
 
 H100_BF16_FLOPS = 989e12  # dense bf16 peak
 H100_MFU = 0.35  # a realistic fraction of peak for a conv U-Net
@@ -112,12 +125,125 @@ def step_rate(cfg, tile: int, batch: int = 16, steps: int = 5) -> tuple[float, i
     return tiles_per_s, flops(model, (tile, tile))
 
 
+def make_stream_store(path: Path, gigabytes: float) -> Path:
+    """A survey of `gigabytes` of float32 amplitude (256 crosslines x 512 samples, band-limited
+    noise) with a 0/1 label, in 64^3 chunks; made in this (child) process, reused if complete."""
+    if seisfuse.io.schema.is_complete(path) and "fault" in seisfuse.open_store(path):
+        return path
+    inlines = int(gigabytes * 1e9 / 4 / np.prod(STREAM_SECTION))
+    shape = (inlines, *STREAM_SECTION)
+    volume = band_limited_volume(path.with_suffix(".npy"), shape)
+    label = np.lib.format.open_memmap(path.with_suffix(".label.npy"), mode="w+", dtype=np.uint8, shape=shape)
+    for i in range(0, inlines, 64):
+        label[i:i + 64] = np.abs(volume[i:i + 64]) > 2500
+    seisfuse.store_from_array(volume, path, labels={"fault": label}, chunks=(64, 64, 64), overwrite=True)
+    del volume, label
+    path.with_suffix(".npy").unlink()
+    path.with_suffix(".label.npy").unlink()
+    return path
+
+
+def probe(args) -> None:
+    """One measurement in this process (run as a child, for its own peak memory): survey
+    start-up, then augmented batches of 32 from `args.probe` (memmap or streamed)."""
+    cfg = load_config({"name": "bench", "data": {"stores": [str(args.store)], "label": "fault",
+                                                 "tile": [args.tile, args.tile], "source": args.probe,
+                                                 "cache_budget": args.budget, "slab_reuse": args.reuse}})
+    t0 = time.perf_counter()
+    surveys = [load_survey(str(args.store), cfg.data, args.cache)[0]]
+    plan_streams(surveys, cfg.data, workers=args.workers)
+    stream = surveys[0].stream
+    # the same 200 batches for both sources; more when that would not replace every resident slab 3 times
+    n = 200 if stream is None else max(200, 3 * stream.resident * stream.rotate_every(32, 1.0, Partition(
+        0, max(1, args.workers), max(1, args.workers))))
+    it = batches(surveys, cfg.data, 0, 0, n + 1, 32, workers=args.workers)
+    next(it)
+    startup = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for _ in range(n):
+        next(it)
+    seconds = time.perf_counter() - t1
+    disk = sum(f.stat().st_size for f in args.cache.rglob("*") if f.is_file())
+    out = {"startup_s": startup, "tiles_per_s": n * 32 / seconds, "seconds": seconds, "disk_bytes": disk}
+    if stream is not None and args.workers == 0:
+        reads = stream.amplitude.reads
+        out.update(reads=reads, read_mb=(stream.amplitude.bytes + stream.label.bytes) / max(reads, 1) / 1e6,
+                   reads_per_s=reads / (startup + seconds), resident=stream.resident,
+                   slab_lines=stream.slabs[0].lines[1] - stream.slabs[0].lines[0],
+                   owned_lines=stream.slabs[0].owned[1] - stream.slabs[0].owned[0])
+    args.json.write_text(json.dumps(out))
+
+
+def run_probe(store: Path, source: str, cache: Path, out: Path, budget: str, workers: int = 0,
+              reuse: float = 1.0, tile: int = 128) -> dict:
+    cmd = [sys.executable, __file__, "--probe", source, "--store", str(store), "--cache", str(cache),
+           "--json", str(out), "--budget", budget, "--workers", str(workers), "--reuse", str(reuse),
+           "--tile", str(tile)]
+    _, peak = measure_clean(cmd)
+    return {**json.loads(out.read_text()), "peak_mb": peak}
+
+
+def streamed_section(workdir: Path, sizes: list[float], budget: str, tile: int) -> None:
+    rows, memmap_rates = [], {}
+    for gb in sizes:
+        store = workdir / f"stream_{gb:g}gb.zarr"
+        subprocess.run([sys.executable, __file__, "--make", str(store), "--gigabytes", str(gb)], check=True)
+        for source in ("memmap", "streamed"):
+            cache = workdir / f"cache_{source}_{gb:g}"
+            shutil.rmtree(cache, ignore_errors=True)  # the memmap start-up includes making its copy
+            one = run_probe(store, source, cache, workdir / "probe.json", budget, tile=tile)
+            two = run_probe(store, source, cache, workdir / "probe.json", budget, workers=2, tile=tile)
+            memmap_rates.setdefault(gb, one["tiles_per_s"])
+            reads = (f"{one['reads']} of {one['read_mb']:.0f} MB ({one['reads_per_s']:.1f}/s); "
+                     f"{one['resident']} x {one['slab_lines']} lines resident ({one['owned_lines']} own)"
+                     if "reads" in one else "")
+            rows.append([f"{gb:g} GB", source, f"{one['startup_s']:.1f}", f"{one['tiles_per_s']:,.0f}",
+                         f"{one['tiles_per_s'] / memmap_rates[gb]:.2f}x", f"{two['tiles_per_s']:,.0f}",
+                         f"{one['peak_mb']:,.0f}", f"{one['disk_bytes'] / 1e6:,.0f}", reads])
+            if source == "memmap":
+                shutil.rmtree(cache, ignore_errors=True)
+    print(f"\nstreamed source against the memory-mapped copy: {tile}x{tile} augmented tiles, batches of 32, "
+          f"data.cache_budget {budget}, 64^3 chunks; ratio: tiles/s against memmap on the same survey")
+    print(table(rows, ["survey", "source", "start-up s", "tiles/s 1 proc", "ratio", "tiles/s 2 workers",
+                       "peak RSS MB", "disk MB", "slab reads"]))
+    largest = workdir / f"stream_{max(sizes):g}gb.zarr"
+    sweep = []
+    for reuse in (0.25, 0.5, 1.0, 2.0, 4.0):
+        r = run_probe(largest, "streamed", workdir / "cache_sweep", workdir / "probe.json", budget, reuse=reuse,
+                      tile=tile)
+        sweep.append([f"{reuse:g}", f"{r['tiles_per_s']:,.0f}", f"{r['tiles_per_s'] / memmap_rates[max(sizes)]:.2f}x",
+                      f"{r['reads_per_s']:.1f}"])
+    print(f"\ndata.slab_reuse on the {max(sizes):g} GB survey (1 process; ratio against its memmap rate)")
+    print(table(sweep, ["slab_reuse", "tiles/s", "ratio", "slab reads/s"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("bench_out"))
     parser.add_argument("--shape", default="400,400,750")
     parser.add_argument("--tile", type=int, default=128)
+    parser.add_argument("--streamed-only", action="store_true", help="only part (d)")
+    parser.add_argument("--sizes", default="0.5,4", help="survey sizes in GB for part (d)")
+    parser.add_argument("--budget", default="1GiB", help="data.cache_budget for part (d)")
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)  # child: make a survey
+    parser.add_argument("--gigabytes", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", choices=["memmap", "streamed"], help=argparse.SUPPRESS)  # child: measure
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        make_stream_store(args.make, args.gigabytes)
+        return
+    if args.probe:
+        probe(args)
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.streamed_only:
+        streamed_section(args.workdir, [float(v) for v in args.sizes.split(",")], args.budget, args.tile)
+        return
     shape = tuple(int(v) for v in args.shape.split(","))
     store = store_with_label(args.workdir, shape)
     cfg = load_config({"name": "bench", "data": {"stores": [str(store)], "label": "fault",
@@ -146,6 +272,7 @@ def main() -> None:
     print(f"loader workers an H100 needs at the 1-process rate: {h100 / one:.1f}")
     print(f"checksums: direct tile reads at {naive / plain_rate:.3f}x the rate without them (median of 3 rounds)")
     shutil.rmtree(cache, ignore_errors=True)
+    streamed_section(args.workdir, [float(v) for v in args.sizes.split(",")], args.budget, args.tile)
 
 
 if __name__ == "__main__":

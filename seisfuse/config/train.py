@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ByteSize, Field, ValidationError, field_validator, model_validator
 
 from seisfuse.config.base import Strict, describe, read_yaml
 from seisfuse.config.commands import Device
@@ -67,6 +67,13 @@ class DataConfig(Strict):
     # nnU-Net's foreground oversampling: this fraction of tiles is redrawn (up to 20 times)
     # until it holds the rare class
     oversample_foreground: float = Field(0.0, ge=0, le=1)
+    # where tiles are cut from: "memmap" (a decoded copy of each survey in the run's cache, on
+    # disk), "streamed" (slabs of inlines read from the store into a buffer of cache_budget per
+    # rank, no copy), or "auto": streamed for a survey whose decoded size exceeds cache_budget
+    source: Literal["auto", "memmap", "streamed"] = "auto"
+    cache_budget: ByteSize = Field(ByteSize(4 * 2**30), gt=0)  # bytes, or e.g. "4GiB", "512MiB"
+    # streamed: tiles cut from a slab per read, in multiples of the tile volumes it holds
+    slab_reuse: float = Field(1.0, gt=0)
 
     @field_validator("tile")
     @classmethod

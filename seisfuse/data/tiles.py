@@ -1,9 +1,6 @@
-"""Tiles from stores: the decoded survey kept as a memory-mapped copy, split by space, and
-tiles drawn as pure functions of (seed, step).
-
-Reading tiles straight from compressed chunks decompresses a whole chunk per tile (tens of
-tiles/s); a decoded memory-mapped copy of each survey, made once per run, serves thousands
-per second and keeps RAM use to the page cache.
+"""Tiles from stores: each survey split by space, and tiles drawn as pure functions of
+(seed, step), cut from a decoded memory-mapped copy of the survey or from slabs streamed
+from the store (seisfuse.data.sources chooses, by data.source and the survey's size).
 
 Split: along `split.axis`, the last `val_fraction` of the lines validate; `gap` lines before
 them are used by neither side; no training tile reaches into the gap (tested).
@@ -29,9 +26,10 @@ from seisfuse import stats
 from seisfuse.config.train import DataConfig
 from seisfuse.data import augment
 from seisfuse.data.normalize import Normalizer
+from seisfuse.data.slabs import Partition, SlabStream
+from seisfuse.data.sources import choose, class_labels, decoded_copy, lazy_variables
 from seisfuse.errors import ConfigError
 from seisfuse.io import integrity, schema
-from seisfuse.progress import Progress
 from seisfuse.tiling.grid import starts as tile_starts
 
 AXES = {"inline": 0, "crossline": 1}
@@ -52,6 +50,13 @@ class Survey:
     normalizer: Normalizer | None = None  # applied to every tile as it is cut
     images: bool = False  # an image stack (one image per inline): tiles never cross images
     directions: tuple[int, ...] = (0, 1)  # axes that 2D sections are cut across (0: inlines)
+    source: str = "memmap"  # or "streamed": amplitude and label are LazyLines, tiles come from `stream`
+    stream: SlabStream | None = None  # the slabs of a streamed survey (seisfuse.data.sources.plan_streams)
+    owned: int | None = None  # a slab: tiles start in its first `owned` inlines (the rest they reach)
+
+    def reach(self, cfg: DataConfig) -> int:
+        """How many inlines a training tile spans at most (1: inline sections only)."""
+        return cfg.tile[0] if cfg.dims == 3 or 1 in self.directions else 1
 
     def training_voxels(self) -> int:
         """Live voxels of the training lines (counted once, then kept)."""
@@ -100,6 +105,7 @@ def fit_normalizer(surveys: list[Survey], cfg: DataConfig) -> Normalizer:
         statistics = json.loads(saved.read_text())
     else:
         statistics = training_statistics(used)
+        saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(statistics))
     return Normalizer.from_statistics(statistics, cfg.normalization, cfg.clip_percentile)
 
@@ -155,65 +161,6 @@ def _image_order(group: zarr.Group, cfg: DataConfig, store: str) -> tuple[np.nda
     return np.array([k for k in range(len(names)) if k not in val] + val, dtype=np.int64), len(val)
 
 
-def _cache_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None,
-                order: np.ndarray | None = None) -> np.ndarray:
-    """A decoded .npy copy of a store variable, written chunk row by chunk row, reused if
-    complete; with `order` (an image stack), its inlines in that order."""
-    array = group[name]
-    # the store's creation time and the variable's statistics: a store rebuilt at the same path
-    # (new data, same shape) must not reuse a stale copy; "decoded": the copy's content format
-    identity = ["decoded", str(group.store), name, list(array.shape), str(dtype), group.attrs.get("created"),
-                array.attrs.get("statistics")] + ([] if order is None else [order.tolist()])
-    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    path = cache / f"{name}-{key}.npy"
-    done = path.with_suffix(".done")
-    if done.exists():
-        return np.load(path, mmap_mode="r")
-    cache.mkdir(parents=True, exist_ok=True)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=array.shape)
-    step = array.chunks[0]
-    with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar, \
-            integrity.reading(schema.where(group), name):
-        for i in range(0, array.shape[0], step):
-            rows = slice(i, min(i + step, array.shape[0]))
-            block = array[rows] if order is None else np.stack([array[int(k)] for k in order[rows]])
-            out[rows] = transform(block) if transform else block
-            bar.update(rows.stop - rows.start)
-    out.flush()
-    del out
-    done.touch()
-    return np.load(path, mmap_mode="r")
-
-
-def data_identity(store: str, label: str) -> dict:
-    """What a run trains on, by content: the shapes and exact statistics of the amplitude and
-    the label. A store rebuilt from the same data matches; different data (or a moved and
-    changed store) does not."""
-    group = schema.open_group(store)
-    return {"amplitude": {"shape": list(group[schema.AMPLITUDE].shape), "statistics": group.attrs.get("statistics")},
-            label: {"shape": list(group[label].shape), "statistics": group[label].attrs.get("statistics")}}
-
-
-def class_labels(block: np.ndarray, cfg: DataConfig, store: str) -> np.ndarray:
-    """A block of a label variable as class indices, refusing what is not a label: values that
-    are not whole numbers (a probability variable), or outside 0..classes-1 (0/1 for binary)."""
-    if np.iscomplexobj(block) or not np.issubdtype(block.dtype, np.number):
-        raise ConfigError(f"label {cfg.label!r} has dtype {block.dtype}, not class numbers", where=store,
-                          fix="choose a label variable of whole class numbers (data.label)")
-    fraction = block != np.rint(block) if np.issubdtype(block.dtype, np.floating) else None
-    if fraction is not None and fraction.any():
-        raise ConfigError(f"label {cfg.label!r} holds values that are not whole numbers (e.g. "
-                          f"{float(block[fraction][0]):.6g}): a probability or an amplitude, not a class label",
-                          where=store, fix="train on a label of class numbers (threshold a probability first)")
-    top = cfg.classes - 1 if cfg.task == "multiclass" else 1
-    low, high = float(block.min()), float(block.max())
-    if low < 0 or high > top:
-        raise ConfigError(f"label {cfg.label!r} holds values {low:g}..{high:g}, outside 0..{top} "
-                          f"(data.task {cfg.task}, data.classes {cfg.classes})", where=store,
-                          fix="set data.classes (and data.task: multiclass) to the number of classes the label has")
-    return block.astype(np.int64) if cfg.task == "multiclass" else (block > 0)
-
-
 def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer | None = None,
                 fit: bool = True) -> tuple[Survey, Normalizer | None]:
     """One store as a Survey. Its normaliser: `normalizer`, else (fit) one from its own
@@ -231,9 +178,14 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
         raise ConfigError("data.split.val_images is for image stacks; this store is a survey", where=store,
                           fix="split a survey by lines (val_fraction, gap) or by store (val_stores)")
     order, n_chosen = _image_order(group, cfg, store) if images else (None, 0)
-    amplitude = _cache_copy(group, schema.AMPLITUDE, cache, np.float32, order=order)
-    label = _cache_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
-                        lambda b: class_labels(b, cfg, store), order=order)
+    source = choose(group, cfg, store, line=line, images=images)
+    to_classes = lambda b: class_labels(b, cfg, store)  # noqa: E731
+    if source == "streamed":
+        amplitude, label = lazy_variables(group, store, cfg, cache, to_classes)
+    else:
+        amplitude = decoded_copy(group, schema.AMPLITUDE, cache, np.float32, order=order)
+        label = decoded_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
+                             to_classes, order=order)
     valid = group[schema.TRACE_MASK][:]
     valid = valid if order is None else valid[order]
     axis = AXES[cfg.split.axis]
@@ -259,7 +211,7 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
                           f"{cfg.tile[0]}", where=store, fix="use a smaller data.tile, or lower "
                                                              "data.split.val_fraction / gap")
     survey = Survey(Path(store).name, amplitude, label, valid, train, val, 0 if images else axis, images=images,
-                    directions=_directions(amplitude.shape, cfg, images, store))
+                    directions=_directions(amplitude.shape, cfg, images, store), source=source)
     if normalizer is None and fit and train[1] > train[0]:
         normalizer = fit_normalizer([survey], cfg)
     survey.normalizer = normalizer
@@ -291,20 +243,31 @@ def _crop(array: np.ndarray, starts, sizes) -> np.ndarray:
     return out
 
 
-def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, region: tuple[int, int]):
-    """One random tile inside `region` (a line range along the split axis):
+def _starts_within(survey: Survey, ranges: list, extent: int) -> tuple[int, int]:
+    """The inline range a tile of `extent` inlines is cut from: within a slab, tiles start in
+    its owned inlines only (they may reach beyond them)."""
+    lo, hi = ranges[0]
+    return (lo, hi) if survey.owned is None else (lo, min(hi, lo + survey.owned + extent - 1))
+
+
+def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, region: tuple[int, int],
+                along: int | None = None):
+    """One random tile inside `region` (a line range along the split axis), of a 2D section cut
+    across axis `along` (drawn from survey.directions when None):
     returns image, label, valid as (H, W) for 2D or (D, H, W) for 3D."""
     tile, ns = cfg.tile, survey.amplitude.shape[2]
     ranges = [(0, survey.amplitude.shape[0]), (0, survey.amplitude.shape[1])]
     ranges[survey.axis] = region
     if cfg.dims == 3:
+        ranges[0] = _starts_within(survey, ranges, tile[0])
         starts = [_window(rng, *ranges[0], tile[0]), _window(rng, *ranges[1], tile[1]), _window(rng, 0, ns, tile[2])]
         cut = lambda a: _crop(a, starts, tile)  # noqa: E731
         valid = np.broadcast_to(_crop(survey.valid, starts[:2], tile[:2])[..., None], tile)
         return survey.normalize(cut(survey.amplitude)), cut(survey.label), np.ascontiguousarray(valid)
-    directions = survey.directions
-    along = directions[int(rng.integers(len(directions)))]  # the axis the section is cut across
+    if along is None:
+        along = survey.directions[int(rng.integers(len(survey.directions)))]  # the axis the section is cut across
     across = 1 - along
+    ranges[0] = _starts_within(survey, ranges, 1 if along == 0 else tile[0])
     index = _window(rng, *ranges[along], 1)
     # an image of a stack: inside its own width (narrower images are padded with missing traces)
     width = (0, int(survey.valid[index].sum())) if survey.images else ranges[across]
@@ -316,26 +279,58 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     return image, label, valid_2d(take(survey.valid), lateral, start_t, tile, ns)
 
 
-def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0):
+def _streamed_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, phase: int, seed: int,
+                   partition: Partition):
+    """A tile of a streamed survey: a section direction as sample_tile draws it, then one of
+    the resident slabs in proportion to the starts it serves for that direction, then the tile
+    inside that slab (uniform over positions)."""
+    along = None if cfg.dims == 3 else survey.directions[int(rng.integers(len(survey.directions)))]
+    extent = 1 if along == 0 else cfg.tile[0]
+    stop = survey.train[1] if survey.axis == 0 else survey.amplitude.shape[0]
+    slab, (amplitude, label) = survey.stream.draw(seed, partition, phase, extent, stop, rng)
+    a, c = slab.lines
+    train = (0, c - a) if survey.axis == 0 else survey.train
+    local = Survey(survey.name, amplitude, label, survey.valid[a:c], train, (0, 0), survey.axis, survey.normalizer,
+                   directions=survey.directions, owned=slab.owned[1] - slab.owned[0])
+    return sample_tile(local, cfg, rng, local.train, along=along)
+
+
+def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0,
+                   partition: Partition | None = None):
     """Tiles offset..offset+batch-1 of the global batch of `step`: a pure function of its
-    arguments, so each rank of a distributed run takes its slice of the same global batch."""
+    arguments, so each rank of a distributed run takes its slice of the same global batch.
+    Streamed surveys cut them from the slabs that `partition` (this rank's loader worker)
+    holds at `step`."""
+    partition = partition or Partition()
     on_loader = cfg.augment.on == "loader"  # "device": the training step augments the whole batch
     transform = augment.build_2d(cfg.augment) if cfg.dims == 2 and on_loader else None
+    training = [s for s in surveys if s.train[1] > s.train[0]]
+    if cfg.store_sampling == "equal" or len(training) == 1:
+        shares = np.full(len(training), 1 / len(training))
+    else:  # uniform over tile positions: a store twice as large is drawn twice as often
+        sizes = np.array([s.training_voxels() for s in training], dtype=np.float64)
+        shares = sizes / sizes.sum()
+
+    def draw(survey, share, rng):
+        if survey.stream is None:
+            return sample_tile(survey, cfg, rng, survey.train)
+        phase = step // survey.stream.rotate_every(batch, share, partition)
+        return _streamed_tile(survey, cfg, rng, phase, seed, partition)
+
     images, labels, valids = [], [], []
     for k in range(offset, offset + batch):
         rng = np.random.default_rng([seed, step, k])
-        training = [s for s in surveys if s.train[1] > s.train[0]]
         if cfg.store_sampling == "equal" or len(training) == 1:
-            survey = training[int(rng.integers(len(training)))]
-        else:  # uniform over tile positions: a store twice as large is drawn twice as often
-            sizes = np.array([s.training_voxels() for s in training], dtype=np.float64)
-            survey = training[int(rng.choice(len(training), p=sizes / sizes.sum()))]
-        image, label, valid = sample_tile(survey, cfg, rng, survey.train)
+            pick = int(rng.integers(len(training)))
+        else:
+            pick = int(rng.choice(len(training), p=shares))
+        survey = training[pick]
+        image, label, valid = draw(survey, shares[pick], rng)
         if cfg.oversample_foreground and rng.random() < cfg.oversample_foreground:
             for _ in range(20):  # redraw until the tile holds the rare class
                 if label.any():
                     break
-                image, label, valid = sample_tile(survey, cfg, rng, survey.train)
+                image, label, valid = draw(survey, shares[pick], rng)
         if cfg.dims == 2:
             image, label, valid = augment.apply_2d(transform, image, label, valid.astype(np.uint8),
                                                    int(rng.integers(2**31)))

@@ -25,8 +25,9 @@ from torch.utils.tensorboard import SummaryWriter
 from seisfuse.config.train import RARE_POSITIVES, TrainConfig
 from seisfuse.data.device_augment import augment_batch, generator
 from seisfuse.data.normalize import Normalizer
+from seisfuse.data.sources import data_identity, plan_streams
 from seisfuse.data.stream import batches
-from seisfuse.data.tiles import data_identity, fit_normalizer, load_survey, validation_tiles
+from seisfuse.data.tiles import fit_normalizer, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
@@ -194,6 +195,7 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     normalizer = fit_normalizer(surveys, cfg.data)  # from every training store (data.normalize_over)
     for survey in surveys:
         survey.normalizer = normalizer
+    plan_streams(surveys, cfg.data, workers=cfg.train.loader_workers)  # slabs of the streamed surveys
     if ctx.main:
         distributed.barrier(ctx)
     model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options).to(ctx.device)
@@ -323,7 +325,8 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     ctx, steps = run.ctx, cfg.train.steps
     micro_batches = batches(run.surveys, cfg.data, cfg.train.seed, run.step * cfg.train.accumulate,
                             steps * cfg.train.accumulate, cfg.train.batch_size, offset=ctx.rank * cfg.train.batch_size,
-                            workers=cfg.train.loader_workers)  # each batch a function of (seed, micro-step)
+                            workers=cfg.train.loader_workers,
+                            ranks=(ctx.rank, ctx.world))  # each batch a function of (seed, micro-step)
     run.net.train()
     with Progress(steps, f"train {run.label}", unit="step", enabled=None if ctx.main else False) as bar:
         bar.update(run.step)

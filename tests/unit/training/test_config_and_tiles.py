@@ -165,7 +165,7 @@ def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tm
 ])
 def test_labels_that_are_not_class_numbers_are_refused(label, task, classes, message):
     from seisfuse.config.train import DataConfig
-    from seisfuse.data.tiles import class_labels
+    from seisfuse.data.sources import class_labels
     from seisfuse.errors import ConfigError
 
     cfg = DataConfig(stores=["s.zarr"], label="lab", task=task, classes=classes)

@@ -225,3 +225,16 @@ def test_tensorboard_shows_the_same_validation_tiles_and_the_scalars(small_confi
     # metrics.csv's train_loss: the mean of the steps since the previous validation
     assert float(rows[0]["train_loss"]) == pytest.approx(np.mean(per_step[:10]), rel=1e-5)
     assert float(rows[1]["train_loss"]) == pytest.approx(np.mean(per_step[10:20]), rel=1e-5)
+
+
+def test_a_streamed_survey_trains_through_loader_workers_without_a_copy(small_config, tmp_path):
+    runs = []
+    for k in range(2):
+        cfg = load_config(small_config(**{"runs_dir": str(tmp_path / f"s{k}"), "train.steps": 4, "train.val_every": 4,
+                                          "train.loader_workers": 2, "data.source": "streamed",
+                                          "data.cache_budget": "4MiB", "data.slab_reuse": 0.2}))
+        summary = seisfuse.train(cfg)
+        assert summary["steps"] == 4 and np.isfinite(summary["final"]["val_loss"])
+        assert not list(cfg.run_dir.rglob("*.npy"))  # the survey was read from the store only
+        runs.append(weights(cfg.run_dir / "last.pt"))
+    assert same_weights(*runs)  # each worker's slabs and tiles are a function of (seed, step)

@@ -1,0 +1,233 @@
+"""Tiles streamed from the store, for surveys larger than `data.cache_budget`: chunk-aligned
+slabs of inlines, each decoded once, many tiles cut from each, rotated through a buffer of
+bounded size (in the manner of torchio's patch queue). No decoded copy on disk; memory is
+set by the budget.
+
+Written here rather than taken from torchio: its queue samples patches from whole subjects
+held in memory, while a survey is one subject far larger than memory, and seisfuse's tiles
+must stay a pure function of (seed, step) for resuming and for DDP ranks.
+
+- The slabs partition the tile *starts* along the inlines: slab j serves the tiles that start
+  in its lines [a_j, b_j) and holds every line they reach, [a_j, b_j + reach - 1). Each start
+  belongs to one slab, so drawing a resident slab in proportion to its starts and then a start
+  inside it is uniform over tile positions (tested).
+- Which slabs are resident at micro-step m is a pure function of (seed, partition, m): the
+  partition's slabs in a seeded cyclic order, a window of `resident` of them sliding by one
+  every `rotate_every` micro-steps. Each partition (one loader worker of one rank) reads only its
+  own slabs; the slab that enters next is read by a background thread meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import zarr
+
+from seisfuse.io import integrity
+
+RESIDENT_SLABS = 8  # slabs held at once when the budget allows: tiles of a batch mix 8 places
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Who cuts the tiles: partition `index` of `count` (rank x loader worker), `per_rank` of
+    them on each rank."""
+
+    index: int = 0
+    count: int = 1
+    per_rank: int = 1
+
+
+class LineReader:
+    """Lines [a, b) of one store variable, decoded (by `transform`) and stored as `dtype`;
+    counts what it read (reads, decoded bytes) for the benchmarks' file-system figures."""
+
+    def __init__(self, store: str, name: str, dtype, transform=None):
+        self.store, self.name, self.dtype, self.transform = store, name, np.dtype(dtype), transform
+        self._array = None
+        self.reads = self.bytes = 0
+
+    @property
+    def array(self):
+        if self._array is None:  # opened in the process that reads (not pickled to loader workers)
+            self._array = zarr.open_group(self.store, mode="r")[self.name]
+        return self._array
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def chunk(self) -> int:
+        return int(self.array.chunks[0])
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        with integrity.reading(self.store, self.name):
+            block = self.array[start:stop]
+        self.reads += 1
+        self.bytes += block.nbytes
+        block = self.transform(block) if self.transform else block
+        return np.ascontiguousarray(block, dtype=self.dtype)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_array": None}
+
+
+class LazyLines:
+    """A store variable seen as a read-only array, decoded one chunk row of inlines at a time
+    and keeping the last row: for validation, statistics and label counts, which walk the
+    lines in order. Bounded memory (one chunk row); no copy on disk."""
+
+    def __init__(self, reader: LineReader, filename: str):
+        self.reader = reader
+        self.filename = filename  # the name the run's cache files are keyed by (nothing is written there)
+        self._row: tuple[int, np.ndarray] | None = None
+
+    shape = property(lambda self: self.reader.shape)
+    dtype = property(lambda self: self.reader.dtype)
+    ndim = property(lambda self: len(self.reader.shape))
+
+    def _chunk_row(self, k: int) -> np.ndarray:
+        if self._row is None or self._row[0] != k:
+            c = self.reader.chunk
+            self._row = (k, self.reader.read(k * c, min((k + 1) * c, self.shape[0])))
+        return self._row[1]
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        first, rest = key[0], key[1:]
+        c = self.reader.chunk
+        if isinstance(first, (int, np.integer)):
+            i = int(first) + (self.shape[0] if first < 0 else 0)
+            return self._chunk_row(i // c)[(i % c,) + rest]
+        start, stop, step = first.indices(self.shape[0])
+        if step != 1:
+            raise IndexError("LazyLines reads contiguous line ranges only")
+        parts = [self._chunk_row(k)[(slice(max(start - k * c, 0), min(stop - k * c, c)),) + rest]
+                 for k in range(start // c, (max(stop, start + 1) - 1) // c + 1) if stop > start]
+        if not parts:
+            return np.empty((0,) + self._chunk_row(0)[(slice(0, 0),) + rest].shape[1:], self.dtype)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_row": None}
+
+
+@dataclass(frozen=True)
+class Slab:
+    index: int
+    owned: tuple[int, int]  # the tile starts (along the inlines) it serves
+    lines: tuple[int, int]  # the lines it holds: every line those tiles reach
+
+    def starts(self, extent: int, stop: int) -> int:
+        """How many of its starts begin a tile of `extent` lines that ends by line `stop`."""
+        return max(1, min(self.owned[1], stop - extent + 1) - self.owned[0])
+
+
+def plan_slabs(region: tuple[int, int], lines_per_slab: int, reach: int) -> list[Slab]:
+    """Slabs over the lines [lo, hi) whose tiles reach at most `reach` lines: owned starts in
+    blocks of `lines_per_slab` (aligned to multiples of it, so to the chunks when it is a
+    multiple of the chunk); a last block too short to start a tile of `reach` lines joins the
+    one before."""
+    lo, hi = region
+    bounds = [lo] + list(range((lo // lines_per_slab + 1) * lines_per_slab, hi, lines_per_slab))
+    if len(bounds) > 1 and bounds[-1] > hi - reach:
+        bounds.pop()
+    ends = bounds[1:] + [hi]
+    return [Slab(j, (a, b), (a, min(b + reach - 1, hi))) for j, (a, b) in enumerate(zip(bounds, ends))]
+
+
+def slab_layout(n_lines: int, line_bytes: int, chunk: int, reach: int, budget: int,
+                resident: int = RESIDENT_SLABS) -> tuple[int, int] | None:
+    """(lines per slab, slabs resident) for a buffer of `budget` bytes holding the resident
+    slabs and the one being read: `resident` slabs as long as the budget then allows (whole
+    chunk rows; longer slabs re-read fewer lines at their ends), or fewer slabs of one chunk
+    row when the budget is tight; None when not even two fit."""
+    def slab_bytes(lines):
+        return (lines + reach - 1) * line_bytes
+
+    rows = max(1, int(budget // (resident + 1) // line_bytes - (reach - 1)) // chunk)
+    rows = min(rows, max(1, math.ceil(n_lines / chunk)))
+    if slab_bytes(rows * chunk) * (resident + 1) <= budget:
+        return rows * chunk, resident
+    fits = int(budget // slab_bytes(chunk)) - 1  # one chunk row per slab
+    return (chunk, fits) if fits >= 1 else None
+
+
+class SlabStream:
+    """The slabs of one survey and, in each process that cuts tiles, the buffer of resident
+    ones. `view(...)` gives the arrays of one resident slab, drawn in proportion to the tile
+    starts it serves."""
+
+    def __init__(self, amplitude: LineReader, label: LineReader, slabs: list[Slab], resident: int,
+                 tiles_per_read: float):
+        self.amplitude, self.label, self.slabs = amplitude, label, slabs
+        self.resident, self.tiles_per_read = resident, tiles_per_read
+        self._state = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_state": None}
+
+    def rotate_every(self, batch: int, share: float, partition: Partition) -> int:
+        """Micro-steps between two slab replacements, so that a slab gives about
+        `tiles_per_read` tiles while resident: a partition cuts batch x share tiles of this
+        survey in every `per_rank`-th micro-step, spread over its resident slabs, each resident
+        for `resident` rotations."""
+        return max(1, round(self.tiles_per_read * partition.per_rank / max(batch * share, 1e-9)))
+
+    def _own(self, partition: Partition) -> list[Slab]:
+        n = len(self.slabs)
+        return self.slabs[partition.index::partition.count] if n >= partition.count \
+            else [self.slabs[partition.index % n]]
+
+    def window(self, seed: int, partition: Partition, phase: int) -> list[Slab]:
+        """The slabs resident in `phase`: the partition's slabs in a seeded cyclic order, a
+        window of `resident` of them sliding by one per phase (all of them when they fit), so
+        that every slab is resident for the same number of phases in each cycle."""
+        own = self._own(partition)
+        if len(own) <= self.resident:
+            return own
+        order = np.random.default_rng([seed, partition.index, 0x51AB]).permutation(len(own))
+        return [own[order[(phase + t) % len(own)]] for t in range(self.resident)]
+
+    def _read(self, slab: Slab) -> tuple[np.ndarray, np.ndarray]:
+        return self.amplitude.read(*slab.lines), self.label.read(*slab.lines)
+
+    def buffer(self, seed: int, partition: Partition, phase: int) -> list[tuple[Slab, tuple]]:
+        """The resident slabs of `phase` with their decoded lines; the slab of the next phase
+        is being read meanwhile."""
+        if self._state is None:
+            self._state = {"key": None, "held": {}, "pending": {}, "pool": ThreadPoolExecutor(1), "weights": {}}
+        st = self._state
+        if st["key"] != (seed, partition, phase):
+            wanted = self.window(seed, partition, phase)
+            keep = {s.index for s in wanted}
+            st["held"] = {k: v for k, v in st["held"].items() if k in keep}
+            for slab in wanted:
+                if slab.index not in st["held"]:
+                    future: Future | None = st["pending"].pop(slab.index, None)
+                    st["held"][slab.index] = future.result() if future else self._read(slab)
+            st["pending"] = {k: f for k, f in st["pending"].items() if k in keep}
+            for slab in self.window(seed, partition, phase + 1):
+                if slab.index not in st["held"] and slab.index not in st["pending"]:
+                    st["pending"][slab.index] = st["pool"].submit(self._read, slab)
+            st["key"], st["wanted"], st["weights"] = (seed, partition, phase), wanted, {}
+        return [(slab, st["held"][slab.index]) for slab in st["wanted"]]
+
+    def draw(self, seed: int, partition: Partition, phase: int, extent: int, stop: int,
+             rng: np.random.Generator) -> tuple[Slab, tuple]:
+        """One resident slab, in proportion to the starts of `extent`-line tiles it serves."""
+        held = self.buffer(seed, partition, phase)
+        weights = self._state["weights"]
+        if extent not in weights:
+            w = np.array([slab.starts(extent, stop) for slab, _ in held], np.float64)
+            weights[extent] = np.cumsum(w / w.sum())
+        pick = min(int(np.searchsorted(weights[extent], rng.random(), side="right")), len(held) - 1)
+        return held[pick]

@@ -1,0 +1,178 @@
+"""Where a run's tiles are cut from, per survey: a decoded memory-mapped copy (reading tiles
+straight from compressed chunks decompresses a whole chunk per tile, tens of tiles/s; a copy
+made once per run serves thousands per second, RAM left to the page cache), or, for a survey
+larger than `data.cache_budget`, slabs streamed from the store (seisfuse.data.slabs: no copy,
+memory set by the budget). `data.source: auto` chooses by size and says which."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import zarr
+from pydantic import ByteSize
+
+from seisfuse import resources
+from seisfuse.config.train import DataConfig
+from seisfuse.data.slabs import LazyLines, LineReader, SlabStream, plan_slabs, slab_layout
+from seisfuse.errors import ConfigError
+from seisfuse.io import integrity, schema
+from seisfuse.progress import Progress
+
+log = logging.getLogger("seisfuse")
+
+
+def class_labels(block: np.ndarray, cfg: DataConfig, store: str) -> np.ndarray:
+    """A block of a label variable as class indices, refusing what is not a label: values that
+    are not whole numbers (a probability variable), or outside 0..classes-1 (0/1 for binary)."""
+    if np.iscomplexobj(block) or not np.issubdtype(block.dtype, np.number):
+        raise ConfigError(f"label {cfg.label!r} has dtype {block.dtype}, not class numbers", where=store,
+                          fix="choose a label variable of whole class numbers (data.label)")
+    fraction = block != np.rint(block) if np.issubdtype(block.dtype, np.floating) else None
+    if fraction is not None and fraction.any():
+        raise ConfigError(f"label {cfg.label!r} holds values that are not whole numbers (e.g. "
+                          f"{float(block[fraction][0]):.6g}): a probability or an amplitude, not a class label",
+                          where=store, fix="train on a label of class numbers (threshold a probability first)")
+    top = cfg.classes - 1 if cfg.task == "multiclass" else 1
+    low, high = float(block.min()), float(block.max())
+    if low < 0 or high > top:
+        raise ConfigError(f"label {cfg.label!r} holds values {low:g}..{high:g}, outside 0..{top} "
+                          f"(data.task {cfg.task}, data.classes {cfg.classes})", where=store,
+                          fix="set data.classes (and data.task: multiclass) to the number of classes the label has")
+    return block.astype(np.int64) if cfg.task == "multiclass" else (block > 0)
+
+
+def data_identity(store: str, label: str) -> dict:
+    """What a run trains on, by content: the shapes and exact statistics of the amplitude and
+    the label. A store rebuilt from the same data matches; different data (or a moved and
+    changed store) does not."""
+    group = schema.open_group(store)
+    return {"amplitude": {"shape": list(group[schema.AMPLITUDE].shape), "statistics": group.attrs.get("statistics")},
+            label: {"shape": list(group[label].shape), "statistics": group[label].attrs.get("statistics")}}
+
+
+def _key(group: zarr.Group, name: str, dtype, order) -> str:
+    # the store's creation time and the variable's statistics: a store rebuilt at the same path
+    # (new data, same shape) must not reuse a stale copy; "decoded": the copy's content format
+    array = group[name]
+    identity = ["decoded", str(group.store), name, list(array.shape), str(np.dtype(dtype)), group.attrs.get("created"),
+                array.attrs.get("statistics")] + ([] if order is None else [order.tolist()])
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def decoded_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=None,
+                 order: np.ndarray | None = None) -> np.ndarray:
+    """A decoded .npy copy of a store variable, written chunk row by chunk row, reused if
+    complete; with `order` (an image stack), its inlines in that order."""
+    array = group[name]
+    path = cache / f"{name}-{_key(group, name, dtype, order)}.npy"
+    done = path.with_suffix(".done")
+    if done.exists():
+        return np.load(path, mmap_mode="r")
+    resources.check_disk(cache, int(np.prod(array.shape)) * np.dtype(dtype).itemsize,
+                         f"the decoded copy of {name!r} (data.source memmap)")
+    cache.mkdir(parents=True, exist_ok=True)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=array.shape)
+    step = array.chunks[0]
+    with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar, \
+            integrity.reading(schema.where(group), name):
+        for i in range(0, array.shape[0], step):
+            rows = slice(i, min(i + step, array.shape[0]))
+            block = array[rows] if order is None else np.stack([array[int(k)] for k in order[rows]])
+            out[rows] = transform(block) if transform else block
+            bar.update(rows.stop - rows.start)
+    out.flush()
+    del out
+    done.touch()
+    return np.load(path, mmap_mode="r")
+
+
+def label_dtype(cfg: DataConfig):
+    """The smallest dtype of a label's class numbers (the memory-mapped copy keeps int64)."""
+    return np.uint8 if cfg.task == "binary" or cfg.classes <= 256 else np.int16
+
+
+def decoded_bytes(group: zarr.Group, cfg: DataConfig) -> int:
+    """Bytes of a survey's amplitude and label, decoded."""
+    return int(np.prod(group[schema.AMPLITUDE].shape)) * (4 + np.dtype(label_dtype(cfg)).itemsize)
+
+
+def choose(group: zarr.Group, cfg: DataConfig, store: str, *, line: bool, images: bool) -> str:
+    """'memmap' or 'streamed' for one survey, by data.source; auto: streamed when the decoded
+    survey is larger than data.cache_budget and the split allows it. Said in the log either way."""
+    size, budget = decoded_bytes(group, cfg), int(cfg.cache_budget)
+    why = ("an image stack" if images else "a 2D line" if line else
+           "split along crosslines (validation would re-read the survey for every crossline)"
+           if cfg.split.axis == "crossline" and not cfg.split.val_stores else None)
+    name, gib = Path(store).name, lambda n: f"{n / 2**30:.2f} GiB"
+    if cfg.source == "streamed" and why:
+        raise ConfigError(f"data.source streamed reads slabs of inlines; this store is {why}", where=store,
+                          fix="use data.source: memmap (or auto)" + ("" if images or line else
+                                                                    ", or split along inlines or by store"))
+    if cfg.source == "memmap" or (cfg.source == "auto" and (size <= budget or why)):
+        if cfg.source == "auto" and size > budget:
+            log.warning("%s: %s decoded, larger than data.cache_budget %s, but %s: a memory-mapped copy is made",
+                        name, gib(size), gib(budget), why)
+        return "memmap"
+    log.info("%s: %s decoded%s: tiles streamed from the store in slabs, no copy", name, gib(size),
+             f" > data.cache_budget {gib(budget)}" if cfg.source == "auto" else " (data.source streamed)")
+    return "streamed"
+
+
+def lazy_variables(group: zarr.Group, store: str, cfg: DataConfig, cache: Path, transform) -> tuple:
+    """A streamed survey's amplitude and label as LazyLines (chunk row by chunk row)."""
+    readers = (LineReader(store, schema.AMPLITUDE, np.float32),
+               LineReader(store, cfg.label, label_dtype(cfg), transform))
+    return tuple(LazyLines(r, str(cache / f"{r.name}-{_key(group, r.name, r.dtype, None)}.stream")) for r in readers)
+
+
+def _size(n) -> str:
+    return ByteSize(max(0, int(n))).human_readable()
+
+
+def _line_bytes(survey) -> int:
+    return int(np.prod(survey.amplitude.shape[1:])) * (4 + survey.label.dtype.itemsize)
+
+
+def slab_stream(survey, cfg: DataConfig, budget: int, need) -> SlabStream:
+    """The slabs of a streamed survey for a buffer of `budget` bytes, each read giving about
+    data.slab_reuse x its tile volumes in tiles; `need(slab_bytes)` says what budget would do."""
+    shape, chunk, reach = survey.amplitude.shape, survey.amplitude.reader.chunk, survey.reach(cfg)
+    region = survey.train if survey.axis == 0 else (0, shape[0])
+    layout = slab_layout(region[1] - region[0], _line_bytes(survey), chunk, reach, budget)
+    if layout is None:
+        slab = (chunk + reach - 1) * _line_bytes(survey)
+        raise ConfigError(f"data.cache_budget {_size(cfg.cache_budget)} leaves {_size(budget)} for this survey's "
+                          f"slabs, fewer than two of {chunk} inlines (each {_size(slab)} with the {reach - 1} more "
+                          "lines its tiles reach)", where=survey.name,
+                          fix=f"raise data.cache_budget to at least {_size(math.ceil(need(slab)))}, or use fewer "
+                              "loader workers or smaller tiles")
+    lines, resident = layout
+    slabs = plan_slabs(region, lines, reach)
+    tile_voxels = int(np.prod(cfg.tile)) if cfg.dims == 3 else cfg.tile[0] * cfg.tile[1]
+    tiles = cfg.slab_reuse * lines * int(np.prod(shape[1:])) / tile_voxels
+    held = min(resident, len(slabs))
+    log.info("%s: %d slabs of %d inlines, %d resident (%.2f GiB of data.cache_budget)", survey.name, len(slabs),
+             lines, held, (held + 1) * (lines + reach - 1) * _line_bytes(survey) / 2**30)
+    return SlabStream(survey.amplitude.reader, survey.label.reader, slabs, resident, tiles)
+
+
+def plan_streams(surveys: list, cfg: DataConfig, workers: int) -> None:
+    """Give each streamed survey of a run its slabs. data.cache_budget is per rank: less one
+    chunk row per streamed survey (what validation reads at a time), shared among the streamed
+    surveys in proportion to their size and among the loader workers that cut tiles (each
+    holds its own slabs)."""
+    streamed = [s for s in surveys if s.source == "streamed" and s.train[1] > s.train[0]]
+    if not streamed:
+        return
+    parts = max(1, workers)
+    rows = sum(s.amplitude.reader.chunk * _line_bytes(s) for s in streamed)
+    total = sum(int(np.prod(s.amplitude.shape)) for s in streamed)
+    for s in streamed:
+        fraction = int(np.prod(s.amplitude.shape)) / total
+        share = (int(cfg.cache_budget) - rows) * fraction / parts
+        s.stream = slab_stream(s, cfg, int(share), lambda slab, f=fraction: rows + 2 * slab * parts / f)

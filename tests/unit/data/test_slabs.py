@@ -1,0 +1,197 @@
+"""The streamed tile source: slabs of inlines read from the store into a bounded buffer, tiles
+cut from them (seisfuse.data.slabs, chosen by seisfuse.data.sources)."""
+
+import logging
+import pickle
+
+import numpy as np
+import pytest
+
+import seisfuse
+from seisfuse.config.train import load_config
+from seisfuse.data.normalize import Normalizer
+from seisfuse.data.slabs import LazyLines, LineReader, Partition, plan_slabs, slab_layout
+from seisfuse.data.sources import plan_streams
+from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
+from seisfuse.errors import ConfigError
+
+N_IL, N_XL, NS = 64, 24, 16
+IDENTITY = Normalizer("robust_zscore", -1e9, 1e9, 0.0, 1.0)  # tiles keep the amplitude's values
+
+
+@pytest.fixture(scope="module")
+def coordinate_store(tmp_path_factory):
+    """amplitude = inline index (a tile shows which inlines it was cut from), 8-inline chunks;
+    the label marks odd inlines."""
+    path = tmp_path_factory.mktemp("slabs") / "coords.zarr"
+    amplitude = np.broadcast_to(np.arange(N_IL, dtype=np.float32)[:, None, None], (N_IL, N_XL, NS)).copy()
+    amplitude += np.random.default_rng(0).normal(0, 1e-3, amplitude.shape).astype(np.float32)  # not constant
+    label = (np.arange(N_IL)[:, None, None] % 2 * np.ones((1, N_XL, NS))).astype(np.uint8)
+    return seisfuse.store_from_array(amplitude, path, labels={"fault": label}, chunks=(8, 24, 16))
+
+
+def data_config(store, tmp_path, **changes):
+    cfg = {"name": "s", "runs_dir": str(tmp_path / "runs"),
+           "data": {"stores": [str(store)], "label": "fault", "tile": [8, 8], "source": "streamed",
+                    "cache_budget": 160_000, "slab_reuse": 0.05, "augment": {"enabled": False},
+                    "split": {"axis": "inline", "val_fraction": 0.25, "gap": 4}},
+           "model": {"name": "unet", "options": {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}},
+           "train": {"steps": 1, "batch_size": 8}}
+    for key, value in changes.items():
+        cfg["data"][key] = value
+    return load_config(cfg).data
+
+
+def streamed(store, tmp_path, **changes):
+    cfg = data_config(store, tmp_path, **changes)
+    survey = load_survey(str(store), cfg, tmp_path / "cache", normalizer=IDENTITY)[0]
+    plan_streams([survey], cfg, workers=1)
+    return survey, cfg
+
+
+def test_slabs_partition_the_tile_starts_and_hold_what_their_tiles_reach():
+    slabs = plan_slabs((0, 44), 8, reach=8)
+    assert [s.owned for s in slabs] == [(0, 8), (8, 16), (16, 24), (24, 32), (32, 44)]  # [40, 44) joins [32, 40)
+    assert [s.lines for s in slabs] == [(0, 15), (8, 23), (16, 31), (24, 39), (32, 44)]
+    assert [s.owned for s in plan_slabs((0, 44), 8, reach=1)][-1] == (40, 44)  # 1-line tiles start anywhere
+    assert [s.owned for s in plan_slabs((3, 20), 8, reach=1)] == [(3, 8), (8, 16), (16, 20)]  # chunk-aligned
+    assert len(plan_slabs((0, 5), 8, reach=8)) == 1
+
+
+def test_the_layout_fits_the_budget_or_says_it_cannot():
+    lines, resident = slab_layout(1000, line_bytes=100, chunk=8, reach=8, budget=90_000)
+    assert resident == 8 and lines % 8 == 0 and (resident + 1) * (lines + 7) * 100 <= 90_000
+    assert slab_layout(1000, 100, 8, 8, budget=3 * 15 * 100) == (8, 2)  # one chunk row each, fewer resident
+    assert slab_layout(1000, 100, 8, 8, budget=2 * 15 * 100 - 1) is None
+
+
+@pytest.mark.parametrize("key", [5, -1, slice(3, 21), slice(0, 64), slice(7, 9), (slice(2, 11), slice(3, 9)),
+                                 (12, slice(None), 4), slice(60, 100), slice(9, 9)])
+def test_lazy_lines_read_as_the_array_does(coordinate_store, key):
+    import zarr
+
+    array = zarr.open_group(str(coordinate_store))["amplitude"]
+    lazy = LazyLines(LineReader(str(coordinate_store), "amplitude", np.float32), "x")
+    assert np.array_equal(lazy[key], array[:][key])
+    again = pickle.loads(pickle.dumps(lazy))  # to a loader worker: no decoded row travels
+    assert again._row is None and np.array_equal(again[key], array[:][key])
+
+
+def starts_of(batch_images, cfg):
+    """The first inline of every tile (the amplitude is the inline index)."""
+    return np.rint(batch_images[:, 0].reshape(len(batch_images), -1).min(axis=1)).astype(int)
+
+
+@pytest.mark.parametrize("sections, dims, tile, extent", [("inline", 2, [8, 8], 1), ("crossline", 2, [8, 8], 8),
+                                                          ("both", 2, [8, 8], None), ("inline", 3, [8, 8, 8], 8)])
+def test_streamed_tiles_are_uniform_over_positions_and_stay_in_the_training_lines(coordinate_store, tmp_path,
+                                                                                  sections, dims, tile, extent):
+    survey, cfg = streamed(coordinate_store, tmp_path, sections=sections, dims=dims, tile=tile)
+    assert survey.source == "streamed" and survey.train == (0, 44)
+    assert not list((tmp_path / "cache").glob("*.npy"))  # no decoded copy
+    tiles = np.concatenate([training_batch([survey], cfg, 0, step, 8)[0] for step in range(600)])
+    starts, ends = starts_of(tiles, cfg), np.rint(tiles[:, 0].reshape(len(tiles), -1).max(axis=1)).astype(int)
+    assert ends.max() < 44  # nothing reaches into the gap [40, 48) or the validation lines
+    if extent is None:
+        return
+    positions = 44 - extent + 1
+    counts = np.bincount(starts, minlength=positions)
+    assert counts.size == positions and counts.min() > 0
+    # per slab of 8 starts, within 25 % of the uniform share: a slab's positions are drawn at
+    # 1 / (the resident positions), a little more often while a shorter slab is resident (here
+    # 5 slabs of 8, 8, 8, 8 and 12 inlines, 4 resident)
+    blocks = np.add.reduceat(counts, np.arange(0, positions, 8)) / counts.sum()
+    expected = np.diff(np.r_[np.arange(0, positions, 8), positions]) / positions
+    assert np.all(np.abs(blocks / expected - 1) < 0.25), blocks / expected
+    within = counts[:32].reshape(4, 8)  # inside a slab, every start equally often
+    from scipy.stats import chisquare
+    assert min(chisquare(row).pvalue for row in within) > 1e-4
+
+
+def test_streamed_tiles_equal_the_memory_mapped_ones_at_the_same_position(coordinate_store, tmp_path):
+    survey, cfg = streamed(coordinate_store, tmp_path, sections="crossline")
+    copy = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="memmap"),
+                       tmp_path / "copy", normalizer=IDENTITY)[0]
+    assert copy.source == "memmap" and list((tmp_path / "copy").glob("*.npy"))
+    images, labels, _ = training_batch([survey], cfg, 3, 5, 8)
+    reference = np.asarray(copy.amplitude)
+    for image, label in zip(images[:, 0], labels):
+        i = int(np.rint(image.min()))
+        matches = [(j, t) for j in range(N_XL) for t in range(NS - 7)
+                   if np.array_equal(reference[i:i + 8, j, t:t + 8], image)]
+        assert matches, "a streamed tile that is no crop of the survey"
+        assert np.array_equal(label, np.asarray(copy.label)[i:i + 8, matches[0][0], matches[0][1]:matches[0][1] + 8])
+
+
+def test_validation_and_statistics_read_the_same_from_a_stream(coordinate_store, tmp_path):
+    survey, cfg = streamed(coordinate_store, tmp_path)
+    copy = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="memmap"),
+                       tmp_path / "copy", normalizer=IDENTITY)[0]
+    a, b = list(validation_tiles(survey, cfg)), list(validation_tiles(copy, cfg))
+    assert len(a) == len(b) > 0 and all(np.array_equal(x, y) for ta, tb in zip(a, b) for x, y in zip(ta, tb))
+    from seisfuse.data.tiles import training_statistics
+    assert training_statistics(survey) == training_statistics(copy)
+
+
+def test_streamed_batches_are_a_function_of_seed_and_step_whatever_came_before(coordinate_store, tmp_path):
+    survey, cfg = streamed(coordinate_store, tmp_path)
+    run = [training_batch([survey], cfg, 1, step, 8)[0] for step in range(40)]
+    resumed, _ = streamed(coordinate_store, tmp_path)  # a new process resuming at step 30
+    assert all(np.array_equal(training_batch([resumed], cfg, 1, s, 8)[0], run[s]) for s in range(30, 40))
+    assert not np.array_equal(run[30], run[31])
+
+
+def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coordinate_store, tmp_path):
+    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=200_000, slab_reuse=0.5)
+    stream = survey.stream
+    parts = [Partition(p, 2, 2) for p in range(2)]
+    seen = []
+    for partition in parts:
+        lines = set()
+        for step in range(partition.index, 400, 2):  # the micro-steps this worker makes
+            images = training_batch([survey], cfg, 0, step, 8, partition=partition)[0]
+            lines |= set(starts_of(images, cfg) // 8)
+            held = stream._state["held"].values()
+            pending = [f for f in stream._state["pending"].values()]
+            assert len(held) <= stream.resident and len(pending) <= 1
+            held_bytes = sum(a.nbytes + b.nbytes for a, b in held)
+            assert held_bytes * (1 + 1 / stream.resident) <= int(cfg.cache_budget)
+        own = {s.index for s in stream._own(partition)}
+        seen.append(own)
+        assert {min(k, len(stream.slabs) - 1) for k in lines} <= own
+        stream._state = None
+    assert not seen[0] & seen[1] and seen[0] | seen[1] == set(range(len(stream.slabs)))
+
+
+def test_auto_streams_a_survey_larger_than_the_budget_and_says_so(coordinate_store, tmp_path, caplog):
+    size = N_IL * N_XL * NS * 5
+    with caplog.at_level(logging.INFO, logger="seisfuse"):
+        small = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="auto",
+                                                               cache_budget=size), tmp_path / "a")[0]
+        large = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="auto",
+                                                               cache_budget=size - 1), tmp_path / "b")[0]
+    assert small.source == "memmap" and large.source == "streamed"
+    assert "larger than" not in caplog.text and "> data.cache_budget" in caplog.text
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"split": {"axis": "crossline"}}, "split along crosslines"),
+    ({"cache_budget": 50_000}, r"data.cache_budget 48.8KiB leaves 33.8KiB for this survey's slabs, fewer than two "
+                               r"of 8 inlines \(each 28.1KiB with the 7 more lines its tiles reach\).*raise "
+                               r"data.cache_budget to at least 71.2KiB"),
+])
+def test_what_the_stream_cannot_do_is_refused(coordinate_store, tmp_path, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        streamed(coordinate_store, tmp_path, **changes)
+
+
+def test_an_image_stack_is_not_streamed(tmp_path):
+    from seisfuse.datasets.images import write_image_stack
+
+    store = tmp_path / "stack.zarr"
+    write_image_stack([(f"im{k}", np.full((20, 12), k, np.float32), np.zeros((20, 12), np.uint8)) for k in range(3)],
+                      store)
+    with pytest.raises(ConfigError, match="data.source streamed reads slabs of inlines; this store is an image "
+                                          "stack.*Fix: use data.source: memmap"):
+        load_survey(str(store), data_config(store, tmp_path, label="label", split={"val_images": ["im2"]}),
+                    tmp_path / "c")
