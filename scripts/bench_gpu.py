@@ -31,6 +31,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import seisfuse  # noqa: E402
 from seisfuse.config.train import load_config  # noqa: E402
 from seisfuse.data.device_augment import augment_batch, generator  # noqa: E402
+from seisfuse.data.sources import plan_streams  # noqa: E402
 from seisfuse.data.stream import batches  # noqa: E402
 from seisfuse.data.tiles import load_survey  # noqa: E402
 from seisfuse.infer import Predictor, Settings  # noqa: E402
@@ -75,10 +76,15 @@ def train_rate(name, options, device, batch, tile, steps, amp, channels_last, co
     return {"steps_per_s": 1 / seconds, "tiles_per_s": batch / seconds, "peak_gib": peak}
 
 
-def loader_rate(store, tmp, tile, batch, workers, on, device, n_batches):
+STREAM_BUDGET = "16GiB"  # data.cache_budget of the streamed path: two 64-inline slabs per loader worker
+
+
+def loader_rate(store, tmp, tile, batch, workers, on, source, device, n_batches):
     cfg = load_config({"name": "g", "runs_dir": str(tmp), "data": {"stores": [str(store)], "tile": [tile, tile],
-                                                                   "augment": {"on": on}}})
+                                                                   "augment": {"on": on}, "source": source,
+                                                                   "cache_budget": STREAM_BUDGET}})
     surveys = [load_survey(str(store), cfg.data, Path(tmp) / "cache")[0]]
+    plan_streams(surveys, cfg.data, workers)
     stream = batches(surveys, cfg.data, 0, 0, n_batches + 2, batch, workers=workers)
     next(stream)  # workers started
     start = time.perf_counter()
@@ -139,9 +145,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = seisfuse.synth(Path(tmp) / "s.zarr", shape=(64, 64, 64) if args.quick else (128, 512, 512), seed=0)
         for workers in ((0,) if args.quick else (0, 4, 8)):
-            for on in ("loader", "device"):
-                rate = loader_rate(store, tmp, tile, batch, workers, on, device, 2 if args.quick else 30)
-                results["loader"].append({"workers": workers, "augment_on": on, "tiles_per_s": rate})
+            for source, on in (("memmap", "loader"), ("streamed", "loader"), ("memmap", "device"),
+                               ("streamed", "device")):
+                rate = loader_rate(store, tmp, tile, batch, workers, on, source, device, 2 if args.quick else 30)
+                results["loader"].append({"workers": workers, "source": source, "augment_on": on,
+                                          "tiles_per_s": rate})
         results["predict"] = predict_rate(device, 64 if args.quick else 512, tmp)
     need = max(r["tiles_per_s"] for r in results["training"] if r["model"] == "edge_fusion_unet")
     for r in results["loader"]:
@@ -154,7 +162,8 @@ def main() -> None:
               f"{r['tiles_per_s'] / anchor:>9.2f}{r['peak_gib']:>10.2f}")
     print(f"{'loader (augmented)':<42}{'tiles/s':>10}{'loader / GPU':>14}")
     for r in results["loader"]:
-        print(f"{'workers ' + str(r['workers']) + ', augment on ' + r['augment_on']:<42}{r['tiles_per_s']:>10.0f}"
+        print(f"{r['source'] + ', workers ' + str(r['workers']) + ', augment on ' + r['augment_on']:<42}"
+              f"{r['tiles_per_s']:>10.0f}"
               f"{r['fed_ratio']:>14.2f}")
     p = results["predict"]
     print(f"predict {64 if args.quick else 512}^3: {p['voxels_per_s'] / 1e6:.2f} M voxels/s, "

@@ -202,9 +202,11 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     if cfg.train.channels_last and ctx.device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     pos_weight = positive_weight(cfg, surveys)
-    if ctx.main:  # the weight the run used, beside the choice that made it
+    if ctx.main:  # the weight and the tile sources the run used, beside the choices that made them
         with open(cfg.run_dir / "config.yaml", "a") as f:
             f.write(f"# loss.pos_weight {cfg.loss.pos_weight} -> {pos_weight}\n")
+            for survey in surveys:
+                f.write(f"# data.source {cfg.data.source} -> {survey.name}: {survey.source}\n")
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), pos_weight=pos_weight,
                          win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
     teacher = None

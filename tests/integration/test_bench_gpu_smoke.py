@@ -18,7 +18,8 @@ def test_bench_gpu_quick_on_cpu(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "g.json").read_text())
     assert {r["model"] for r in result["training"]} == {"edge_fusion_unet", "unet"}
-    assert {r["augment_on"] for r in result["loader"]} == {"loader", "device"}
+    assert {(r["source"], r["augment_on"]) for r in result["loader"]} == {
+        (s, on) for s in ("memmap", "streamed") for on in ("loader", "device")}
     assert all(r["tiles_per_s"] > 0 and r["fed_ratio"] > 0 for r in result["loader"])
     assert 0 <= result["predict"]["outside_model_share"] <= 1 and result["predict"]["voxels_per_s"] > 0
     assert "loader / GPU" in out.stdout

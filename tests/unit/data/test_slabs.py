@@ -195,3 +195,16 @@ def test_an_image_stack_is_not_streamed(tmp_path):
                                           "stack.*Fix: use data.source: memmap"):
         load_survey(str(store), data_config(store, tmp_path, label="label", split={"val_images": ["im2"]}),
                     tmp_path / "c")
+
+
+def test_each_rank_cuts_its_tiles_from_its_own_slabs(coordinate_store, tmp_path):
+    from seisfuse.data.stream import batches
+
+    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=200_000, slab_reuse=0.5)
+    for rank in (0, 1):
+        own = {s.index for s in survey.stream._own(Partition(rank, 2, 1))}
+        cut = set()
+        for _, (images, _, _) in batches([survey], cfg, 0, 0, 100, 8, offset=8 * rank, ranks=(rank, 2)):
+            cut |= {min(k, len(survey.stream.slabs) - 1) for k in starts_of(images, cfg) // 8}
+        assert cut == own, (rank, cut, own)
+        survey.stream._state = None

@@ -25,6 +25,18 @@ def test_wrong_type_and_value(small_config):
         load_config(small_config(**{"optim.schedule": "linear"}))
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("data.source", "disk", r"data.source: Input should be 'auto', 'memmap' or 'streamed' \(got 'disk'\)"),
+    ("data.cache_budget", "lots", r"data.cache_budget: could not parse value and unit from byte string \(got 'lots'\)"),
+    ("data.cache_budget", 0, r"data.cache_budget: Input should be greater than 0"),
+    ("data.slab_reuse", 0, r"data.slab_reuse: Input should be greater than 0"),
+])
+def test_tile_source_keys_are_checked(small_config, key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(small_config(**{key: value}))
+    assert load_config(small_config(**{"data.cache_budget": "512MiB"})).data.cache_budget == 512 * 2**20
+
+
 def test_overrides_parse_values(small_config):
     cfg = load_config(small_config(), ["optim.lr=0.0005", "data.tile=[64, 32]", "train.amp=bf16"])
     assert cfg.optim.lr == 0.0005 and cfg.data.tile == (64, 32) and cfg.train.amp == "bf16"

@@ -236,5 +236,6 @@ def test_a_streamed_survey_trains_through_loader_workers_without_a_copy(small_co
         summary = seisfuse.train(cfg)
         assert summary["steps"] == 4 and np.isfinite(summary["final"]["val_loss"])
         assert not list(cfg.run_dir.rglob("*.npy"))  # the survey was read from the store only
+        assert "# data.source streamed -> faults.zarr: streamed" in (cfg.run_dir / "config.yaml").read_text()
         runs.append(weights(cfg.run_dir / "last.pt"))
     assert same_weights(*runs)  # each worker's slabs and tiles are a function of (seed, step)
