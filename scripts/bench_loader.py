@@ -152,10 +152,10 @@ def probe(args) -> None:
     t0 = time.perf_counter()
     surveys = [load_survey(str(args.store), cfg.data, args.cache)[0]]
     plan_streams(surveys, cfg.data, workers=args.workers)
-    stream = surveys[0].stream
+    streams = list((surveys[0].streams or {}).values())
     # the same 200 batches for both sources; more when that would not replace every resident slab 3 times
-    n = 200 if stream is None else max(200, 3 * stream.resident * stream.rotate_every(32, 1.0, Partition(
-        0, max(1, args.workers), max(1, args.workers))))
+    part = Partition(0, max(1, args.workers), max(1, args.workers))
+    n = max([200] + [3 * s.resident * s.rotate_every(32, 1 / len(streams), part) for s in streams])
     it = batches(surveys, cfg.data, 0, 0, n + 1, 32, workers=args.workers)
     next(it)
     startup = time.perf_counter() - t0
@@ -165,12 +165,12 @@ def probe(args) -> None:
     seconds = time.perf_counter() - t1
     disk = sum(f.stat().st_size for f in args.cache.rglob("*") if f.is_file())
     out = {"startup_s": startup, "tiles_per_s": n * 32 / seconds, "seconds": seconds, "disk_bytes": disk}
-    if stream is not None and args.workers == 0:
-        reads = stream.amplitude.reads
-        out.update(reads=reads, read_mb=(stream.amplitude.bytes + stream.label.bytes) / max(reads, 1) / 1e6,
-                   reads_per_s=reads / (startup + seconds), resident=stream.resident,
-                   slab_lines=stream.slabs[0].lines[1] - stream.slabs[0].lines[0],
-                   owned_lines=stream.slabs[0].owned[1] - stream.slabs[0].owned[0])
+    if streams and args.workers == 0:
+        reads = sum(s.amplitude.reads for s in streams)
+        out.update(reads=reads, read_mb=sum(s.amplitude.bytes + s.label.bytes for s in streams) / max(reads, 1) / 1e6,
+                   reads_per_s=reads / (startup + seconds),
+                   layout="; ".join(f"{min(s.resident, len(s.slabs))} x {s.slabs[0].lines[1] - s.slabs[0].lines[0]} "
+                                    f"{'inlines' if s.axis == 0 else 'crosslines'}" for s in streams))
     args.json.write_text(json.dumps(out))
 
 
@@ -194,9 +194,8 @@ def streamed_section(workdir: Path, sizes: list[float], budget: str, tile: int) 
             one = run_probe(store, source, cache, workdir / "probe.json", budget, tile=tile)
             two = run_probe(store, source, cache, workdir / "probe.json", budget, workers=2, tile=tile)
             memmap_rates.setdefault(gb, one["tiles_per_s"])
-            reads = (f"{one['reads']} of {one['read_mb']:.0f} MB ({one['reads_per_s']:.1f}/s); "
-                     f"{one['resident']} x {one['slab_lines']} lines resident ({one['owned_lines']} own)"
-                     if "reads" in one else "")
+            reads = (f"{one['reads']} of {one['read_mb']:.0f} MB ({one['reads_per_s']:.1f}/s); resident "
+                     f"{one['layout']}" if "reads" in one else "")
             rows.append([f"{gb:g} GB", source, f"{one['startup_s']:.1f}", f"{one['tiles_per_s']:,.0f}",
                          f"{one['tiles_per_s'] / memmap_rates[gb]:.2f}x", f"{two['tiles_per_s']:,.0f}",
                          f"{one['peak_mb']:,.0f}", f"{one['disk_bytes'] / 1e6:,.0f}", reads])
@@ -208,7 +207,7 @@ def streamed_section(workdir: Path, sizes: list[float], budget: str, tile: int) 
                        "peak RSS MB", "disk MB", "slab reads"]))
     largest = workdir / f"stream_{max(sizes):g}gb.zarr"
     sweep = []
-    for reuse in (0.25, 0.5, 1.0, 2.0, 4.0):
+    for reuse in (0.5, 1.0, 2.0, 4.0, 8.0):
         r = run_probe(largest, "streamed", workdir / "cache_sweep", workdir / "probe.json", budget, reuse=reuse,
                       tile=tile)
         sweep.append([f"{reuse:g}", f"{r['tiles_per_s']:,.0f}", f"{r['tiles_per_s'] / memmap_rates[max(sizes)]:.2f}x",

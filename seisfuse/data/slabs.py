@@ -7,10 +7,14 @@ Written here rather than taken from torchio: its queue samples patches from whol
 held in memory, while a survey is one subject far larger than memory, and seisfuse's tiles
 must stay a pure function of (seed, step) for resuming and for DDP ranks.
 
-- The slabs partition the tile *starts* along the inlines: slab j serves the tiles that start
-  in its lines [a_j, b_j) and holds every line they reach, [a_j, b_j + reach - 1). Each start
-  belongs to one slab, so drawing a resident slab in proportion to its starts and then a start
-  inside it is uniform over tile positions (tested).
+- A 2D section tile is cut from a slab that holds whole sections in its direction: inline
+  sections from chunk rows of inlines, crossline sections from chunk columns of crosslines
+  (over the training inlines), so no chunk is decoded for lines a slab does not own. A 3D
+  cube reaches across inlines: its slabs partition the tile *starts* along the inlines, slab
+  j serving the cubes that start in its lines [a_j, b_j) and holding every line they reach,
+  [a_j, b_j + reach - 1). Either way each start belongs to one slab, so drawing a resident
+  slab in proportion to its starts and then a start inside it is uniform over tile
+  positions (tested).
 - Which slabs are resident at micro-step m is a pure function of (seed, partition, m): the
   partition's slabs in a seeded cyclic order, a window of `resident` of them sliding by one
   every `rotate_every` micro-steps. Each partition (one loader worker of one rank) reads only its
@@ -60,17 +64,26 @@ class LineReader:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.array.shape)
 
+    def chunk_along(self, axis: int = 0) -> int:
+        return int(self.array.chunks[axis])
+
     @property
     def chunk(self) -> int:
-        return int(self.array.chunks[0])
+        return self.chunk_along(0)
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, axis: int = 0, across: tuple[int, int] | None = None) -> np.ndarray:
+        """Lines [start, stop) along `axis` (0: inlines; 1: crosslines, over the inlines `across`)."""
+        where = (slice(start, stop),) if axis == 0 else (slice(*across), slice(start, stop))
         with integrity.reading(self.store, self.name):
-            block = self.array[start:stop]
+            block = self.array[where]
         self.reads += 1
         self.bytes += block.nbytes
         block = self.transform(block) if self.transform else block
         return np.ascontiguousarray(block, dtype=self.dtype)
+
+    def fresh(self) -> LineReader:
+        """The same variable with its own counters (the slabs' reads, apart from validation's)."""
+        return LineReader(self.store, self.name, self.dtype, self.transform)
 
     def __getstate__(self):
         return {**self.__dict__, "_array": None}
@@ -123,25 +136,28 @@ class LazyLines:
 @dataclass(frozen=True)
 class Slab:
     index: int
-    owned: tuple[int, int]  # the tile starts (along the inlines) it serves
+    owned: tuple[int, int]  # the tile starts (along `axis`) it serves
     lines: tuple[int, int]  # the lines it holds: every line those tiles reach
+    axis: int = 0  # 0: a slab of inlines; 1: of crosslines, over the inlines `across`
+    across: tuple[int, int] | None = None
 
     def starts(self, extent: int, stop: int) -> int:
         """How many of its starts begin a tile of `extent` lines that ends by line `stop`."""
         return max(1, min(self.owned[1], stop - extent + 1) - self.owned[0])
 
 
-def plan_slabs(region: tuple[int, int], lines_per_slab: int, reach: int) -> list[Slab]:
-    """Slabs over the lines [lo, hi) whose tiles reach at most `reach` lines: owned starts in
-    blocks of `lines_per_slab` (aligned to multiples of it, so to the chunks when it is a
-    multiple of the chunk); a last block too short to start a tile of `reach` lines joins the
-    one before."""
+def plan_slabs(region: tuple[int, int], lines_per_slab: int, reach: int, axis: int = 0,
+               across: tuple[int, int] | None = None) -> list[Slab]:
+    """Slabs over the lines [lo, hi) along `axis` whose tiles reach at most `reach` lines:
+    owned starts in blocks of `lines_per_slab` (aligned to multiples of it, so to the chunks
+    when it is a multiple of the chunk); a last block too short to start a tile of `reach`
+    lines joins the one before."""
     lo, hi = region
     bounds = [lo] + list(range((lo // lines_per_slab + 1) * lines_per_slab, hi, lines_per_slab))
     if len(bounds) > 1 and bounds[-1] > hi - reach:
         bounds.pop()
     ends = bounds[1:] + [hi]
-    return [Slab(j, (a, b), (a, min(b + reach - 1, hi))) for j, (a, b) in enumerate(zip(bounds, ends))]
+    return [Slab(j, (a, b), (a, min(b + reach - 1, hi)), axis, across) for j, (a, b) in enumerate(zip(bounds, ends))]
 
 
 def slab_layout(n_lines: int, line_bytes: int, chunk: int, reach: int, budget: int,
@@ -162,14 +178,15 @@ def slab_layout(n_lines: int, line_bytes: int, chunk: int, reach: int, budget: i
 
 
 class SlabStream:
-    """The slabs of one survey and, in each process that cuts tiles, the buffer of resident
-    ones. `view(...)` gives the arrays of one resident slab, drawn in proportion to the tile
+    """The slabs of one survey in one direction and, in each process that cuts tiles, the
+    buffer of resident ones. `view(...)` gives the arrays of one resident slab, drawn in proportion to the tile
     starts it serves."""
 
     def __init__(self, amplitude: LineReader, label: LineReader, slabs: list[Slab], resident: int,
                  tiles_per_read: float):
         self.amplitude, self.label, self.slabs = amplitude, label, slabs
         self.resident, self.tiles_per_read = resident, tiles_per_read
+        self.axis = slabs[0].axis
         self._state = None
 
     def __getstate__(self):
@@ -198,7 +215,8 @@ class SlabStream:
         return [own[order[(phase + t) % len(own)]] for t in range(self.resident)]
 
     def _read(self, slab: Slab) -> tuple[np.ndarray, np.ndarray]:
-        return self.amplitude.read(*slab.lines), self.label.read(*slab.lines)
+        return (self.amplitude.read(*slab.lines, slab.axis, slab.across),
+                self.label.read(*slab.lines, slab.axis, slab.across))
 
     def buffer(self, seed: int, partition: Partition, phase: int) -> list[tuple[Slab, tuple]]:
         """The resident slabs of `phase` with their decoded lines; the slab of the next phase

@@ -50,13 +50,10 @@ class Survey:
     normalizer: Normalizer | None = None  # applied to every tile as it is cut
     images: bool = False  # an image stack (one image per inline): tiles never cross images
     directions: tuple[int, ...] = (0, 1)  # axes that 2D sections are cut across (0: inlines)
-    source: str = "memmap"  # or "streamed": amplitude and label are LazyLines, tiles come from `stream`
-    stream: SlabStream | None = None  # the slabs of a streamed survey (seisfuse.data.sources.plan_streams)
-    owned: int | None = None  # a slab: tiles start in its first `owned` inlines (the rest they reach)
-
-    def reach(self, cfg: DataConfig) -> int:
-        """How many inlines a training tile spans at most (1: inline sections only)."""
-        return cfg.tile[0] if cfg.dims == 3 or 1 in self.directions else 1
+    source: str = "memmap"  # or "streamed": amplitude and label are LazyLines, tiles come from `streams`
+    # a streamed survey's slabs by the axis they run along (seisfuse.data.sources.plan_streams)
+    streams: dict[int, SlabStream] | None = None
+    owned: int | None = None  # a slab of a cube source: cubes start in its first `owned` inlines
 
     def training_voxels(self) -> int:
         """Live voxels of the training lines (counted once, then kept)."""
@@ -279,19 +276,26 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     return image, label, valid_2d(take(survey.valid), lateral, start_t, tile, ns)
 
 
-def _streamed_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, phase: int, seed: int,
-                   partition: Partition):
+def _streamed_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, share: float, step: int,
+                   seed: int, batch: int, partition: Partition):
     """A tile of a streamed survey: a section direction as sample_tile draws it, then one of
-    the resident slabs in proportion to the starts it serves for that direction, then the tile
+    the resident slabs of that direction in proportion to the starts it serves, then the tile
     inside that slab (uniform over positions)."""
     along = None if cfg.dims == 3 else survey.directions[int(rng.integers(len(survey.directions)))]
-    extent = 1 if along == 0 else cfg.tile[0]
-    stop = survey.train[1] if survey.axis == 0 else survey.amplitude.shape[0]
-    slab, (amplitude, label) = survey.stream.draw(seed, partition, phase, extent, stop, rng)
+    stream = survey.streams[0 if along is None else along]
+    phase = step // stream.rotate_every(batch, share / len(survey.streams), partition)
+    shape = survey.amplitude.shape
+    stop = (survey.train[1] if survey.axis == 0 else shape[0]) if stream.axis == 0 else shape[1]
+    slab, (amplitude, label) = stream.draw(seed, partition, phase, 1 if along is not None else cfg.tile[0], stop, rng)
     a, c = slab.lines
-    train = (0, c - a) if survey.axis == 0 else survey.train
-    local = Survey(survey.name, amplitude, label, survey.valid[a:c], train, (0, 0), survey.axis, survey.normalizer,
-                   directions=survey.directions, owned=slab.owned[1] - slab.owned[0])
+    if stream.axis == 0:  # whole inlines [a, c); a cube starts in the slab's own inlines
+        train, valid, owned = ((0, c - a) if survey.axis == 0 else survey.train), survey.valid[a:c], \
+            slab.owned[1] - slab.owned[0]
+    else:  # crosslines [a, c) over the training inlines (a split along crosslines is not streamed)
+        lo, hi = slab.across
+        train, valid, owned = (0, hi - lo), survey.valid[lo:hi, a:c], None
+    local = Survey(survey.name, amplitude, label, valid, train, (0, 0), survey.axis, survey.normalizer,
+                   directions=survey.directions, owned=owned)
     return sample_tile(local, cfg, rng, local.train, along=along)
 
 
@@ -312,10 +316,9 @@ def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int,
         shares = sizes / sizes.sum()
 
     def draw(survey, share, rng):
-        if survey.stream is None:
+        if survey.streams is None:
             return sample_tile(survey, cfg, rng, survey.train)
-        phase = step // survey.stream.rotate_every(batch, share, partition)
-        return _streamed_tile(survey, cfg, rng, phase, seed, partition)
+        return _streamed_tile(survey, cfg, rng, share, step, seed, batch, partition)
 
     images, labels, valids = [], [], []
     for k in range(offset, offset + batch):

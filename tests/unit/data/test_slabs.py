@@ -21,13 +21,13 @@ IDENTITY = Normalizer("robust_zscore", -1e9, 1e9, 0.0, 1.0)  # tiles keep the am
 
 @pytest.fixture(scope="module")
 def coordinate_store(tmp_path_factory):
-    """amplitude = inline index (a tile shows which inlines it was cut from), 8-inline chunks;
-    the label marks odd inlines."""
+    """amplitude = inline index (a tile shows which inlines it was cut from), chunks of 8
+    inlines x 8 crosslines; the label marks odd inlines."""
     path = tmp_path_factory.mktemp("slabs") / "coords.zarr"
     amplitude = np.broadcast_to(np.arange(N_IL, dtype=np.float32)[:, None, None], (N_IL, N_XL, NS)).copy()
     amplitude += np.random.default_rng(0).normal(0, 1e-3, amplitude.shape).astype(np.float32)  # not constant
     label = (np.arange(N_IL)[:, None, None] % 2 * np.ones((1, N_XL, NS))).astype(np.uint8)
-    return seisfuse.store_from_array(amplitude, path, labels={"fault": label}, chunks=(8, 24, 16))
+    return seisfuse.store_from_array(amplitude, path, labels={"fault": label}, chunks=(8, 8, 16))
 
 
 def data_config(store, tmp_path, **changes):
@@ -62,6 +62,7 @@ def test_the_layout_fits_the_budget_or_says_it_cannot():
     lines, resident = slab_layout(1000, line_bytes=100, chunk=8, reach=8, budget=90_000)
     assert resident == 8 and lines % 8 == 0 and (resident + 1) * (lines + 7) * 100 <= 90_000
     assert slab_layout(1000, 100, 8, 8, budget=3 * 15 * 100) == (8, 2)  # one chunk row each, fewer resident
+    assert slab_layout(1000, 100, 8, 1, budget=9 * 16 * 100) == (16, 8)  # sections: no lines beyond the slab
     assert slab_layout(1000, 100, 8, 8, budget=2 * 15 * 100 - 1) is None
 
 
@@ -88,6 +89,8 @@ def test_streamed_tiles_are_uniform_over_positions_and_stay_in_the_training_line
                                                                                   sections, dims, tile, extent):
     survey, cfg = streamed(coordinate_store, tmp_path, sections=sections, dims=dims, tile=tile)
     assert survey.source == "streamed" and survey.train == (0, 44)
+    axes = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[sections] if dims == 2 else (0,)
+    assert tuple(survey.streams) == axes and all(len(s.slabs) > 1 for s in survey.streams.values())
     assert not list((tmp_path / "cache").glob("*.npy"))  # no decoded copy
     tiles = np.concatenate([training_batch([survey], cfg, 0, step, 8)[0] for step in range(600)])
     starts, ends = starts_of(tiles, cfg), np.rint(tiles[:, 0].reshape(len(tiles), -1).max(axis=1)).astype(int)
@@ -97,9 +100,9 @@ def test_streamed_tiles_are_uniform_over_positions_and_stay_in_the_training_line
     positions = 44 - extent + 1
     counts = np.bincount(starts, minlength=positions)
     assert counts.size == positions and counts.min() > 0
-    # per slab of 8 starts, within 25 % of the uniform share: a slab's positions are drawn at
-    # 1 / (the resident positions), a little more often while a shorter slab is resident (here
-    # 5 slabs of 8, 8, 8, 8 and 12 inlines, 4 resident)
+    # per block of 8 inline starts, within 25 % of the uniform share: a slab's positions are
+    # drawn at 1 / (the resident positions), a little more often while a shorter slab is
+    # resident (cubes: 5 slabs of 8, 8, 8, 8 and 12 inlines, not all resident)
     blocks = np.add.reduceat(counts, np.arange(0, positions, 8)) / counts.sum()
     expected = np.diff(np.r_[np.arange(0, positions, 8), positions]) / positions
     assert np.all(np.abs(blocks / expected - 1) < 0.25), blocks / expected
@@ -134,7 +137,7 @@ def test_validation_and_statistics_read_the_same_from_a_stream(coordinate_store,
 
 
 def test_streamed_batches_are_a_function_of_seed_and_step_whatever_came_before(coordinate_store, tmp_path):
-    survey, cfg = streamed(coordinate_store, tmp_path)
+    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=140_000)
     run = [training_batch([survey], cfg, 1, step, 8)[0] for step in range(40)]
     resumed, _ = streamed(coordinate_store, tmp_path)  # a new process resuming at step 30
     assert all(np.array_equal(training_batch([resumed], cfg, 1, s, 8)[0], run[s]) for s in range(30, 40))
@@ -142,8 +145,8 @@ def test_streamed_batches_are_a_function_of_seed_and_step_whatever_came_before(c
 
 
 def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coordinate_store, tmp_path):
-    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=200_000, slab_reuse=0.5)
-    stream = survey.stream
+    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=100_000, slab_reuse=0.5, sections="inline")
+    stream = survey.streams[0]
     parts = [Partition(p, 2, 2) for p in range(2)]
     seen = []
     for partition in parts:
@@ -176,9 +179,11 @@ def test_auto_streams_a_survey_larger_than_the_budget_and_says_so(coordinate_sto
 
 @pytest.mark.parametrize("changes, message", [
     ({"split": {"axis": "crossline"}}, "split along crosslines"),
-    ({"cache_budget": 50_000}, r"data.cache_budget 48.8KiB leaves 33.8KiB for this survey's slabs, fewer than two "
-                               r"of 8 inlines \(each 28.1KiB with the 7 more lines its tiles reach\).*raise "
-                               r"data.cache_budget to at least 71.2KiB"),
+    ({"cache_budget": 50_000}, r"data.cache_budget 48.8KiB leaves 16.9KiB for the slabs of crosslines, fewer than "
+                               r"two of 8 crosslines \(each 27.5KiB\).*raise data.cache_budget to at least 125.0KiB"),
+    ({"cache_budget": 50_000, "dims": 3, "tile": [8, 8, 8]},
+     r"leaves 33.8KiB for the slabs of inlines, fewer than two of 8 inlines \(each 28.1KiB with the 7 more "
+     r"inlines its cubes reach\).*at least 71.2KiB"),
 ])
 def test_what_the_stream_cannot_do_is_refused(coordinate_store, tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -200,11 +205,19 @@ def test_an_image_stack_is_not_streamed(tmp_path):
 def test_each_rank_cuts_its_tiles_from_its_own_slabs(coordinate_store, tmp_path):
     from seisfuse.data.stream import batches
 
-    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=200_000, slab_reuse=0.5)
+    survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=100_000, slab_reuse=0.5, sections="inline")
+    stream = survey.streams[0]
     for rank in (0, 1):
-        own = {s.index for s in survey.stream._own(Partition(rank, 2, 1))}
+        own = {s.index for s in stream._own(Partition(rank, 2, 1))}
         cut = set()
         for _, (images, _, _) in batches([survey], cfg, 0, 0, 100, 8, offset=8 * rank, ranks=(rank, 2)):
-            cut |= {min(k, len(survey.stream.slabs) - 1) for k in starts_of(images, cfg) // 8}
+            cut |= {min(k, len(stream.slabs) - 1) for k in starts_of(images, cfg) // 8}
         assert cut == own, (rank, cut, own)
-        survey.stream._state = None
+        stream._state = None
+
+
+def test_the_budget_a_refusal_names_is_enough(coordinate_store, tmp_path):
+    with pytest.raises(ConfigError, match="at least 125.0KiB"):
+        streamed(coordinate_store, tmp_path, cache_budget=128_000 - 1)
+    survey, _ = streamed(coordinate_store, tmp_path, cache_budget=128_000)
+    assert [s.resident for s in survey.streams.values()] == [2, 1]
