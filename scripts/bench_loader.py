@@ -146,16 +146,17 @@ def make_stream_store(path: Path, gigabytes: float) -> Path:
 def probe(args) -> None:
     """One measurement in this process (run as a child, for its own peak memory): survey
     start-up, then augmented batches of 32 from `args.probe` (memmap or streamed)."""
-    cfg = load_config({"name": "bench", "data": {"stores": [str(args.store)], "label": "fault",
-                                                 "tile": [args.tile, args.tile], "source": args.probe,
-                                                 "cache_budget": args.budget, "slab_reuse": args.reuse}})
+    data = {"stores": [str(args.store)], "label": "fault", "tile": [args.tile, args.tile], "source": args.probe,
+            "cache_budget": args.budget}
+    cfg = load_config({"name": "bench", "data": data if args.reuse is None else {**data, "slab_reuse": args.reuse}})
     t0 = time.perf_counter()
     surveys = [load_survey(str(args.store), cfg.data, args.cache)[0]]
     plan_streams(surveys, cfg.data, workers=args.workers)
-    streams = list((surveys[0].streams or {}).values())
-    # the same 200 batches for both sources; more when that would not replace every resident slab 3 times
+    streams = list((surveys[0].streams or {}).values())  # one per kind of tile (section direction)
+    # the same 200 batches for both sources; more when that would not rotate each kind's slabs 4 times
+    # (each rotation one read, so the reads' cost is in the rate)
     part = Partition(0, max(1, args.workers), max(1, args.workers))
-    n = max([200] + [3 * s.resident * s.rotate_every(32, 1 / len(streams), part) for s in streams])
+    n = max([200] + [4 * s.rotate_every(32, 1 / len(streams), part) for s in streams])
     it = batches(surveys, cfg.data, 0, 0, n + 1, 32, workers=args.workers)
     next(it)
     startup = time.perf_counter() - t0
@@ -169,16 +170,18 @@ def probe(args) -> None:
         reads = sum(s.amplitude.reads for s in streams)
         out.update(reads=reads, read_mb=sum(s.amplitude.bytes + s.label.bytes for s in streams) / max(reads, 1) / 1e6,
                    reads_per_s=reads / (startup + seconds),
-                   layout="; ".join(f"{min(s.resident, len(s.slabs))} x {s.slabs[0].lines[1] - s.slabs[0].lines[0]} "
-                                    f"{'inlines' if s.axis == 0 else 'crosslines'}" for s in streams))
+                   layout="; ".join(f"{min(s.resident, len(s.slabs))} of {len(s.slabs)} x "
+                                    f"{' x '.join(str(h - lo) for lo, h in s.slabs[0].lines)}"
+                                    for s in streams))
     args.json.write_text(json.dumps(out))
 
 
 def run_probe(store: Path, source: str, cache: Path, out: Path, budget: str, workers: int = 0,
-              reuse: float = 1.0, tile: int = 128) -> dict:
+              reuse: float | None = None, tile: int = 128) -> dict:
+    """One probe in a child process; `reuse` None: data.slab_reuse's default."""
     cmd = [sys.executable, __file__, "--probe", source, "--store", str(store), "--cache", str(cache),
-           "--json", str(out), "--budget", budget, "--workers", str(workers), "--reuse", str(reuse),
-           "--tile", str(tile)]
+           "--json", str(out), "--budget", budget, "--workers", str(workers), "--tile", str(tile)]
+    cmd += [] if reuse is None else ["--reuse", str(reuse)]
     _, peak = measure_clean(cmd)
     return {**json.loads(out.read_text()), "peak_mb": peak}
 
@@ -202,12 +205,13 @@ def streamed_section(workdir: Path, sizes: list[float], budget: str, tile: int) 
             if source == "memmap":
                 shutil.rmtree(cache, ignore_errors=True)
     print(f"\nstreamed source against the memory-mapped copy: {tile}x{tile} augmented tiles, batches of 32, "
-          f"data.cache_budget {budget}, 64^3 chunks; ratio: tiles/s against memmap on the same survey")
+          f"data.cache_budget {budget}, default data.slab_reuse, 64^3 chunks; ratio: tiles/s against memmap on the "
+          "same survey; slab reads: count and mean size, startup included")
     print(table(rows, ["survey", "source", "start-up s", "tiles/s 1 proc", "ratio", "tiles/s 2 workers",
                        "peak RSS MB", "disk MB", "slab reads"]))
     largest = workdir / f"stream_{max(sizes):g}gb.zarr"
     sweep = []
-    for reuse in (0.5, 1.0, 2.0, 4.0, 8.0):
+    for reuse in (0.5, 1.0, 2.0, 4.0, 8.0, 16.0):
         r = run_probe(largest, "streamed", workdir / "cache_sweep", workdir / "probe.json", budget, reuse=reuse,
                       tile=tile)
         sweep.append([f"{reuse:g}", f"{r['tiles_per_s']:,.0f}", f"{r['tiles_per_s'] / memmap_rates[max(sizes)]:.2f}x",
@@ -231,7 +235,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--reuse", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.make:
         make_stream_store(args.make, args.gigabytes)

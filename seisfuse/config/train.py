@@ -72,8 +72,9 @@ class DataConfig(Strict):
     # rank, no copy), or "auto": streamed for a survey whose decoded size exceeds cache_budget
     source: Literal["auto", "memmap", "streamed"] = "auto"
     cache_budget: ByteSize = Field(ByteSize(4 * 2**30), gt=0)  # bytes, or e.g. "4GiB", "512MiB"
-    # streamed: tiles cut from a slab per read, in multiples of the tile volumes it holds
-    slab_reuse: float = Field(1.0, gt=0)
+    # streamed: tiles cut from a slab per read, in multiples of the tile volumes it holds; 2:
+    # the smallest that kept the streamed path within 0.8x of the memmap rate (BENCHMARKS.md)
+    slab_reuse: float = Field(2.0, gt=0)
 
     @field_validator("tile")
     @classmethod

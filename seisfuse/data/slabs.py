@@ -1,20 +1,19 @@
 """Tiles streamed from the store, for surveys larger than `data.cache_budget`: chunk-aligned
-slabs of inlines, each decoded once, many tiles cut from each, rotated through a buffer of
-bounded size (in the manner of torchio's patch queue). No decoded copy on disk; memory is
-set by the budget.
+blocks of traces (all samples), each decoded once, many tiles cut from each, rotated through
+a buffer of bounded size (in the manner of torchio's patch queue). No decoded copy on disk;
+memory is set by the budget, whatever the survey's size.
 
 Written here rather than taken from torchio: its queue samples patches from whole subjects
 held in memory, while a survey is one subject far larger than memory, and seisfuse's tiles
 must stay a pure function of (seed, step) for resuming and for DDP ranks.
 
-- A 2D section tile is cut from a slab that holds whole sections in its direction: inline
-  sections from chunk rows of inlines, crossline sections from chunk columns of crosslines
-  (over the training inlines), so no chunk is decoded for lines a slab does not own. A 3D
-  cube reaches across inlines: its slabs partition the tile *starts* along the inlines, slab
-  j serving the cubes that start in its lines [a_j, b_j) and holding every line they reach,
-  [a_j, b_j + reach - 1). Either way each start belongs to one slab, so drawing a resident
-  slab in proportion to its starts and then a start inside it is uniform over tile
-  positions (tested).
+- The blocks ("slabs") partition the tile *starts*: slab j serves the tiles that start in its
+  own traces [a0, b0) x [a1, b1) and holds every trace they reach, [a0, b0 + reach0 - 1) x
+  [a1, b1 + reach1 - 1). Each start belongs to one slab, so drawing a resident slab in
+  proportion to its starts and then a start inside it is uniform over tile positions
+  (tested). Each 2D section direction has its own slabs: an inline-section tile reaches one
+  inline and tile[0] crosslines, a crossline-section tile the other way round, so neither
+  decodes lines that only the other needs; cubes reach along both.
 - Which slabs are resident at micro-step m is a pure function of (seed, partition, m): the
   partition's slabs in a seeded cyclic order, a window of `resident` of them sliding by one
   every `rotate_every` micro-steps. Each partition (one loader worker of one rank) reads only its
@@ -23,6 +22,7 @@ must stay a pure function of (seed, step) for resuming and for DDP ranks.
 
 from __future__ import annotations
 
+import atexit
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +32,7 @@ import zarr
 
 from seisfuse.io import integrity
 
-RESIDENT_SLABS = 8  # slabs held at once when the budget allows: tiles of a batch mix 8 places
+RESIDENT_SLABS = 8  # slabs are lengthened only while this many fit: the tiles of a batch mix 8 places
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,9 @@ class LineReader:
     def chunk(self) -> int:
         return self.chunk_along(0)
 
-    def read(self, start: int, stop: int, axis: int = 0, across: tuple[int, int] | None = None) -> np.ndarray:
-        """Lines [start, stop) along `axis` (0: inlines; 1: crosslines, over the inlines `across`)."""
-        where = (slice(start, stop),) if axis == 0 else (slice(*across), slice(start, stop))
+    def read(self, start: int, stop: int, crosslines: tuple[int, int] | None = None) -> np.ndarray:
+        """Inlines [start, stop) (of the crosslines [c, d) when given), all samples."""
+        where = (slice(start, stop),) + (() if crosslines is None else (slice(*crosslines),))
         with integrity.reading(self.store, self.name):
             block = self.array[where]
         self.reads += 1
@@ -135,58 +135,73 @@ class LazyLines:
 
 @dataclass(frozen=True)
 class Slab:
+    """A block of traces, all samples: per spatial axis, the tile starts it serves and the
+    traces it holds (every trace those tiles reach)."""
+
     index: int
-    owned: tuple[int, int]  # the tile starts (along `axis`) it serves
-    lines: tuple[int, int]  # the lines it holds: every line those tiles reach
-    axis: int = 0  # 0: a slab of inlines; 1: of crosslines, over the inlines `across`
-    across: tuple[int, int] | None = None
+    owned: tuple[tuple[int, int], tuple[int, int]]
+    lines: tuple[tuple[int, int], tuple[int, int]]
 
-    def starts(self, extent: int, stop: int) -> int:
-        """How many of its starts begin a tile of `extent` lines that ends by line `stop`."""
-        return max(1, min(self.owned[1], stop - extent + 1) - self.owned[0])
+    def starts(self, extents: tuple[int, int], stops: tuple[int, int]) -> int:
+        """How many of its starts begin a tile of `extents` traces that ends by `stops`."""
+        return math.prod(max(1, min(hi, stop - e + 1) - lo) for (lo, hi), e, stop in zip(self.owned, extents, stops))
 
 
-def plan_slabs(region: tuple[int, int], lines_per_slab: int, reach: int, axis: int = 0,
-               across: tuple[int, int] | None = None) -> list[Slab]:
-    """Slabs over the lines [lo, hi) along `axis` whose tiles reach at most `reach` lines:
-    owned starts in blocks of `lines_per_slab` (aligned to multiples of it, so to the chunks
-    when it is a multiple of the chunk); a last block too short to start a tile of `reach`
-    lines joins the one before."""
+def _plan_axis(region: tuple[int, int], length: int, reach: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(owned starts, lines held) along one axis: starts in blocks of `length` aligned to its
+    multiples (to the chunks when it is a multiple of the chunk); a last block too short to
+    start a tile of `reach` lines joins the one before."""
     lo, hi = region
-    bounds = [lo] + list(range((lo // lines_per_slab + 1) * lines_per_slab, hi, lines_per_slab))
+    bounds = [lo] + list(range((lo // length + 1) * length, hi, length))
     if len(bounds) > 1 and bounds[-1] > hi - reach:
         bounds.pop()
     ends = bounds[1:] + [hi]
-    return [Slab(j, (a, b), (a, min(b + reach - 1, hi)), axis, across) for j, (a, b) in enumerate(zip(bounds, ends))]
+    return [((a, b), (a, min(b + reach - 1, hi))) for a, b in zip(bounds, ends)]
 
 
-def slab_layout(n_lines: int, line_bytes: int, chunk: int, reach: int, budget: int,
-                resident: int = RESIDENT_SLABS) -> tuple[int, int] | None:
-    """(lines per slab, slabs resident) for a buffer of `budget` bytes holding the resident
-    slabs and the one being read: `resident` slabs as long as the budget then allows (whole
-    chunk rows; longer slabs re-read fewer lines at their ends), or fewer slabs of one chunk
-    row when the budget is tight; None when not even two fit."""
-    def slab_bytes(lines):
-        return (lines + reach - 1) * line_bytes
+def plan_slabs(regions, lengths, reaches) -> list[Slab]:
+    """The slabs over the traces regions[0] x regions[1] (inline, crossline ranges), blocks of
+    `lengths` starts, for tiles that reach `reaches` traces along each axis."""
+    inlines, crosslines = (_plan_axis(r, n, e) for r, n, e in zip(regions, lengths, reaches))
+    return [Slab(j, (o0, o1), (h0, h1)) for j, ((o0, h0), (o1, h1)) in
+            enumerate((a, b) for a in inlines for b in crosslines)]
 
-    rows = max(1, int(budget // (resident + 1) // line_bytes - (reach - 1)) // chunk)
-    rows = min(rows, max(1, math.ceil(n_lines / chunk)))
-    if slab_bytes(rows * chunk) * (resident + 1) <= budget:
-        return rows * chunk, resident
-    fits = int(budget // slab_bytes(chunk)) - 1  # one chunk row per slab
-    return (chunk, fits) if fits >= 1 else None
+
+def slab_layout(extents, chunks, reaches, trace_bytes: int, budget: int,
+                resident: int = RESIDENT_SLABS) -> tuple[tuple[int, int], int] | None:
+    """(starts per slab along each axis, slabs resident) for a buffer of `budget` bytes
+    holding the resident slabs and the one being read. Slabs start one chunk long; an axis
+    along which tiles reach beyond a slab is lengthened (doubling, whole chunks) while
+    `resident` + 1 slabs still fit, since a longer slab decodes fewer lines that only its
+    tiles' ends use; then as many slabs as fit are resident. None when not even two fit."""
+    def held(lengths):
+        return math.prod(min(n + r - 1, e) for n, r, e in zip(lengths, reaches, extents)) * trace_bytes
+
+    lengths = list(chunks)
+    if 2 * held(lengths) > budget:
+        return None
+    while True:
+        grow = [a for a in (0, 1) if reaches[a] > 1 and lengths[a] < extents[a]]
+        if not grow:
+            break
+        a = max(grow, key=lambda k: (lengths[k] + reaches[k] - 1) / lengths[k])
+        trial = list(lengths)
+        trial[a] *= 2
+        if (resident + 1) * held(trial) > budget:
+            break
+        lengths = trial
+    return tuple(lengths), int(budget // held(lengths)) - 1
 
 
 class SlabStream:
-    """The slabs of one survey in one direction and, in each process that cuts tiles, the
-    buffer of resident ones. `view(...)` gives the arrays of one resident slab, drawn in proportion to the tile
-    starts it serves."""
+    """The slabs of one survey for one kind of tile (a section direction, or cubes) and, in
+    each process that cuts tiles, the buffer of resident ones. `draw(...)` gives the arrays of
+    one resident slab, drawn in proportion to the tile starts it serves."""
 
     def __init__(self, amplitude: LineReader, label: LineReader, slabs: list[Slab], resident: int,
                  tiles_per_read: float):
         self.amplitude, self.label, self.slabs = amplitude, label, slabs
         self.resident, self.tiles_per_read = resident, tiles_per_read
-        self.axis = slabs[0].axis
         self._state = None
 
     def __getstate__(self):
@@ -214,15 +229,22 @@ class SlabStream:
         order = np.random.default_rng([seed, partition.index, 0x51AB]).permutation(len(own))
         return [own[order[(phase + t) % len(own)]] for t in range(self.resident)]
 
+    def _drain(self) -> None:
+        """Let a read in flight finish before the interpreter (and zarr's event loop) goes."""
+        if self._state is not None:
+            for future in self._state["pending"].values():
+                future.cancel() or future.exception()
+            self._state["pool"].shutdown(wait=True)
+
     def _read(self, slab: Slab) -> tuple[np.ndarray, np.ndarray]:
-        return (self.amplitude.read(*slab.lines, slab.axis, slab.across),
-                self.label.read(*slab.lines, slab.axis, slab.across))
+        return (self.amplitude.read(*slab.lines[0], slab.lines[1]), self.label.read(*slab.lines[0], slab.lines[1]))
 
     def buffer(self, seed: int, partition: Partition, phase: int) -> list[tuple[Slab, tuple]]:
         """The resident slabs of `phase` with their decoded lines; the slab of the next phase
         is being read meanwhile."""
         if self._state is None:
             self._state = {"key": None, "held": {}, "pending": {}, "pool": ThreadPoolExecutor(1), "weights": {}}
+            atexit.register(self._drain)
         st = self._state
         if st["key"] != (seed, partition, phase):
             wanted = self.window(seed, partition, phase)
@@ -239,13 +261,13 @@ class SlabStream:
             st["key"], st["wanted"], st["weights"] = (seed, partition, phase), wanted, {}
         return [(slab, st["held"][slab.index]) for slab in st["wanted"]]
 
-    def draw(self, seed: int, partition: Partition, phase: int, extent: int, stop: int,
+    def draw(self, seed: int, partition: Partition, phase: int, extents: tuple[int, int], stops: tuple[int, int],
              rng: np.random.Generator) -> tuple[Slab, tuple]:
-        """One resident slab, in proportion to the starts of `extent`-line tiles it serves."""
+        """One resident slab, in proportion to the starts of tiles of `extents` it serves."""
         held = self.buffer(seed, partition, phase)
         weights = self._state["weights"]
-        if extent not in weights:
-            w = np.array([slab.starts(extent, stop) for slab, _ in held], np.float64)
-            weights[extent] = np.cumsum(w / w.sum())
-        pick = min(int(np.searchsorted(weights[extent], rng.random(), side="right")), len(held) - 1)
+        if extents not in weights:
+            w = np.array([slab.starts(extents, stops) for slab, _ in held], np.float64)
+            weights[extents] = np.cumsum(w / w.sum())
+        pick = min(int(np.searchsorted(weights[extents], rng.random(), side="right")), len(held) - 1)
         return held[pick]

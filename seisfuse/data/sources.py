@@ -134,75 +134,84 @@ def _size(n) -> str:
     return ByteSize(max(0, int(n))).human_readable()
 
 
-def _line_bytes(survey, axis: int = 0, across: tuple[int, int] | None = None) -> int:
-    """Decoded bytes (amplitude and label) of one line of a slab along `axis`."""
-    shape = survey.amplitude.shape
-    other = shape[1] if axis == 0 else across[1] - across[0]
-    return other * shape[2] * (4 + survey.label.dtype.itemsize)
+def _trace_bytes(survey) -> int:
+    """Decoded bytes (amplitude and label) of one trace."""
+    return survey.amplitude.shape[2] * (4 + survey.label.dtype.itemsize)
 
 
-def _slab_geometry(survey, cfg: DataConfig, axis: int) -> dict:
-    """Where a streamed survey's slabs along `axis` lie: inline slabs over the training
-    inlines, crossline slabs over every crossline and the training inlines; a cube reaches
-    tile[0] inlines, a section one line."""
-    shape, reader = survey.amplitude.shape, survey.amplitude.reader
-    reach = cfg.tile[0] if cfg.dims == 3 else 1
-    training = survey.train if survey.axis == 0 else (0, shape[0])
-    region, across = (training, None) if axis == 0 else ((0, shape[1]), training)
-    chunk, line_bytes = reader.chunk_along(axis), _line_bytes(survey, axis, across)
-    return {"axis": axis, "reach": reach, "region": region, "across": across, "chunk": chunk,
-            "line_bytes": line_bytes, "smallest": (chunk + reach - 1) * line_bytes,
-            "kind": "inlines" if axis == 0 else "crosslines"}
+def tile_extents(cfg: DataConfig, along: int | None) -> tuple[int, int]:
+    """Traces a tile spans along (inline, crossline): a section cut across axis `along`
+    spans one line of it and tile[0] of the other; a cube tile[0] x tile[1]."""
+    if along is None:
+        return cfg.tile[0], cfg.tile[1]
+    return (1, cfg.tile[0]) if along == 0 else (cfg.tile[0], 1)
+
+
+def _slab_geometry(survey, cfg: DataConfig, along: int | None) -> dict:
+    """Where a streamed survey's slabs for one kind of tile lie (the training traces), and
+    the smallest slab: one chunk of starts along each axis plus what its tiles reach."""
+    shape, chunks = survey.amplitude.shape, survey.amplitude.reader.array.chunks
+    regions = [(0, shape[0]), (0, shape[1])]
+    regions[survey.axis] = survey.train
+    reaches = tile_extents(cfg, along)
+    smallest = math.prod(min(c + r - 1, n[1] - n[0]) for c, r, n in zip(chunks, reaches, regions))
+    return {"along": along, "regions": regions, "reaches": reaches, "chunks": tuple(chunks[:2]),
+            "smallest": smallest * _trace_bytes(survey),
+            "kind": {None: "cubes", 0: "inline sections", 1: "crossline sections"}[along]}
 
 
 def slab_stream(survey, cfg: DataConfig, geometry: dict, budget: int) -> SlabStream:
-    """The slabs of a streamed survey in one direction for a buffer of `budget` bytes (at
+    """The slabs of a streamed survey for one kind of tile in a buffer of `budget` bytes (at
     least two of the smallest slabs: plan_streams checks), each read giving about
     data.slab_reuse x its tile volumes in tiles."""
     g = geometry
-    lines, resident = slab_layout(g["region"][1] - g["region"][0], g["line_bytes"], g["chunk"], g["reach"], budget)
-    slabs = plan_slabs(g["region"], lines, g["reach"], g["axis"], g["across"])
+    extents = [r[1] - r[0] for r in g["regions"]]
+    lengths, resident = slab_layout(extents, g["chunks"], g["reaches"], _trace_bytes(survey), budget)
+    slabs = plan_slabs(g["regions"], lengths, g["reaches"])
     tile_voxels = int(np.prod(cfg.tile)) if cfg.dims == 3 else cfg.tile[0] * cfg.tile[1]
-    tiles = cfg.slab_reuse * lines * g["line_bytes"] / (4 + survey.label.dtype.itemsize) / tile_voxels
+    tiles = cfg.slab_reuse * lengths[0] * lengths[1] * survey.amplitude.shape[2] / tile_voxels
     held = min(resident, len(slabs))
-    log.info("%s: %d slabs of %d %s, %d resident (%s of data.cache_budget)", survey.name, len(slabs), lines,
-             g["kind"], held, _size((held + 1) * (lines + g["reach"] - 1) * g["line_bytes"]))
+    size = math.prod(h - lo for lo, h in slabs[0].lines) * _trace_bytes(survey)
+    log.info("%s: %s from %d slabs of %d x %d traces, %d resident (%s of data.cache_budget)", survey.name, g["kind"],
+             len(slabs), *lengths, held, _size((held + 1) * size))
     return SlabStream(survey.amplitude.reader.fresh(), survey.label.reader.fresh(), slabs, resident, tiles)
 
 
-def stream_axes(survey, cfg: DataConfig) -> tuple[int, ...]:
-    """The slab directions a streamed survey needs: one per 2D section direction, inlines for cubes."""
-    return (0,) if cfg.dims == 3 else tuple(survey.directions)
+def stream_kinds(survey, cfg: DataConfig) -> tuple[int | None, ...]:
+    """The kinds of tile a streamed survey cuts, each from its own slabs: the 2D section
+    directions (0: inline sections), or None for cubes."""
+    return (None,) if cfg.dims == 3 else tuple(survey.directions)
 
 
 def plan_streams(surveys: list, cfg: DataConfig, workers: int) -> None:
     """Give each streamed survey of a run its slabs. data.cache_budget is per rank: less one
     chunk row per streamed survey (what validation reads at a time), shared among the streamed
-    surveys in proportion to their size, among their slab directions, and among the loader
+    surveys in proportion to their size, among their kinds of tile, and among the loader
     workers that cut tiles (each holds its own slabs). A budget that cannot hold two of every
-    direction's smallest slabs per worker is refused, naming the budget that would."""
+    kind's smallest slabs per worker is refused, naming the budget that would."""
     streamed = [s for s in surveys if s.source == "streamed" and s.train[1] > s.train[0]]
     if not streamed:
         return
     parts = max(1, workers)
-    rows = sum(s.amplitude.reader.chunk * _line_bytes(s) for s in streamed)
+    rows = sum(s.amplitude.reader.chunk * s.amplitude.shape[1] * _trace_bytes(s) for s in streamed)
     total = sum(int(np.prod(s.amplitude.shape)) for s in streamed)
     plans = []  # (survey, geometry, fraction of the budget)
     for s in streamed:
-        axes = stream_axes(s, cfg)
-        plans += [(s, _slab_geometry(s, cfg, axis), int(np.prod(s.amplitude.shape)) / total / len(axes))
-                  for axis in axes]
+        kinds = stream_kinds(s, cfg)
+        plans += [(s, _slab_geometry(s, cfg, along), int(np.prod(s.amplitude.shape)) / total / len(kinds))
+                  for along in kinds]
     need = rows + max(2 * g["smallest"] * parts / f for _, g, f in plans)
     if int(cfg.cache_budget) < need:
         s, g, f = max(plans, key=lambda p: p[1]["smallest"] / p[2])
-        extra = f" with the {g['reach'] - 1} more inlines its cubes reach" if g["reach"] > 1 else ""
         left = _size((int(cfg.cache_budget) - rows) * f / parts)
         each = "" if parts == 1 else f" of each of {parts} loader workers"
+        c0, c1 = g["chunks"]
         raise ConfigError(f"data.cache_budget {_size(cfg.cache_budget)} leaves {left} for the slabs of {g['kind']}"
-                          f"{each}, fewer than two of {g['chunk']} {g['kind']} (each {_size(g['smallest'])}{extra})",
+                          f"{each}, fewer than two slabs of {c0} x {c1} traces and what their tiles reach (each "
+                          f"{_size(g['smallest'])})",
                           where=s.name, fix=f"raise data.cache_budget to at least {_size(math.ceil(need))}, or use "
                                             "fewer loader workers, data.sections inline, or smaller tiles")
     for s in streamed:
         s.streams = {}
     for s, g, f in plans:
-        s.streams[g["axis"]] = slab_stream(s, cfg, g, int((int(cfg.cache_budget) - rows) * f / parts))
+        s.streams[g["along"]] = slab_stream(s, cfg, g, int((int(cfg.cache_budget) - rows) * f / parts))

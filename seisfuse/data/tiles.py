@@ -27,7 +27,7 @@ from seisfuse.config.train import DataConfig
 from seisfuse.data import augment
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.slabs import Partition, SlabStream
-from seisfuse.data.sources import choose, class_labels, decoded_copy, lazy_variables
+from seisfuse.data.sources import choose, class_labels, decoded_copy, lazy_variables, tile_extents
 from seisfuse.errors import ConfigError
 from seisfuse.io import integrity, schema
 from seisfuse.tiling.grid import starts as tile_starts
@@ -51,9 +51,10 @@ class Survey:
     images: bool = False  # an image stack (one image per inline): tiles never cross images
     directions: tuple[int, ...] = (0, 1)  # axes that 2D sections are cut across (0: inlines)
     source: str = "memmap"  # or "streamed": amplitude and label are LazyLines, tiles come from `streams`
-    # a streamed survey's slabs by the axis they run along (seisfuse.data.sources.plan_streams)
-    streams: dict[int, SlabStream] | None = None
-    owned: int | None = None  # a slab of a cube source: cubes start in its first `owned` inlines
+    # a streamed survey's slabs by the kind of tile they serve: the section direction (0: inline
+    # sections), None for cubes (seisfuse.data.sources.plan_streams)
+    streams: dict[int | None, SlabStream] | None = None
+    owned: tuple[int, int] | None = None  # a slab: tiles start in its first owned[k] traces along axis k
 
     def training_voxels(self) -> int:
         """Live voxels of the training lines (counted once, then kept)."""
@@ -240,11 +241,12 @@ def _crop(array: np.ndarray, starts, sizes) -> np.ndarray:
     return out
 
 
-def _starts_within(survey: Survey, ranges: list, extent: int) -> tuple[int, int]:
-    """The inline range a tile of `extent` inlines is cut from: within a slab, tiles start in
-    its owned inlines only (they may reach beyond them)."""
-    lo, hi = ranges[0]
-    return (lo, hi) if survey.owned is None else (lo, min(hi, lo + survey.owned + extent - 1))
+def _starts_within(survey: Survey, ranges: list, extents: tuple[int, int]) -> list:
+    """The trace ranges a tile of `extents` traces is cut from: within a slab, tiles start in
+    its own traces only (they may reach beyond them)."""
+    if survey.owned is None:
+        return ranges
+    return [(lo, min(hi, lo + n + e - 1)) for (lo, hi), n, e in zip(ranges, survey.owned, extents)]
 
 
 def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, region: tuple[int, int],
@@ -256,7 +258,7 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     ranges = [(0, survey.amplitude.shape[0]), (0, survey.amplitude.shape[1])]
     ranges[survey.axis] = region
     if cfg.dims == 3:
-        ranges[0] = _starts_within(survey, ranges, tile[0])
+        ranges = _starts_within(survey, ranges, tile_extents(cfg, None))
         starts = [_window(rng, *ranges[0], tile[0]), _window(rng, *ranges[1], tile[1]), _window(rng, 0, ns, tile[2])]
         cut = lambda a: _crop(a, starts, tile)  # noqa: E731
         valid = np.broadcast_to(_crop(survey.valid, starts[:2], tile[:2])[..., None], tile)
@@ -264,7 +266,7 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     if along is None:
         along = survey.directions[int(rng.integers(len(survey.directions)))]  # the axis the section is cut across
     across = 1 - along
-    ranges[0] = _starts_within(survey, ranges, 1 if along == 0 else tile[0])
+    ranges = _starts_within(survey, ranges, tile_extents(cfg, along))
     index = _window(rng, *ranges[along], 1)
     # an image of a stack: inside its own width (narrower images are padded with missing traces)
     width = (0, int(survey.valid[index].sum())) if survey.images else ranges[across]
@@ -279,23 +281,19 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
 def _streamed_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, share: float, step: int,
                    seed: int, batch: int, partition: Partition):
     """A tile of a streamed survey: a section direction as sample_tile draws it, then one of
-    the resident slabs of that direction in proportion to the starts it serves, then the tile
-    inside that slab (uniform over positions)."""
+    the resident slabs for that kind of tile in proportion to the starts it serves, then the
+    tile inside that slab (uniform over positions)."""
     along = None if cfg.dims == 3 else survey.directions[int(rng.integers(len(survey.directions)))]
-    stream = survey.streams[0 if along is None else along]
+    stream = survey.streams[along]
     phase = step // stream.rotate_every(batch, share / len(survey.streams), partition)
-    shape = survey.amplitude.shape
-    stop = (survey.train[1] if survey.axis == 0 else shape[0]) if stream.axis == 0 else shape[1]
-    slab, (amplitude, label) = stream.draw(seed, partition, phase, 1 if along is not None else cfg.tile[0], stop, rng)
-    a, c = slab.lines
-    if stream.axis == 0:  # whole inlines [a, c); a cube starts in the slab's own inlines
-        train, valid, owned = ((0, c - a) if survey.axis == 0 else survey.train), survey.valid[a:c], \
-            slab.owned[1] - slab.owned[0]
-    else:  # crosslines [a, c) over the training inlines (a split along crosslines is not streamed)
-        lo, hi = slab.across
-        train, valid, owned = (0, hi - lo), survey.valid[lo:hi, a:c], None
-    local = Survey(survey.name, amplitude, label, valid, train, (0, 0), survey.axis, survey.normalizer,
-                   directions=survey.directions, owned=owned)
+    stops = [survey.amplitude.shape[0], survey.amplitude.shape[1]]
+    stops[survey.axis] = survey.train[1]
+    slab, (amplitude, label) = stream.draw(seed, partition, phase, tile_extents(cfg, along), tuple(stops), rng)
+    (a0, c0), (a1, c1) = slab.lines
+    train = (0, (c0 - a0, c1 - a1)[survey.axis])  # the slab lies inside the training traces
+    local = Survey(survey.name, amplitude, label, survey.valid[a0:c0, a1:c1], train, (0, 0), survey.axis,
+                   survey.normalizer, directions=survey.directions,
+                   owned=tuple(hi - lo for lo, hi in slab.owned))
     return sample_tile(local, cfg, rng, local.train, along=along)
 
 

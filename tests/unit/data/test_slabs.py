@@ -21,11 +21,12 @@ IDENTITY = Normalizer("robust_zscore", -1e9, 1e9, 0.0, 1.0)  # tiles keep the am
 
 @pytest.fixture(scope="module")
 def coordinate_store(tmp_path_factory):
-    """amplitude = inline index (a tile shows which inlines it was cut from), chunks of 8
-    inlines x 8 crosslines; the label marks odd inlines."""
+    """amplitude = inline + crossline / 32 (a tile's smallest value says where it starts),
+    chunks of 8 inlines x 8 crosslines; the label marks odd inlines."""
     path = tmp_path_factory.mktemp("slabs") / "coords.zarr"
-    amplitude = np.broadcast_to(np.arange(N_IL, dtype=np.float32)[:, None, None], (N_IL, N_XL, NS)).copy()
-    amplitude += np.random.default_rng(0).normal(0, 1e-3, amplitude.shape).astype(np.float32)  # not constant
+    at = np.arange(N_IL, dtype=np.float32)[:, None, None] + np.arange(N_XL, dtype=np.float32)[None, :, None] / 32
+    amplitude = np.broadcast_to(at, (N_IL, N_XL, NS)).copy()
+    amplitude += np.random.default_rng(0).normal(0, 1e-4, amplitude.shape).astype(np.float32)  # not constant
     label = (np.arange(N_IL)[:, None, None] % 2 * np.ones((1, N_XL, NS))).astype(np.uint8)
     return seisfuse.store_from_array(amplitude, path, labels={"fault": label}, chunks=(8, 8, 16))
 
@@ -50,20 +51,27 @@ def streamed(store, tmp_path, **changes):
 
 
 def test_slabs_partition_the_tile_starts_and_hold_what_their_tiles_reach():
-    slabs = plan_slabs((0, 44), 8, reach=8)
-    assert [s.owned for s in slabs] == [(0, 8), (8, 16), (16, 24), (24, 32), (32, 44)]  # [40, 44) joins [32, 40)
-    assert [s.lines for s in slabs] == [(0, 15), (8, 23), (16, 31), (24, 39), (32, 44)]
-    assert [s.owned for s in plan_slabs((0, 44), 8, reach=1)][-1] == (40, 44)  # 1-line tiles start anywhere
-    assert [s.owned for s in plan_slabs((3, 20), 8, reach=1)] == [(3, 8), (8, 16), (16, 20)]  # chunk-aligned
-    assert len(plan_slabs((0, 5), 8, reach=8)) == 1
+    slabs = plan_slabs([(0, 44), (0, 24)], (8, 8), reaches=(8, 1))
+    inline_blocks = sorted({s.owned[0] for s in slabs})
+    assert inline_blocks == [(0, 8), (8, 16), (16, 24), (24, 32), (32, 44)]  # [40, 44) joins [32, 40)
+    assert sorted({s.lines[0] for s in slabs}) == [(0, 15), (8, 23), (16, 31), (24, 39), (32, 44)]
+    assert sorted({s.owned[1] for s in slabs}) == sorted({s.lines[1] for s in slabs}) == [(0, 8), (8, 16), (16, 24)]
+    assert len(slabs) == 15 and len({s.index for s in slabs}) == 15
+    one_line = plan_slabs([(0, 44), (3, 20)], (8, 8), reaches=(1, 1))
+    assert sorted({s.owned[0] for s in one_line})[-1] == (40, 44)  # one-line tiles start anywhere
+    assert sorted({s.owned[1] for s in one_line}) == [(3, 8), (8, 16), (16, 20)]  # chunk-aligned
+    assert len(plan_slabs([(0, 5), (0, 5)], (8, 8), (8, 8))) == 1
 
 
 def test_the_layout_fits_the_budget_or_says_it_cannot():
-    lines, resident = slab_layout(1000, line_bytes=100, chunk=8, reach=8, budget=90_000)
-    assert resident == 8 and lines % 8 == 0 and (resident + 1) * (lines + 7) * 100 <= 90_000
-    assert slab_layout(1000, 100, 8, 8, budget=3 * 15 * 100) == (8, 2)  # one chunk row each, fewer resident
-    assert slab_layout(1000, 100, 8, 1, budget=9 * 16 * 100) == (16, 8)  # sections: no lines beyond the slab
-    assert slab_layout(1000, 100, 8, 8, budget=2 * 15 * 100 - 1) is None
+    # inline sections of a 1000 x 1000 survey, 8 x 8 chunks, tiles reaching 64 crosslines
+    budget = 9 * 8 * 519 * 100  # nine slabs of 8 x (456 + 63) traces
+    lengths, resident = slab_layout((1000, 1000), (8, 8), (1, 64), trace_bytes=100, budget=budget)
+    assert lengths == (8, 256)  # lengthened along the reach, doubling, while 9 slabs fit (512 would not)
+    assert resident == budget // (8 * (256 + 63) * 100) - 1 == 13  # then as many as fit, less the one being read
+    assert slab_layout((1000, 1000), (8, 8), (1, 64), 100, budget=2 * 8 * 71 * 100) == ((8, 8), 1)
+    assert slab_layout((1000, 1000), (8, 8), (1, 64), 100, budget=2 * 8 * 71 * 100 - 1) is None
+    assert slab_layout((1000, 1000), (8, 8), (1, 1), 100, budget=10 ** 7)[0] == (8, 8)  # nothing to gain
 
 
 @pytest.mark.parametrize("key", [5, -1, slice(3, 21), slice(0, 64), slice(7, 9), (slice(2, 11), slice(3, 9)),
@@ -79,8 +87,13 @@ def test_lazy_lines_read_as_the_array_does(coordinate_store, key):
 
 
 def starts_of(batch_images, cfg):
-    """The first inline of every tile (the amplitude is the inline index)."""
-    return np.rint(batch_images[:, 0].reshape(len(batch_images), -1).min(axis=1)).astype(int)
+    """The first inline of every tile (the amplitude is inline + crossline / 32)."""
+    return np.floor(batch_images[:, 0].reshape(len(batch_images), -1).min(axis=1) + 1e-3).astype(int)
+
+
+def crossline_starts_of(batch_images):
+    low = batch_images[:, 0].reshape(len(batch_images), -1).min(axis=1) + 1e-3
+    return np.rint((low - np.floor(low)) * 32).astype(int)
 
 
 @pytest.mark.parametrize("sections, dims, tile, extent", [("inline", 2, [8, 8], 1), ("crossline", 2, [8, 8], 8),
@@ -89,12 +102,16 @@ def test_streamed_tiles_are_uniform_over_positions_and_stay_in_the_training_line
                                                                                   sections, dims, tile, extent):
     survey, cfg = streamed(coordinate_store, tmp_path, sections=sections, dims=dims, tile=tile)
     assert survey.source == "streamed" and survey.train == (0, 44)
-    axes = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[sections] if dims == 2 else (0,)
-    assert tuple(survey.streams) == axes and all(len(s.slabs) > 1 for s in survey.streams.values())
+    kinds = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[sections] if dims == 2 else (None,)
+    assert tuple(survey.streams) == kinds and all(len(s.slabs) > 1 for s in survey.streams.values())
     assert not list((tmp_path / "cache").glob("*.npy"))  # no decoded copy
     tiles = np.concatenate([training_batch([survey], cfg, 0, step, 8)[0] for step in range(600)])
-    starts, ends = starts_of(tiles, cfg), np.rint(tiles[:, 0].reshape(len(tiles), -1).max(axis=1)).astype(int)
+    starts, ends = starts_of(tiles, cfg), np.floor(tiles[:, 0].reshape(len(tiles), -1).max(axis=1)).astype(int)
     assert ends.max() < 44  # nothing reaches into the gap [40, 48) or the validation lines
+    lateral = crossline_starts_of(tiles)
+    if dims == 2 and sections == "inline":  # tiles 8 crosslines wide start anywhere in 0..16, equally often
+        from scipy.stats import chisquare
+        assert lateral.max() == 16 and chisquare(np.bincount(lateral, minlength=17)).pvalue > 1e-4
     if extent is None:
         return
     positions = 44 - extent + 1
@@ -119,7 +136,7 @@ def test_streamed_tiles_equal_the_memory_mapped_ones_at_the_same_position(coordi
     images, labels, _ = training_batch([survey], cfg, 3, 5, 8)
     reference = np.asarray(copy.amplitude)
     for image, label in zip(images[:, 0], labels):
-        i = int(np.rint(image.min()))
+        i = int(np.floor(image.min() + 1e-3))
         matches = [(j, t) for j in range(N_XL) for t in range(NS - 7)
                    if np.array_equal(reference[i:i + 8, j, t:t + 8], image)]
         assert matches, "a streamed tile that is no crop of the survey"
@@ -139,9 +156,15 @@ def test_validation_and_statistics_read_the_same_from_a_stream(coordinate_store,
 def test_streamed_batches_are_a_function_of_seed_and_step_whatever_came_before(coordinate_store, tmp_path):
     survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=140_000)
     run = [training_batch([survey], cfg, 1, step, 8)[0] for step in range(40)]
-    resumed, _ = streamed(coordinate_store, tmp_path)  # a new process resuming at step 30
+    resumed, _ = streamed(coordinate_store, tmp_path, cache_budget=140_000)  # a new process resuming at step 30
     assert all(np.array_equal(training_batch([resumed], cfg, 1, s, 8)[0], run[s]) for s in range(30, 40))
     assert not np.array_equal(run[30], run[31])
+
+
+def owner(stream, i, j) -> int:
+    """The slab that serves tiles starting at inline i, crossline j."""
+    (slab,) = [s for s in stream.slabs if s.owned[0][0] <= i < s.owned[0][1] and s.owned[1][0] <= j < s.owned[1][1]]
+    return slab.index
 
 
 def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coordinate_store, tmp_path):
@@ -153,7 +176,7 @@ def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coord
         lines = set()
         for step in range(partition.index, 400, 2):  # the micro-steps this worker makes
             images = training_batch([survey], cfg, 0, step, 8, partition=partition)[0]
-            lines |= set(starts_of(images, cfg) // 8)
+            lines |= {owner(stream, i, j) for i, j in zip(starts_of(images, cfg), crossline_starts_of(images))}
             held = stream._state["held"].values()
             pending = [f for f in stream._state["pending"].values()]
             assert len(held) <= stream.resident and len(pending) <= 1
@@ -161,7 +184,7 @@ def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coord
             assert held_bytes * (1 + 1 / stream.resident) <= int(cfg.cache_budget)
         own = {s.index for s in stream._own(partition)}
         seen.append(own)
-        assert {min(k, len(stream.slabs) - 1) for k in lines} <= own
+        assert lines <= own
         stream._state = None
     assert not seen[0] & seen[1] and seen[0] | seen[1] == set(range(len(stream.slabs)))
 
@@ -179,11 +202,12 @@ def test_auto_streams_a_survey_larger_than_the_budget_and_says_so(coordinate_sto
 
 @pytest.mark.parametrize("changes, message", [
     ({"split": {"axis": "crossline"}}, "split along crosslines"),
-    ({"cache_budget": 50_000}, r"data.cache_budget 48.8KiB leaves 16.9KiB for the slabs of crosslines, fewer than "
-                               r"two of 8 crosslines \(each 27.5KiB\).*raise data.cache_budget to at least 125.0KiB"),
+    ({"cache_budget": 50_000}, r"data.cache_budget 48.8KiB leaves 16.9KiB for the slabs of inline sections, fewer "
+                               r"than two slabs of 8 x 8 traces and what their tiles reach \(each 9.4KiB\).*raise "
+                               r"data.cache_budget to at least 52.5KiB"),
     ({"cache_budget": 50_000, "dims": 3, "tile": [8, 8, 8]},
-     r"leaves 33.8KiB for the slabs of inlines, fewer than two of 8 inlines \(each 28.1KiB with the 7 more "
-     r"inlines its cubes reach\).*at least 71.2KiB"),
+     r"leaves 33.8KiB for the slabs of cubes, fewer than two slabs of 8 x 8 traces and what their tiles reach "
+     r"\(each 17.6KiB\).*at least 50.2KiB"),
 ])
 def test_what_the_stream_cannot_do_is_refused(coordinate_store, tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message):
@@ -211,13 +235,13 @@ def test_each_rank_cuts_its_tiles_from_its_own_slabs(coordinate_store, tmp_path)
         own = {s.index for s in stream._own(Partition(rank, 2, 1))}
         cut = set()
         for _, (images, _, _) in batches([survey], cfg, 0, 0, 100, 8, offset=8 * rank, ranks=(rank, 2)):
-            cut |= {min(k, len(stream.slabs) - 1) for k in starts_of(images, cfg) // 8}
+            cut |= {owner(stream, i, j) for i, j in zip(starts_of(images, cfg), crossline_starts_of(images))}
         assert cut == own, (rank, cut, own)
         stream._state = None
 
 
 def test_the_budget_a_refusal_names_is_enough(coordinate_store, tmp_path):
-    with pytest.raises(ConfigError, match="at least 125.0KiB"):
-        streamed(coordinate_store, tmp_path, cache_budget=128_000 - 1)
-    survey, _ = streamed(coordinate_store, tmp_path, cache_budget=128_000)
-    assert [s.resident for s in survey.streams.values()] == [2, 1]
+    with pytest.raises(ConfigError, match="at least 52.5KiB"):
+        streamed(coordinate_store, tmp_path, cache_budget=53_760 - 1)
+    survey, _ = streamed(coordinate_store, tmp_path, cache_budget=53_760)
+    assert [s.resident for s in survey.streams.values()] == [1, 1]
