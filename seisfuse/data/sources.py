@@ -107,7 +107,7 @@ def choose(group: zarr.Group, cfg: DataConfig, store: str, *, line: bool, images
     size, budget = decoded_bytes(group, cfg), int(cfg.cache_budget)
     why = ("an image stack" if images else "a 2D line" if line else
            "split along crosslines (validation would re-read the survey for every crossline)"
-           if cfg.split.axis == "crossline" and not cfg.split.val_stores else None)
+           if cfg.split.axis == "crossline" else None)
     name, gib = Path(store).name, lambda n: f"{n / 2**30:.2f} GiB"
     if cfg.source == "streamed" and why:
         raise ConfigError(f"data.source streamed reads slabs of inlines; this store is {why}", where=store,

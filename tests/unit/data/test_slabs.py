@@ -202,6 +202,8 @@ def test_auto_streams_a_survey_larger_than_the_budget_and_says_so(coordinate_sto
 
 @pytest.mark.parametrize("changes, message", [
     ({"split": {"axis": "crossline"}}, "split along crosslines"),
+    ({"split": {"axis": "crossline", "val_stores": ["other.zarr"]}, "stores": ["STORE", "other.zarr"]},
+     "split along crosslines"),
     ({"cache_budget": 50_000}, r"data.cache_budget 48.8KiB leaves 16.9KiB for the slabs of inline sections, fewer "
                                r"than two slabs of 8 x 8 traces and what their tiles reach \(each 9.4KiB\).*raise "
                                r"data.cache_budget to at least 52.5KiB"),
@@ -210,6 +212,8 @@ def test_auto_streams_a_survey_larger_than_the_budget_and_says_so(coordinate_sto
      r"\(each 17.6KiB\).*at least 50.2KiB"),
 ])
 def test_what_the_stream_cannot_do_is_refused(coordinate_store, tmp_path, changes, message):
+    if "stores" in changes:  # a split by store: the held-out survey is validated crossline by crossline
+        changes = {**changes, "stores": [str(coordinate_store) if s == "STORE" else s for s in changes["stores"]]}
     with pytest.raises(ConfigError, match=message):
         streamed(coordinate_store, tmp_path, **changes)
 
