@@ -110,7 +110,8 @@ def choose(group: zarr.Group, cfg: DataConfig, store: str, *, line: bool, images
            if cfg.split.axis == "crossline" else None)
     name, gib = Path(store).name, lambda n: f"{n / 2**30:.2f} GiB"
     if cfg.source == "streamed" and why:
-        raise ConfigError(f"data.source streamed reads slabs of inlines; this store is {why}", where=store,
+        raise ConfigError(f"data.source streamed reads blocks of traces over the training lines; this store is "
+                          f"{why}", where=store,
                           fix="use data.source: memmap (or auto)" + ("" if images or line else
                                                                     ", or split along inlines or by store"))
     if cfg.source == "memmap" or (cfg.source == "auto" and (size <= budget or why)):

@@ -224,8 +224,8 @@ def test_an_image_stack_is_not_streamed(tmp_path):
     store = tmp_path / "stack.zarr"
     write_image_stack([(f"im{k}", np.full((20, 12), k, np.float32), np.zeros((20, 12), np.uint8)) for k in range(3)],
                       store)
-    with pytest.raises(ConfigError, match="data.source streamed reads slabs of inlines; this store is an image "
-                                          "stack.*Fix: use data.source: memmap"):
+    with pytest.raises(ConfigError, match="data.source streamed reads blocks of traces over the training lines; "
+                                          "this store is an image stack.*Fix: use data.source: memmap"):
         load_survey(str(store), data_config(store, tmp_path, label="label", split={"val_images": ["im2"]}),
                     tmp_path / "c")
 
