@@ -108,12 +108,12 @@ def choose(group: zarr.Group, cfg: DataConfig, store: str, *, line: bool, images
     why = ("an image stack" if images else "a 2D line" if line else
            "split along crosslines (validation would re-read the survey for every crossline)"
            if cfg.split.axis == "crossline" else None)
-    name, gib = Path(store).name, lambda n: f"{n / 2**30:.2f} GiB"
+    name, gib = Path(store).name, _size
     if cfg.source == "streamed" and why:
         raise ConfigError(f"data.source streamed reads blocks of traces over the training lines; this store is "
                           f"{why}", where=store,
                           fix="use data.source: memmap (or auto)" + ("" if images or line else
-                                                                    ", or split along inlines or by store"))
+                                                                    ", or split along inlines"))
     if cfg.source == "memmap" or (cfg.source == "auto" and (size <= budget or why)):
         if cfg.source == "auto" and size > budget:
             log.warning("%s: %s decoded, larger than data.cache_budget %s, but %s: a memory-mapped copy is made",
