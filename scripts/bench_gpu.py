@@ -36,7 +36,7 @@ from seisfuse.data.stream import batches  # noqa: E402
 from seisfuse.data.tiles import load_survey  # noqa: E402
 from seisfuse.infer import Predictor, Settings  # noqa: E402
 from seisfuse.infer.memory import predict_array  # noqa: E402
-from seisfuse.models import build_model  # noqa: E402
+from seisfuse.models import build_model, to_channels_last  # noqa: E402
 
 
 def sync(device):
@@ -47,7 +47,7 @@ def sync(device):
 def train_rate(name, options, device, batch, tile, steps, amp, channels_last, compile_):
     model = build_model(name, classes=1, **options).to(device)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = to_channels_last(model)
     net = torch.compile(model) if compile_ else model
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     x = torch.randn(batch, 1, tile, tile, device=device)

@@ -123,8 +123,8 @@ class TrainLoopConfig(Strict):
     batch_size: int = Field(8, ge=1)  # per process
     accumulate: int = Field(1, ge=1)
     grad_clip: float | None = 1.0
-    amp: Literal["none", "bf16", "fp16"] = "none"  # CUDA only; ignored on CPU
-    channels_last: bool = False
+    amp: Literal["none", "bf16", "fp16"] = "none"  # CUDA only: elsewhere float32, logged and noted in config.yaml
+    channels_last: bool = True  # every device: faster on each model measured (BENCHMARKS.md, bench_train.py)
     compile: bool = False
     val_every: int = Field(50, ge=1)
     early_stopping: int | None = None  # validations without improvement

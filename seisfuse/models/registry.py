@@ -85,3 +85,11 @@ def build_model(name: str, **kwargs) -> nn.Module:
     model = builder(**kwargs)
     model.registry_name = name
     return model
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    """The model's weights in channels-last order (channels_last_3d for a 3D network): the layout
+    oneDNN on CPUs and cuDNN on GPUs convolve fastest (1.3x a U-Net training step on 2 CPU
+    cores, BENCHMARKS.md). `Module.to(memory_format=channels_last)` alone fails on 5D weights."""
+    fmt = torch.channels_last_3d if any(p.dim() == 5 for p in model.parameters()) else torch.channels_last
+    return model.to(memory_format=fmt)

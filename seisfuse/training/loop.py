@@ -31,7 +31,7 @@ from seisfuse.data.tiles import fit_normalizer, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
-from seisfuse.models import build_model
+from seisfuse.models import build_model, to_channels_last
 from seisfuse.models.checkpoint import Checkpoint, load_model_state
 from seisfuse.progress import Progress
 from seisfuse.training import distributed
@@ -199,14 +199,18 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     if ctx.main:
         distributed.barrier(ctx)
     model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options).to(ctx.device)
-    if cfg.train.channels_last and ctx.device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    if cfg.train.channels_last:
+        model = to_channels_last(model)
     pos_weight = positive_weight(cfg, surveys)
     if ctx.main:  # the weight and the tile sources the run used, beside the choices that made them
         with open(cfg.run_dir / "config.yaml", "a") as f:
             f.write(f"# loss.pos_weight {cfg.loss.pos_weight} -> {pos_weight}\n")
             for survey in surveys:
                 f.write(f"# data.source {cfg.data.source} -> {survey.name}: {survey.source}\n")
+            if cfg.train.amp != "none" and ctx.device.type != "cuda":
+                log.warning("train.amp %s is used on CUDA only: this run on %s trains in float32", cfg.train.amp,
+                            ctx.device.type)
+                f.write(f"# train.amp {cfg.train.amp} -> none (autocast on CUDA only; device {ctx.device.type})\n")
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), pos_weight=pos_weight,
                          win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
     teacher = None

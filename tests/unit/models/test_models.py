@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from seisfuse.errors import ConfigError
-from seisfuse.models import MODELS, build_model, summary
+from seisfuse.models import MODELS, build_model, summary, to_channels_last
 
 torch.manual_seed(0)
 BASELINES = [name for name in MODELS if not name.startswith("edge_fusion")]
@@ -146,3 +146,14 @@ def test_latency_is_measured():
     from seisfuse.models import latency
 
     assert latency(torch.nn.Conv2d(1, 1, 3), (16, 16), warmup=1, repeats=3) > 0
+
+
+@pytest.mark.parametrize("name, options, fmt", [
+    ("edge_fusion_unet", {"encoder_depth": 3, "decoder_channels": [32, 16, 8]}, torch.channels_last),
+    ("edge_fusion_unet3d", {"widths": [4, 8]}, torch.channels_last_3d)])
+def test_to_channels_last_picks_the_layout_of_the_weights(name, options, fmt):
+    model = to_channels_last(build_model(name, classes=2, **options))
+    convs = [p for p in model.parameters() if p.dim() >= 4]
+    assert convs and all(p.is_contiguous(memory_format=fmt) for p in convs)
+    x = torch.randn(1, 1, *([16] * (convs[0].dim() - 2)))
+    assert model.eval()(x).shape[-1] == 16

@@ -239,3 +239,19 @@ def test_a_streamed_survey_trains_through_loader_workers_without_a_copy(small_co
         assert "# data.source streamed -> faults.zarr: streamed" in (cfg.run_dir / "config.yaml").read_text()
         runs.append(weights(cfg.run_dir / "last.pt"))
     assert same_weights(*runs)  # each worker's slabs and tiles are a function of (seed, step)
+
+
+def test_channels_last_trains_the_same_network(small_config):
+    """The layout changes how oneDNN convolves, not what: three steps in either layout end at
+    the same weights (to float rounding; SGD, since Adam scales the edge branch's near-zero first
+    gradients up to full steps), and a mixed-precision request on the CPU is recorded."""
+    runs = []
+    for layout in (False, True):
+        cfg = load_config(small_config(**{"name": f"layout-{layout}", "train.channels_last": layout,
+                                          "train.amp": "bf16", "train.steps": 3, "train.val_every": 3,
+                                          "optim.name": "sgd"}))
+        seisfuse.train(cfg)
+        runs.append(weights(cfg.run_dir / "last.pt"))
+        note = (cfg.run_dir / "config.yaml").read_text()
+        assert "# train.amp bf16 -> none (autocast on CUDA only; device cpu)" in note
+    assert same_weights(*runs, atol=1e-5)
