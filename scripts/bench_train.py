@@ -1,9 +1,11 @@
-"""Training-step rate of the F3 grid's models on this machine, in both memory layouts.
+"""Training-step (or prediction) rate of the F3 grid's models on this machine, in both memory layouts.
 
     python scripts/bench_train.py [--device cpu] [--batch 16] [--tile 128] [--steps 3] [--repeats 3]
+    python scripts/bench_train.py --mode predict --batch 8      # forward passes in eval mode, no gradient
 
 One optimiser step (forward, cross-entropy over 10 classes, backward, AdamW) on a batch of
-random tiles, for each model of RESULTS.md's grid, with the weights in the default
+random tiles (`--mode predict`: one forward pass without gradients, as seisfuse.infer runs
+it), for each model of RESULTS.md's grid, with the weights in the default
 (contiguous) layout and in channels-last (`train.channels_last`). Rounds are interleaved
 (every model and layout once per round) so that a busy moment hits all rows alike; the median
 over rounds is printed with the ratio against the contiguous row of the same model (the
@@ -31,11 +33,23 @@ ROWS = {  # the models of pipelines/f3_sections.yaml
 }
 
 
-def stepper(name, options, channels_last, device, batch, tile):
+def stepper(name, options, channels_last, device, batch, tile, mode="train"):
     torch.manual_seed(0)
     model = build_model(name, classes=10, **options).to(device)
     if channels_last:
         model = to_channels_last(model)
+    if mode == "predict":
+        model.eval()
+        x = torch.randn(batch, 1, tile, tile, device=device)
+
+        @torch.no_grad()
+        def forward():
+            model(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+
+        forward()
+        return forward
     optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
     x = torch.randn(batch, 1, tile, tile, device=device)
     y = torch.randint(0, 10, (batch, tile, tile), device=device)
@@ -54,6 +68,7 @@ def stepper(name, options, channels_last, device, batch, tile):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--mode", choices=("train", "predict"), default="train")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--tile", type=int, default=128)
     parser.add_argument("--steps", type=int, default=3, help="steps per round")
@@ -65,7 +80,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rows = [(r, cl) for r in args.rows.split(",") for cl in (False, True)]
-    steps = {row: stepper(*ROWS[row[0]], row[1], device, args.batch, args.tile) for row in rows}
+    steps = {row: stepper(*ROWS[row[0]], row[1], device, args.batch, args.tile, args.mode) for row in rows}
     times = {row: [] for row in rows}
     for _ in range(args.repeats):
         for row in rows:
@@ -73,7 +88,7 @@ def main() -> None:
             for _ in range(args.steps):
                 steps[row]()
             times[row].append((time.perf_counter() - start) / args.steps)
-    print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch} of {args.tile}^2, "
+    print(f"{args.mode}: device {device}, {torch.get_num_threads()} threads, batch {args.batch} of {args.tile}^2, "
           f"{args.steps} steps x {args.repeats} interleaved rounds (median; range)")
     print(f"{'model':22s} {'layout':14s} {'s/step':>7s} {'range':>13s} {'tiles/s':>8s} {'vs contiguous':>14s} "
           f"{'vs U-Net':>9s}")
