@@ -213,10 +213,28 @@ def _problems(cfg: TrainConfig) -> list[str]:
                    f"{list(data.tile)}: use larger tiles, loss.win_size 7 (tiles over 96 px), or plain ssim")
     if "ssim" in loss.terms and min(data.tile) < loss.win_size:
         out.append(f"loss ssim with window {loss.win_size} needs tiles of at least {loss.win_size} px")
+    out += _unused_settings(cfg)
     val = data.split.val_stores
     if val and (any(v not in data.stores for v in val) or len(val) == len(data.stores)):
         out.append(f"data.split.val_stores {val} must be some, not all, of data.stores {data.stores}: "
                    "list the validation surveys in data.stores too, and keep one to train on")
+    return out
+
+
+def _unused_settings(cfg: TrainConfig) -> list[str]:
+    """Values that would change nothing in this run: refused rather than silently ignored."""
+    out, defaults = [], OptimConfig()
+    if cfg.optim.name != "sgd" and cfg.optim.momentum != defaults.momentum:
+        out.append(f"optim.momentum {cfg.optim.momentum} is used by sgd only ({cfg.optim.name} keeps its own betas): "
+                   "remove it, or set optim.name: sgd")
+    if cfg.data.task == "multiclass" and cfg.loss.pos_weight not in (None, "rare"):
+        out.append(f"loss.pos_weight {cfg.loss.pos_weight} weighs the positives of a binary task, and data.task is "
+                   "multiclass: remove it (multi-class losses are unweighted)")
+    unset = DistillConfig()
+    if cfg.distill.teacher is None and (cfg.distill.weight, cfg.distill.temperature) != (unset.weight,
+                                                                                          unset.temperature):
+        out.append("distill.weight / distill.temperature are set but distill.teacher is not: give the teacher "
+                   "checkpoint, or remove the distill section")
     return out
 
 

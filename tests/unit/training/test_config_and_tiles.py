@@ -37,6 +37,21 @@ def test_tile_source_keys_are_checked(small_config, key, value, message):
     assert load_config(small_config(**{"data.cache_budget": "512MiB"})).data.cache_budget == 512 * 2**20
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"optim.momentum": 0.5}, "optim.momentum 0.5 is used by sgd only (adamw keeps its own betas)"),
+    ({"data.task": "multiclass", "data.classes": 3, "loss.terms": {"ce": 1.0}, "loss.pos_weight": "auto"},
+     "loss.pos_weight auto weighs the positives of a binary task, and data.task is multiclass"),
+    ({"distill.weight": 0.3}, "distill.weight / distill.temperature are set but distill.teacher is not"),
+])
+def test_settings_that_would_change_nothing_are_refused(small_config, changes, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(small_config(**changes))
+    fixed = {"optim.momentum": {"optim.name": "sgd"}, "loss.pos_weight": {"loss.pos_weight": None},
+             "distill.weight": {"distill.teacher": "teacher.pt"}}
+    key = next(k for k in fixed if k in changes)
+    assert load_config(small_config(**{**changes, **fixed[key]}))  # the fix the message names is accepted
+
+
 def test_overrides_parse_values(small_config):
     cfg = load_config(small_config(), ["optim.lr=0.0005", "data.tile=[64, 32]", "train.amp=bf16"])
     assert cfg.optim.lr == 0.0005 and cfg.data.tile == (64, 32) and cfg.train.amp == "bf16"
