@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import yaml
 
-from seisfuse.models import build_model
+from seisfuse.models import build_model, to_channels_last
 from seisfuse.models.cost import forward_seconds
 
 WARMUP, REPEATS = 3, 10
@@ -24,7 +24,7 @@ WARMUP, REPEATS = 3, 10
 def _model(run_dir: Path):
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     model = build_model(config["model"]["name"], classes=config["data"]["classes"], **config["model"]["options"])
-    return model.eval(), tuple(config["data"]["tile"])
+    return to_channels_last(model).eval(), tuple(config["data"]["tile"])  # as seisfuse.infer holds it
 
 
 def time_rows(rows: list[dict], runs: list[dict], device: str | None = None) -> dict:
@@ -56,4 +56,5 @@ def describe(how: dict, tiles: set) -> str:
     shown = ", ".join("x".join(map(str, t)) for t in sorted(tiles))
     return (f"Latency: median [interquartile range] of {how['repeats']} forward passes of one {shown} tile per "
             f"model, timed back to back (interleaved) when this report was made, on {how['device']} with "
-            f"{how['threads']} threads, after {how['warmup']} warm-up passes.")
+            f"{how['threads']} threads, channels-last weights (as prediction holds them), after {how['warmup']} "
+            "warm-up passes.")

@@ -31,7 +31,7 @@ class Predictor:
         model = saved.build(str(path))
         dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                            ("cpu" if device == "auto" else device))
-        # channels-last weights: 1.04-1.24x a forward pass on 2 CPU cores (BENCHMARKS.md, prediction)
+        # channels-last weights: 1.04-1.34x a forward pass on 2 CPU cores (BENCHMARKS.md, prediction)
         return cls(to_channels_last(model.to(dev)).eval(), tuple(saved.tile), saved.task, saved.classes,
                    Normalizer(**saved.normalization), dev, tta, dev.type == "cuda")
 
