@@ -88,9 +88,9 @@ def build_model(name: str, **kwargs) -> nn.Module:
 
 
 def to_channels_last(model: nn.Module) -> nn.Module:
-    """The model's weights in channels-last order (channels_last_3d for a 3D network): the layout
-    oneDNN on CPUs and cuDNN on GPUs convolve fastest (1.05-1.5x a training step and up to 1.34x a
-    forward pass of the grid's models on 2 CPU cores, BENCHMARKS.md).
+    """The model's weights in channels-last order (channels_last_3d for a 3D network), which
+    oneDNN convolves faster (1.05-1.5x a training step and up to 1.34x a forward pass of the
+    grid's models on 2 CPU cores, BENCHMARKS.md; on a GPU not measured yet).
     `Module.to(memory_format=channels_last)` alone fails on 5D weights."""
     fmt = torch.channels_last_3d if any(p.dim() == 5 for p in model.parameters()) else torch.channels_last
     return model.to(memory_format=fmt)
