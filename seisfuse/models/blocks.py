@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -50,3 +51,40 @@ class LightEncoder(nn.Module):
             x = stage(x)
             features.append(x)
         return features
+
+
+class Dropped(nn.Module):
+    """What stands where an encoder module was dropped as unused: passes its input on (an
+    EfficientNet still calls the block past its depth, with extra arguments, and discards it)."""
+
+    def forward(self, x, *args, **kwargs):
+        return x
+
+
+def drop_unused_stages(encoder: nn.Module, in_channels: int = 1, size: int = 64) -> nn.Module:
+    """An smp encoder keeps modules its forward never runs: the stages deeper than its depth
+    (resnet18's layer3 and layer4 at encoder_depth 3: 10.5 M weights) and, for EfficientNets,
+    the classification head. They would count as parameters in the tables, ride in every
+    checkpoint and stop DDP (parameters without gradients). One backward pass of a small input
+    (eval mode, so no statistics change) finds them; each outermost module whose weights got no
+    gradient becomes an empty module, named in `encoder.dropped_stages` so that a checkpoint
+    saved with them still loads (seisfuse.models.checkpoint.load_model_state)."""
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        features = encoder(torch.zeros(1, in_channels, size, size))
+        sum(f.float().sum() for f in features[1:]).backward()
+    except (RuntimeError, ValueError):  # an encoder this small input does not fit: kept whole
+        encoder.dropped_stages = []
+        return encoder.train(was_training)
+    idle = {n for n, p in encoder.named_parameters() if p.grad is None}
+    encoder.zero_grad(set_to_none=True)
+    encoder.train(was_training)
+    names = [name for name, m in encoder.named_modules() if name and (own := [n for n, _ in m.named_parameters()])
+             and all(f"{name}.{n}" in idle for n in own)]
+    names = [n for n in names if not any(n.startswith(other + ".") for other in names)]  # outermost only
+    for name in names:
+        parent, _, attr = name.rpartition(".")
+        setattr(encoder.get_submodule(parent), attr, Dropped())
+    encoder.dropped_stages = names
+    return encoder

@@ -9,6 +9,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass, field, fields
@@ -20,6 +21,7 @@ from seisfuse.errors import ConfigError, SeisfuseError
 from seisfuse.models.registry import build_model
 
 FORMAT = "seisfuse-checkpoint-1"
+log = logging.getLogger("seisfuse")
 
 
 def save(path: Path, **state) -> None:
@@ -45,18 +47,34 @@ def load(path: str | Path, map_location="cpu") -> dict:
     return state
 
 
-def load_model_state(model: torch.nn.Module, state: dict, where: str, expect: dict | None = None) -> None:
-    """Load weights, refusing a checkpoint made for another model or model config."""
+def dropped_weights(model: torch.nn.Module, keys) -> list[str]:
+    """The keys among `keys` that belong to encoder stages the model dropped as unused
+    (seisfuse.models.blocks.drop_unused_stages): weights an earlier seisfuse saved for them."""
+    prefixes = tuple(f"{name}.{stage}." if name else f"{stage}." for name, module in model.named_modules()
+                     for stage in getattr(module, "dropped_stages", ()))
+    return [k for k in keys if prefixes and k.startswith(prefixes)]
+
+
+def load_model_state(model: torch.nn.Module, state: dict, where: str, expect: dict | None = None) -> int:
+    """Load weights, refusing a checkpoint made for another model or model config; returns how
+    many saved weights of unused encoder stages were left out (checkpoints of seisfuse before
+    those stages were dropped)."""
     if expect is not None:
         mine, theirs = expect, {"name": state["model_name"], "options": state["model_options"]}
         if mine != theirs:
             raise ConfigError(f"the checkpoint is for model {theirs}, not {mine}", where=where,
                               fix="use the matching config, or another run directory / --checkpoint")
     missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    idle = dropped_weights(model, unexpected)
+    if idle:
+        log.info("%s: %d saved weights of encoder stages deeper than encoder_depth left out (never used)", where,
+                 len(idle))
+        unexpected = [k for k in unexpected if k not in set(idle)]
     if missing or unexpected:
         raise ConfigError(f"the checkpoint does not fit this model ({len(missing)} missing, {len(unexpected)} "
                           f"unexpected weights, e.g. {(missing or unexpected)[:3]})", where=where,
                           fix="use the checkpoint with the config it was trained with")
+    return len(idle)
 
 
 @dataclass

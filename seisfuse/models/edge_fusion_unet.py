@@ -31,7 +31,7 @@ from seisfuse.errors import ConfigError
 from seisfuse.models import research
 from seisfuse.models._smp_decoder import UnetDecoderAdapter
 from seisfuse.models.attention import FORMS, POSITIONS, build_attention
-from seisfuse.models.blocks import LightEncoder
+from seisfuse.models.blocks import LightEncoder, drop_unused_stages
 from seisfuse.models.edges import EdgeMap
 from seisfuse.models.fusion import FUSIONS, build_fusion
 
@@ -42,7 +42,7 @@ DEFORMABLE_POSITIONS = ("fusion", "decoder", "encoder_last")
 
 def make_encoder(name: str, depth: int, weights: str | None) -> nn.Module:
     try:
-        return smp.encoders.get_encoder(name, in_channels=1, depth=depth, weights=weights)
+        return drop_unused_stages(smp.encoders.get_encoder(name, in_channels=1, depth=depth, weights=weights))
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"cannot build encoder {name!r} ({exc})",
                           fix="use an encoder name from segmentation_models_pytorch.encoders.get_encoder_names(), "

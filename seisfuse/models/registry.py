@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from seisfuse.errors import ConfigError
+from seisfuse.models.blocks import drop_unused_stages
 from seisfuse.models.edge_fusion_unet import EdgeFusionUNet
 from seisfuse.models.edge_fusion_unet3d import EdgeFusionUNet3D
 from seisfuse.models.edges import EdgeMap
@@ -44,6 +45,7 @@ class SmpBaseline(nn.Module):
         except (KeyError, ValueError, TypeError) as exc:
             raise ConfigError(f"cannot build {arch} with encoder {encoder!r} and {arch_kwargs} ({exc})",
                               fix="check the encoder name and the architecture's arguments") from None
+        drop_unused_stages(self.net.encoder, in_channels=2 if self.stack else 1)  # e.g. PSPNet's depth 3: layer3, 4
         self.output_stride = 2 ** arch_kwargs.get("encoder_depth", 5)
 
     def forward(self, raw: torch.Tensor, edge: torch.Tensor | None = None) -> torch.Tensor:

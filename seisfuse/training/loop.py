@@ -238,9 +238,14 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
 def _resume(run: Run, saved: Checkpoint, where: str) -> None:
     _check_same_data(saved.data_identity, run.identity, run.cfg, run.run_dir)
     expect = {"name": run.cfg.model.name, "options": {"classes": run.cfg.data.classes, **run.cfg.model.options}}
-    load_model_state(run.model, {"model": saved.model, "model_name": saved.model_name,
-                                 "model_options": saved.model_options}, where, expect)
-    run.optimizer.load_state_dict(saved.optimizer)
+    idle = load_model_state(run.model, {"model": saved.model, "model_name": saved.model_name,
+                                        "model_options": saved.model_options}, where, expect)
+    if idle and saved.step < run.cfg.train.steps:  # its optimizer state counts the idle weights too
+        raise ConfigError("this run was saved with the unused encoder stages an earlier seisfuse kept, so its "
+                          "optimizer state does not fit the model any more", where=where,
+                          fix="start the run again with --overwrite (a finished run still predicts and reports)")
+    if not idle:
+        run.optimizer.load_state_dict(saved.optimizer)
     run.schedule.load_state_dict(saved.scheduler)
     run.scaler.load_state_dict(saved.scaler)
     torch.set_rng_state(saved.rng)

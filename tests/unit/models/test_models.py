@@ -1,6 +1,7 @@
 """Every registered model: shapes, gradients to both branches, switches that change the graph."""
 
 import pytest
+import segmentation_models_pytorch
 import torch
 
 from seisfuse.errors import ConfigError
@@ -157,3 +158,37 @@ def test_to_channels_last_picks_the_layout_of_the_weights(name, options, fmt):
     assert convs and all(p.is_contiguous(memory_format=fmt) for p in convs)
     x = torch.randn(1, 1, *([16] * (convs[0].dim() - 2)))
     assert model.eval()(x).shape[-1] == 16
+
+
+@pytest.mark.parametrize("name, options, idle", [
+    ("unet", {"encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [32, 16, 8]}, ["layer3", "layer4"]),
+    ("edge_fusion_unet", {"encoder_depth": 4, "decoder_channels": [64, 32, 16, 8]}, ["layer4"]),
+    ("pspnet", {}, ["layer3", "layer4"]),  # PSPNet's default encoder_depth is 3
+    ("unet", {"encoder": "efficientnet-b0", "encoder_depth": 3, "decoder_channels": [32, 16, 8]}, None),
+    ("unet", {"encoder": "efficientnet-b0"}, ["_conv_head", "_bn1"]),  # the classification head
+])
+def test_encoder_stages_deeper_than_the_depth_are_dropped(name, options, idle):
+    """Every weight of the network gets a gradient (DDP refuses parameters without one), and the
+    parameter count is the network's, not smp's idle layer3/layer4."""
+    model = build_model(name, classes=2, **options)
+    model(torch.randn(2, 1, 64, 64)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    encoders = [m for m in model.modules() if getattr(m, "dropped_stages", None)]
+    if idle is not None:
+        assert encoders[0].dropped_stages == idle
+
+
+def test_a_checkpoint_saved_with_the_idle_stages_still_loads():
+    from seisfuse.models.checkpoint import load_model_state
+
+    options = {"encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [32, 16, 8]}
+    model = build_model("unet", classes=1, **options)
+    old = smp_unet_state = model.state_dict()
+    idle = segmentation_models_pytorch.encoders.get_encoder("resnet18", in_channels=1, depth=5).layer4.state_dict()
+    old = {**smp_unet_state, **{f"net.encoder.layer4.{k}": v for k, v in idle.items()}}
+    fresh = build_model("unet", classes=1, **options)
+    state = {"model": old, "model_name": "unet", "model_options": {"classes": 1, **options}}
+    assert load_model_state(fresh, state, "old.pt") == len(idle)
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in smp_unet_state.items())
+    with pytest.raises(ConfigError, match="does not fit this model"):  # other strays are still refused
+        load_model_state(fresh, {**state, "model": {**old, "net.stray.weight": torch.zeros(1)}}, "old.pt")

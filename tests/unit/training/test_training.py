@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import segmentation_models_pytorch
 import torch
 
 import seisfuse
@@ -255,3 +256,20 @@ def test_channels_last_trains_the_same_network(small_config):
         note = (cfg.run_dir / "config.yaml").read_text()
         assert "# train.amp bf16 -> none (autocast on CUDA only; device cpu)" in note
     assert same_weights(*runs, atol=1e-5)
+
+
+def test_a_run_saved_with_idle_encoder_stages_is_kept_when_finished_and_refused_when_not(small_config):
+    """A checkpoint of an earlier seisfuse holds smp's unused layer3/layer4 (encoder_depth 3):
+    the finished run is kept as it is; an unfinished one cannot resume (its optimizer state
+    counts those weights) and says how to start again."""
+    cfg = load_config(small_config(**{"train.steps": 2, "train.val_every": 2}))
+    seisfuse.train(cfg)
+    idle = segmentation_models_pytorch.encoders.get_encoder("resnet18", in_channels=1, depth=5).layer3.state_dict()
+    saved = torch.load(cfg.run_dir / "last.pt", weights_only=True)
+    saved["model"].update({f"raw_encoder.layer3.{k}": v for k, v in idle.items()})
+    torch.save(saved, cfg.run_dir / "last.pt")
+    assert seisfuse.train(cfg)["steps"] == 2  # finished: kept
+    longer = load_config(small_config(**{"train.steps": 4, "train.val_every": 2}))
+    with pytest.raises(ConfigError, match="saved with the unused encoder stages") as err:
+        seisfuse.train(longer)
+    assert "--overwrite" in err.value.fix
