@@ -1,7 +1,9 @@
-"""Latency that can be compared between the rows of a table: every row's model timed back to
-back when the report is made, on one device with one thread count, the repeats interleaved
-across the models (so that a machine that gets busier slows every row alike), after a
-warm-up; the median and the interquartile range are shown.
+"""Cost that can be compared between the rows of a table: every row's model built again when
+the report is made (its parameters and FLOPs as this seisfuse builds it, so that a run's
+cached cost.json from an earlier version cannot stand in the table) and timed back to back,
+on one device with one thread count, the repeats interleaved across the models (so that a
+machine that gets busier slows every row alike), after a warm-up; the median and the
+interquartile range are shown.
 
 Each run also times itself when it finishes (cost.json), but at its own moment: on a busy
 machine those figures are not comparable (a U-Net measured 948 ms per tile against 21 ms for a
@@ -16,7 +18,7 @@ import torch
 import yaml
 
 from seisfuse.models import build_model, to_channels_last
-from seisfuse.models.cost import forward_seconds
+from seisfuse.models.cost import flops, forward_seconds, parameters
 
 WARMUP, REPEATS = 3, 10
 
@@ -28,8 +30,8 @@ def _model(run_dir: Path):
 
 
 def time_rows(rows: list[dict], runs: list[dict], device: str | None = None) -> dict:
-    """Adds latency_ms (median) and latency_iqr (p25, p75) to every row that has a finished
-    run; returns how it was timed."""
+    """Sets params and gflops, and adds latency_ms (median) and latency_iqr (p25, p75), for
+    every row that has a finished run; returns how it was timed."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     models = {}
     for row in rows:
@@ -37,6 +39,7 @@ def time_rows(rows: list[dict], runs: list[dict], device: str | None = None) -> 
                     and r["dataset"] == row["dataset"]), None)
         if run is not None:
             model, tile = _model(Path(run["run_dir"]))
+            row["params"], row["gflops"] = parameters(model)["total"], flops(model, tile) / 1e9
             models[(row["dataset"], row["variant"])] = (model.to(device), torch.randn(1, 1, *tile, device=device))
     times: dict[tuple, list[float]] = {k: [] for k in models}
     for i in range(WARMUP + REPEATS):
