@@ -13,6 +13,16 @@ from tests.unit.training.conftest import same_weights, weights
 pytestmark = pytest.mark.slow
 
 
+def train_with_torchrun(config: dict, tmp_path, port: int) -> None:
+    """`seisfuse train` on 2 gloo processes (torchrun), the config written as a YAML file."""
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(port)]
+    result = subprocess.run([*torchrun, "-m", "seisfuse.cli", "train", "-c", str(path), "-q"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def test_two_process_ddp_equals_one_process(small_config, tmp_path):
     # GroupNorm: per-sample statistics, so the split of the batch over ranks cannot matter.
     base = {"data.dims": 3, "data.tile": [16, 16, 16], "model.name": "edge_fusion_unet3d",
@@ -24,12 +34,7 @@ def test_two_process_ddp_equals_one_process(small_config, tmp_path):
 
     seisfuse.train(single)
     config = small_config(**base, **{"runs_dir": str(tmp_path / "two"), "train.batch_size": 2})
-    path = tmp_path / "ddp.yaml"
-    path.write_text(yaml.safe_dump(config))
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533"]
-    result = subprocess.run([*torchrun, "-m", "seisfuse.cli", "train", "-c", str(path), "-q"],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_with_torchrun(config, tmp_path, port=29533)
     two = load_config(config)
     assert same_weights(weights(single.run_dir / "last.pt"), weights(two.run_dir / "last.pt"), atol=1e-5)
     shutil.rmtree(tmp_path / "two", ignore_errors=True)
@@ -41,12 +46,7 @@ def test_two_process_ddp_trains_a_streamed_survey(small_config, tmp_path):
     config = small_config(**{"runs_dir": str(tmp_path / "two"), "train.steps": 4, "train.val_every": 4,
                              "train.batch_size": 2, "data.source": "streamed", "data.cache_budget": "4MiB",
                              "data.slab_reuse": 0.2})
-    path = tmp_path / "ddp.yaml"
-    path.write_text(yaml.safe_dump(config))
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29534"]
-    result = subprocess.run([*torchrun, "-m", "seisfuse.cli", "train", "-c", str(path), "-q"],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_with_torchrun(config, tmp_path, port=29534)
     run = load_config(config).run_dir
     assert not list(run.rglob("*.npy"))
     assert "# data.source streamed -> faults.zarr: streamed" in (run / "config.yaml").read_text()
