@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import nn
+
+log = logging.getLogger("seisfuse")
 
 
 def conv_layer(dims: int):
@@ -72,9 +76,12 @@ def drop_unused_stages(encoder: nn.Module, in_channels: int = 1, size: int = 64)
     was_training = encoder.training
     encoder.eval()
     try:
-        features = encoder(torch.zeros(1, in_channels, size, size))
-        sum(f.float().sum() for f in features[1:]).backward()
-    except (RuntimeError, ValueError):  # an encoder this small input does not fit: kept whole
+        with torch.enable_grad():  # also when the model is built inside a no_grad block
+            features = encoder(torch.zeros(1, in_channels, size, size))
+            sum(f.float().sum() for f in features[1:]).backward()
+    except (RuntimeError, ValueError) as exc:  # an encoder this small input does not fit: kept whole
+        log.warning("%s: unused stages not looked for (a %dx%d input does not fit: %s); DDP may stop on "
+                    "parameters without gradients", type(encoder).__name__, size, size, str(exc)[:120])
         encoder.dropped_stages = []
         return encoder.train(was_training)
     idle = {n for n, p in encoder.named_parameters() if p.grad is None}

@@ -192,3 +192,9 @@ def test_a_checkpoint_saved_with_the_idle_stages_still_loads():
     assert all(torch.equal(fresh.state_dict()[k], v) for k, v in smp_unet_state.items())
     with pytest.raises(ConfigError, match="does not fit this model"):  # other strays are still refused
         load_model_state(fresh, {**state, "model": {**old, "net.stray.weight": torch.zeros(1)}}, "old.pt")
+
+
+def test_idle_stages_are_found_when_the_model_is_built_without_gradients():
+    with torch.no_grad():  # e.g. a caller that builds the model inside its inference block
+        model = build_model("unet", classes=1, encoder="resnet18", encoder_depth=3, decoder_channels=[32, 16, 8])
+    assert model.net.encoder.dropped_stages == ["layer3", "layer4"]
