@@ -99,7 +99,7 @@ class EdgeFusionUNet(nn.Module):
         raw_encoder = make_encoder(encoder, encoder_depth, encoder_weights)
         if "encoder_last" in deformable:
             research.make_deformable(_deepest_stage(raw_encoder, self.output_stride))
-        self.raw_encoder = part(raw_encoder, pretrained=bool(encoder_weights))
+        self.raw_encoder = part(raw_encoder, pretrained=bool(encoder_weights), role="encoder")
         channels = list(self.raw_encoder.out_channels)  # input first, then one per scale
         scale_channels = channels[1:]
         self.edge_map = part(EdgeMap(edge_operator))
@@ -108,7 +108,8 @@ class EdgeFusionUNet(nn.Module):
             light = (edge_encoder or encoder) == "light"
             self.edge_encoder = part(LightEncoder(encoder_depth, edge_width) if light else
                                      make_encoder(edge_encoder or encoder, encoder_depth, encoder_weights),
-                                     separable=separable, pretrained=bool(encoder_weights) and not light)
+                                     separable=separable, pretrained=bool(encoder_weights) and not light,
+                                     role="encoder")
             edge_channels = list(self.edge_encoder.out_channels)[1:]
             self.fusion = part(nn.ModuleList(build_fusion(fusion, c, e, c, layers=fusion_layers, growth=growth_rate,
                                                           residual=fusion_residual)
@@ -125,9 +126,9 @@ class EdgeFusionUNet(nn.Module):
                               f"got {len(decoder_channels)}")
         self.decoder = part(UnetDecoderAdapter(channels, decoder_channels, attend("decoder", decoder_channels)),
                             deformable="decoder" in deformable)
-        self.head = part(nn.Conv2d(decoder_channels[-1], classes, 3, padding=1))
+        self.head = part(nn.Conv2d(decoder_channels[-1], classes, 3, padding=1), role="head")
         if deep_supervision:
-            self.aux_heads = part(nn.ModuleList(nn.Conv2d(c, classes, 1) for c in decoder_channels[:-1]))
+            self.aux_heads = part(nn.ModuleList(nn.Conv2d(c, classes, 1) for c in decoder_channels[:-1]), role="head")
 
     def check_input(self, raw: torch.Tensor) -> None:
         if raw.dim() != 4 or raw.shape[1] != 1:

@@ -69,7 +69,9 @@ class EdgeFusionUNet3D(nn.Module):
                            else nn.Identity())
         self.dropout = nn.Dropout3d(dropout) if dropout else nn.Identity()
         research.swap_activations(self, activation)
-        research.initialise(self, init)
+        for name, child in self.named_children():  # the `smp` scheme treats encoders and head apart
+            research.initialise(child, init, "encoder" if name.endswith("encoder") else
+                                "head" if name == "head" else "other")
 
     def forward(self, raw: torch.Tensor, edge: torch.Tensor | None = None) -> torch.Tensor:
         if raw.dim() != 5 or raw.shape[1] != 1:

@@ -18,7 +18,9 @@ from seisfuse.errors import ConfigError
 ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "silu": nn.SiLU, "mish": nn.Mish, "hardswish": nn.Hardswish,
                "gelu": nn.GELU, "elu": nn.ELU, "leaky_relu": lambda: nn.LeakyReLU(0.01, inplace=True)}
 NORMS = ("batch", "group", "instance", "layer", "none")
-INITS = ("default", "kaiming", "xavier")
+INITS = ("default", "kaiming", "xavier", "smp")
+ROLES = ("encoder", "head", "other")  # what a part is, for the `smp` scheme
+NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 # Hybrid dilated convolution (Wang et al. 2018): rates without a common factor > 1 cover
 # every input position; [2, 4, 8] leaves a grid of holes (the gridding artefact).
 HYBRID_DILATIONS = (1, 2, 5)
@@ -44,10 +46,11 @@ def replace_modules(model: nn.Module, matches, make) -> nn.Module:
 
 
 def adapt(part: nn.Module, *, norm: str = "batch", activation: str = "relu", init: str = "default",
-          separable: bool = False, deformable: bool = False, pretrained: bool = False) -> nn.Module:
+          separable: bool = False, deformable: bool = False, pretrained: bool = False,
+          role: str = "other") -> nn.Module:
     """One part of a network with the ablation switches applied, in this order: separable and
     deformable convolutions, normalisation, activation, then initialisation (not of pretrained
-    weights)."""
+    weights; `role` is what the part is, for the `smp` scheme)."""
     if separable:
         make_separable(part)
     if deformable:
@@ -55,7 +58,7 @@ def adapt(part: nn.Module, *, norm: str = "batch", activation: str = "relu", ini
     swap_norms(part, norm)
     swap_activations(part, activation)
     if not pretrained:
-        initialise(part, init)
+        initialise(part, init, role)
     return part
 
 
@@ -105,16 +108,29 @@ def make_separable(module: nn.Module) -> nn.Module:
                            and m.in_channels > 1, SeparableConv2d)
 
 
-def initialise(module: nn.Module, scheme: str) -> nn.Module:
+def initialise(module: nn.Module, scheme: str, role: str = "other") -> nn.Module:
+    """Re-initialise the weights of one part. `default` keeps PyTorch's (kaiming-uniform with
+    a = sqrt(5): std 1 / sqrt(3 fan_in)); `kaiming` and `xavier` re-draw every convolution;
+    `smp` is what segmentation-models-pytorch gives its models (encoders keep their own, the
+    rest kaiming-uniform for relu, std sqrt(2 / fan_in), norms 1 and 0, the head
+    xavier-uniform). smp's own initialize_decoder is not called: it would overwrite the
+    zero-initialised gates that make the network start as its ablation, and it skips 3D."""
     _check(scheme, INITS, "init")
-    if scheme == "default":
+    _check(role, ROLES, "part role")
+    if scheme == "default" or (scheme == "smp" and role == "encoder"):
         return module
+    uniform = scheme == "smp" and role == "other"
     for m in module.modules():
         if getattr(m, "seisfuse_zero_init", False):  # a gate that starts as the identity stays zero
             continue
-        if isinstance(m, nn.Conv2d | nn.Conv3d | nn.ConvTranspose3d | nn.Linear):
+        if uniform and isinstance(m, NORM_TYPES) and getattr(m, "weight", None) is not None:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Conv2d | nn.Conv3d | nn.ConvTranspose3d | nn.Linear):
             if scheme == "kaiming":
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif uniform and not isinstance(m, nn.Linear):
+                nn.init.kaiming_uniform_(m.weight, mode="fan_in", nonlinearity="relu")
             else:
                 nn.init.xavier_uniform_(m.weight)
             if m.bias is not None:

@@ -84,9 +84,10 @@ def test_every_attention_block_starts_as_the_identity_in_3d(name):
     assert torch.allclose(block(x), x, atol=1e-6)
 
 
-def test_an_init_scheme_keeps_the_identity_start():
+@pytest.mark.parametrize("init", ["kaiming", "xavier", "smp"])
+def test_an_init_scheme_keeps_the_identity_start(init):
     torch.manual_seed(0)
-    options = {**SMALL_2D, "classes": 1, "init": "kaiming", "attention_positions": ("encoder", "fusion", "decoder")}
+    options = {**SMALL_2D, "classes": 1, "init": init, "attention_positions": ("encoder", "fusion", "decoder")}
     model = build_model("edge_fusion_unet", **options).eval()
     ablation = _as_ablation(model, "edge_fusion_unet", **options).eval()
     x = torch.randn(1, 1, 32, 32)

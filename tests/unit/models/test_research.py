@@ -149,3 +149,49 @@ def test_distillation_weight_zero_is_plain_and_label_teacher_is_the_task_loss():
     logits3 = torch.randn(2, 3, 4, 4)
     target = torch.randint(0, 3, (2, 4, 4))
     assert float(DistillationLoss(ce, 0.0)(logits3, target, None, torch.rand(2, 3, 4, 4))) == float(ce(logits3, target))
+
+
+def _smp_unet_as_fusion_none(unet) -> dict:
+    """smp U-Net weights under the names of edge_fusion_unet's `fusion: none` network."""
+    names = {"net.encoder.": "raw_encoder.", "net.decoder.": "decoder.decoder.", "net.segmentation_head.0.": "head."}
+    out = {}
+    for key, value in unet.state_dict().items():
+        prefix = next(p for p in names if key.startswith(p))
+        out[names[prefix] + key[len(prefix):]] = value
+    return out
+
+
+def test_fusion_none_is_the_smp_unet_function_and_differs_from_it_only_by_initialisation():
+    """`fusion: none` and smp's U-Net are the same network (same weights, same output); what
+    set them apart in RESULTS.md is the decoder's and head's initialisation, which `init: smp`
+    reproduces while the encoder keeps its own."""
+    torch.manual_seed(0)
+    options = {"classes": 4, "encoder": "resnet18", "encoder_depth": 3}
+    unet = build_model("unet", decoder_channels=[32, 16, 8], **options).eval()
+    none = build_model("edge_fusion_unet", fusion="none", decoder_channels=[32, 16, 8], **options).eval()
+    none.load_state_dict(_smp_unet_as_fusion_none(unet))  # strict: every weight has its counterpart
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(unet(x), none(x))
+
+    def decoder_convs(model):
+        return [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.in_channels > 8][-6:]
+
+    torch.manual_seed(1)
+    default = build_model("edge_fusion_unet", fusion="none", decoder_channels=[32, 16, 8], **options)
+    torch.manual_seed(1)
+    smp_init = build_model("edge_fusion_unet", fusion="none", decoder_channels=[32, 16, 8], init="smp", **options)
+    encoder = default.raw_encoder.state_dict()
+    assert all(torch.equal(v, encoder[k]) for k, v in smp_init.raw_encoder.state_dict().items())
+    for conv in decoder_convs(smp_init.decoder):  # kaiming-uniform for relu: |w| up to sqrt(6 / fan_in)
+        bound = (6.0 / (conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1])) ** 0.5
+        assert 0.9 * bound < float(conv.weight.detach().abs().max()) <= bound
+    for conv in decoder_convs(default.decoder):  # PyTorch's: |w| up to 1 / sqrt(fan_in), 2.45 times smaller
+        bound = (1.0 / (conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1])) ** 0.5
+        assert 0.9 * bound < float(conv.weight.detach().abs().max()) <= bound
+    for model in (unet, smp_init):  # xavier-uniform head with zero bias, as smp's
+        head = model.net.segmentation_head[0] if hasattr(model, "net") else model.head
+        fan = head.in_channels * 9 + head.out_channels * 9
+        assert float(head.weight.detach().abs().max()) <= (6.0 / fan) ** 0.5
+        assert float(head.bias.detach().abs().max()) == 0
+    assert float(default.head.bias.detach().abs().max()) > 0
