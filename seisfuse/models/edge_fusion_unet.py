@@ -81,7 +81,8 @@ class EdgeFusionUNet(nn.Module):
                  activation: str = "relu", norm: str = "batch", dropout: float = 0.0,
                  dropout_position: str = "head", separable: bool = False, deformable: tuple[str, ...] = (),
                  dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default",
-                 fusion_residual: bool = True, attention_form: str = "identity", edge_width: int = 16):
+                 fusion_residual: bool = True, attention_form: str = "identity", edge_width: int = 16,
+                 edge_scale: str = "peak"):
         super().__init__()
         _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp,
                        attention_form)
@@ -102,7 +103,7 @@ class EdgeFusionUNet(nn.Module):
         self.raw_encoder = part(raw_encoder, pretrained=bool(encoder_weights), role="encoder")
         channels = list(self.raw_encoder.out_channels)  # input first, then one per scale
         scale_channels = channels[1:]
-        self.edge_map = part(EdgeMap(edge_operator))
+        self.edge_map = part(EdgeMap(edge_operator, edge_scale))
         self.encoder_attention = attend("encoder", scale_channels)
         if fusion != "none":
             light = (edge_encoder or encoder) == "light"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from seisfuse.errors import ConfigError
 from seisfuse.models import build_model
 from seisfuse.models.attention import ATTENTION, ATTENTION_3D, build_attention
 from seisfuse.models.edges import EDGE_OPERATORS, EdgeMap
@@ -113,3 +114,22 @@ def test_the_light_edge_encoder_is_a_fraction_of_a_resnet18():
     p_heavy, p_light = parameters(heavy), parameters(light)
     assert p_light["branch:edge_encoder"] < 0.15 * p_heavy["branch:edge_encoder"]
     assert flops(light, (128, 128)) < 0.8 * flops(heavy, (128, 128))
+
+
+@pytest.mark.parametrize("operator", ["sobel", "laplacian"])
+def test_the_p99_edge_scale_sets_the_tile_percentile_to_one_and_keeps_the_amplitude_independence(operator):
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 40, 40)
+    x[:, :, 20, 20] = 50.0  # one strong reflector sets the peak
+    peak, p99 = EdgeMap(operator), EdgeMap(operator, "p99")
+    a, b = peak(x), p99(x)
+    assert float(b.amax()) == pytest.approx(1.0) and float(b.amin()) >= 0.0
+    assert float(b.mean()) > 1.5 * float(a.mean())  # the dim map gains contrast
+    level = torch.quantile(a.flatten(1), 0.99, dim=1).reshape(2, 1, 1, 1)
+    assert torch.allclose(b, (a / level).clamp(max=1.0), atol=1e-6)
+    assert torch.allclose(b, p99(x * 3000.0), atol=1e-5)
+
+
+def test_an_unknown_edge_scale_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="edge_scale 'p95'.*peak, p99"):
+        EdgeMap("sobel", "p95")
