@@ -239,6 +239,10 @@ def _panel(value):
     return value
 
 
+Pair = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*-[A-Za-z][A-Za-z0-9_]*$")]  # variant-variant
+Pairs = Annotated[tuple[Pair, ...], BeforeValidator(_split)]
+
+
 class Report(Command):
     """paper tables (Markdown, LaTeX, CSV) and figures from experiment directories"""
 
@@ -246,6 +250,8 @@ class Report(Command):
                                 names=("runs",), min_length=1)
     out: FilePath = param("report", "output folder", path=True)
     caption: str = param("seisfuse experiments", "table caption")
+    pairs: Pairs = param((), "variant pairs a-b compared seed by seed (their per-seed difference of the main metric, "
+                             "its mean and a paired t-test), e.g. efu_new-efu_new_fusion_none", metavar="A-B,A-B")
     panel: Annotated[PanelSpec | None, BeforeValidator(_panel)] = param(
         None, "a section figure: store, label and prediction variables", scopes=("step", "api"))
 

@@ -121,13 +121,64 @@ def reference_rows(runs: list[dict], metrics: list[str]) -> list[dict]:
 def _paired_p(runs: list[dict], reference: list[dict], metric: str) -> float | None:
     """Two-sided paired t-test of a row against its reference over their common seeds; None
     with fewer than 2 pairs or no spread in the differences (the test is undefined)."""
-    ours = {r["seed"]: r["final"][metric] for r in runs if r["status"] == "ok"}
-    theirs = {r["seed"]: r["final"][metric] for r in reference if r["status"] == "ok"}
+    return _paired_test({r["seed"]: r["final"][metric] for r in runs if r["status"] == "ok"},
+                        {r["seed"]: r["final"][metric] for r in reference if r["status"] == "ok"})
+
+
+def _paired_test(ours: dict[int, float], theirs: dict[int, float]) -> float | None:
+    """p of the two-sided paired t-test over the seeds both have, as _paired_p."""
     seeds = sorted(ours.keys() & theirs.keys())
     diffs = np.array([ours[s] - theirs[s] for s in seeds])
     if len(seeds) < 2 or not np.ptp(diffs) > 0:
         return None
     return float(stats.ttest_rel([ours[s] for s in seeds], [theirs[s] for s in seeds]).pvalue)
+
+
+def unknown_pairs(runs: list[dict], pairs) -> list[str]:
+    """The pairs `a-b` whose two variants never finished a run on a common dataset."""
+    have = {(r["dataset"], r["variant"]) for r in runs if r["status"] == "ok"}
+    datasets = {d for d, _ in have}
+    return [f"{a}-{b}" for a, b in pairs if not any((d, a) in have and (d, b) in have for d in datasets)]
+
+
+def pair_rows(runs: list[dict], pairs, metric: str) -> list[dict]:
+    """Variant a against variant b, seed by seed: the same seed gives both the same split and
+    sampling, so the per-seed difference is the paired measurement; its mean and the
+    two-sided paired t-test's p (None with fewer than 2 seeds or no spread)."""
+    rows = []
+    for dataset in sorted({r["dataset"] for r in runs}):
+        by_variant: dict[str, dict[int, float]] = {}
+        for r in runs:
+            if r["dataset"] == dataset and r["status"] == "ok":
+                by_variant.setdefault(r["variant"], {})[r["seed"]] = r["final"][metric]
+        for a, b in pairs:
+            seeds = sorted(by_variant.get(a, {}).keys() & by_variant.get(b, {}).keys())
+            if seeds:
+                diffs = [by_variant[a][s] - by_variant[b][s] for s in seeds]
+                rows.append({"dataset": dataset, "a": a, "b": b, "metric": metric, "seeds": seeds, "diffs": diffs,
+                             "mean": float(np.mean(diffs)), "p_value": _paired_test(by_variant[a], by_variant[b])})
+    return rows
+
+
+def _signed(value: float) -> str:
+    return ("+" if value >= 0 else "\u2212") + _fmt(abs(value))
+
+
+def pairs_markdown(rows: list[dict]) -> str:
+    lines = ["| dataset | pair | seeds | difference per seed | mean | p (paired t) |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['dataset']} | {r['a']} \u2212 {r['b']} ({r['metric']}) | {', '.join(map(str, r['seeds']))} | "
+              f"{' / '.join(_signed(d) for d in r['diffs'])} | {_signed(r['mean'])} | {_fmt(r['p_value'])} |"
+              for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_pairs_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["dataset", "a", "b", "metric", "seed", "difference", "mean", "p_paired_t"])
+        for r in rows:
+            for seed, diff in zip(r["seeds"], r["diffs"]):
+                out.writerow([r["dataset"], r["a"], r["b"], r["metric"], seed, diff, r["mean"], r["p_value"]])
 
 
 def _fmt(value, digits=3) -> str:
@@ -257,11 +308,13 @@ def curves_figure(runs: list[dict], metric: str):
     return fig
 
 
-def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") -> dict:
+def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", pairs=()) -> dict:
+    """pairs: (a, b) variant names, each given a seed-by-seed comparison (pair_rows)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = collect(roots)
     metrics, rows = table_rows(runs)
+    paired = pair_rows(runs, pairs, metrics[0]) if pairs and metrics else []
     timing = ""
     if any(r["status"] == "ok" for r in runs):
         from seisfuse.experiments.timing import describe, time_rows  # imports torch
@@ -275,7 +328,11 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") 
     note = "".join(f"- {r['variant']} / {r['dataset']} / seed {r['seed']}: {r['status']}"
                    f"{': ' + r['error'] if r.get('error') else ''}\n" for r in failed)
     files["markdown"].write_text(markdown(metrics, rows) + timing
-                                 + (f"\nRuns that did not finish:\n{note}" if note else ""))
+                                 + (f"\nRuns that did not finish:\n{note}" if note else "")
+                                 + (f"\nPaired by seed:\n\n{pairs_markdown(paired)}" if paired else ""))
+    if paired:
+        files["pairs_csv"] = out / "pairs.csv"
+        write_pairs_csv(files["pairs_csv"], paired)
     files["latex"].write_text(latex(metrics, rows, caption))
     write_csv(files["csv"], metrics, rows)
     if any("test" in r for r in runs):  # the test split: a table of its own, with the reference rows
@@ -296,4 +353,4 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments") 
         files["curves"] = out / "training_curves.png"
         training_curves(files["curves"], runs, metrics[0])
     return {"runs": len(runs), "failed": len(failed), "files": {k: str(v) for k, v in files.items()},
-            "metrics": metrics, "rows": rows, "timing": timing.strip()}
+            "metrics": metrics, "rows": rows, "pairs": paired, "timing": timing.strip()}

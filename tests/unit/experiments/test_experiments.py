@@ -88,6 +88,35 @@ def test_report_command(grid_run, run_cli, tmp_path):
     assert "| synthA | raw_only | 2 |" in out and (tmp_path / "r/table.tex").exists()
 
 
+def test_report_pairs_two_variants_seed_by_seed(grid_run, run_cli, tmp_path):
+    code, out, err = run_cli("report", grid_run / "experiments/ablation", "--out", tmp_path / "r",
+                             "--pairs", "dense_spatial-raw_only")
+    assert code == 0, err
+    finals = {v: [json.loads((grid_run / f"experiments/ablation/{v}/synthA/seed{s}/summary.json").read_text())
+                  ["final"]["ods_f1"] for s in (0, 1)] for v in ("raw_only", "dense_spatial")}
+    diffs = np.subtract(finals["dense_spatial"], finals["raw_only"])
+    rows = list(csv.DictReader((tmp_path / "r/pairs.csv").read_text().splitlines()))
+    assert [(r["a"], r["b"], r["seed"]) for r in rows] == [("dense_spatial", "raw_only", "0"),
+                                                           ("dense_spatial", "raw_only", "1")]
+    assert [float(r["difference"]) for r in rows] == pytest.approx(list(diffs))
+    assert float(rows[0]["mean"]) == pytest.approx(diffs.mean())
+    t_stat = diffs.mean() / (diffs.std(ddof=1) / np.sqrt(2))
+    assert float(rows[0]["p_paired_t"]) == pytest.approx(1 - 2 * np.arctan(abs(t_stat)) / np.pi)
+    md = (tmp_path / "r/table.md").read_text()
+    assert "Paired by seed:" in md and "| synthA | dense_spatial \u2212 raw_only (ods_f1) | 0, 1 |" in md
+
+
+@pytest.mark.parametrize("pair, message", [
+    ("dense_spatial-nope", "pair dense_spatial-nope names a variant without finished runs"),
+    ("dense_spatial-broken", "pair dense_spatial-broken names a variant without finished runs"),
+    ("dense_spatial", "pairs"),
+])
+def test_report_refuses_a_pair_it_cannot_compare(grid_run, run_cli, tmp_path, pair, message):
+    code, out, err = run_cli("report", grid_run / "experiments/ablation", "--out", tmp_path / "r", "--pairs", pair)
+    assert code == 2 and message in err and "Fix:" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_failing_variant_is_reported_and_the_others_go_on(grid_run):
     failed = json.loads((grid_run / "experiments/ablation/broken/synthA/seed0/failed.json").read_text())
     assert "unknown fusion 'sum'" in failed["error"]
