@@ -215,8 +215,8 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
         missing = unknown_pairs(runs, pairs)
         if missing:
             variants = ", ".join(sorted({r["variant"] for r in runs if r["status"] == "ok"})) or "none finished"
-            raise SeisfuseError(f"pair {missing[0]} names a variant without finished runs on a dataset the other "
-                                f"has (variants with runs: {variants})", where=a.run_dirs[0],
+            raise SeisfuseError(f"pair {missing[0]} has no dataset and seed that both variants finished "
+                                f"(variants with finished runs: {variants})", where=a.run_dirs[0],
                                 fix="give pairs as a-b with two variant names of these experiments")
     resources.output_folder(Path(a.out) / "table.md")
     result = write_report(a.run_dirs, a.out, a.caption, pairs=pairs)

@@ -135,10 +135,10 @@ def _paired_test(ours: dict[int, float], theirs: dict[int, float]) -> float | No
 
 
 def unknown_pairs(runs: list[dict], pairs) -> list[str]:
-    """The pairs `a-b` whose two variants never finished a run on a common dataset."""
-    have = {(r["dataset"], r["variant"]) for r in runs if r["status"] == "ok"}
-    datasets = {d for d, _ in have}
-    return [f"{a}-{b}" for a, b in pairs if not any((d, a) in have and (d, b) in have for d in datasets)]
+    """The pairs `a-b` whose two variants have no finished run of a common dataset and seed."""
+    have = {(r["dataset"], r["seed"], r["variant"]) for r in runs if r["status"] == "ok"}
+    cells = {(d, s) for d, s, _ in have}
+    return [f"{a}-{b}" for a, b in pairs if not any((*c, a) in have and (*c, b) in have for c in cells)]
 
 
 def pair_rows(runs: list[dict], pairs, metric: str) -> list[dict]:

@@ -107,8 +107,8 @@ def test_report_pairs_two_variants_seed_by_seed(grid_run, run_cli, tmp_path):
 
 
 @pytest.mark.parametrize("pair, message", [
-    ("dense_spatial-nope", "pair dense_spatial-nope names a variant without finished runs"),
-    ("dense_spatial-broken", "pair dense_spatial-broken names a variant without finished runs"),
+    ("dense_spatial-nope", "pair dense_spatial-nope has no dataset and seed that both variants finished"),
+    ("dense_spatial-broken", "pair dense_spatial-broken has no dataset and seed that both variants finished"),
     ("dense_spatial", "pairs"),
 ])
 def test_report_refuses_a_pair_it_cannot_compare(grid_run, run_cli, tmp_path, pair, message):
@@ -264,3 +264,16 @@ def test_latency_is_timed_back_to_back_when_the_report_is_made(grid_run):
     table = (grid_run / "report/table.md").read_text()
     assert "timed back to back (interleaved) when this report was made, on cpu" in table
     assert re.search(r"\| \d+\.\d \[\d+\.\d-\d+\.\d\] \|", table)
+
+
+def test_pairs_need_a_common_dataset_and_seed():
+    from seisfuse.experiments.report import pair_rows, unknown_pairs
+
+    def run(variant, dataset, seed, value):
+        return {"variant": variant, "dataset": dataset, "seed": seed, "status": "ok", "final": {"miou": value}}
+
+    runs = [run("a", "d1", 0, 0.5), run("a", "d1", 1, 0.7), run("b", "d1", 1, 0.6), run("b", "d1", 2, 0.1),
+            run("c", "d2", 0, 0.9), run("c", "d1", 5, 0.9)]
+    assert unknown_pairs(runs, [("a", "b"), ("a", "c"), ("b", "c")]) == ["a-c", "b-c"]  # c: other seeds, other set
+    (row,) = pair_rows(runs, [("a", "b")], "miou")
+    assert row["seeds"] == [1] and row["diffs"] == pytest.approx([0.1]) and row["p_value"] is None  # one pair: no test
