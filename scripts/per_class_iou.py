@@ -1,6 +1,8 @@
-"""Per-class IoU of every run of an experiment, as mean ± std over seeds per variant, for
-RESULTS.md: each run's last checkpoint validated again on its own validation split (the same
-tiles and counting as the run's last validation, so its mIoU is the table's).
+"""Per-class IoU of every run of an experiment, as mean ± std over seeds per variant, each
+run's last checkpoint validated again on its own validation split (the same tiles and
+counting as the run's last validation; the script stops if its mIoU is not the run's). The
+report's table.md has the same table from the runs' own last validation; this re-derives it
+from the checkpoints, as a check.
 
     python scripts/per_class_iou.py EXPERIMENT_DIR [--names a,b,...]
 """

@@ -160,6 +160,28 @@ def pair_rows(runs: list[dict], pairs, metric: str) -> list[dict]:
     return rows
 
 
+def class_rows(runs: list[dict]) -> list[dict]:
+    """Per-class IoU (the `iou_class<k>` of each run's last validation) as mean and sample std
+    over seeds, one row per (dataset, variant) in the grid's order; empty for binary tasks."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    classes = sorted({int(k[len("iou_class"):]) for r in ok for k in r["final"] if k.startswith("iou_class")})
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in sorted(ok, key=lambda r: (r["dataset"], r.get("order", 0), r["seed"])):
+        groups.setdefault((r["dataset"], r["variant"]), []).append(r)
+    return [{"dataset": d, "variant": v, "seeds": len(members), "classes": classes,
+             "iou": [_mean_std([r["final"].get(f"iou_class{k}", math.nan) for r in members]) for k in classes]}
+            for (d, v), members in groups.items()] if classes else []
+
+
+def classes_markdown(rows: list[dict]) -> str:
+    names = [f"c{k}" for k in rows[0]["classes"]]
+    lines = ["| dataset | variant | seeds | " + " | ".join(names) + " |", "|---|---|---|" + "---|" * len(names)]
+    lines += [f"| {r['dataset']} | {r['variant']} | {r['seeds']} | "
+              + " | ".join(_fmt(m) if math.isnan(s) else f"{_fmt(m)} ± {_fmt(s)}" for m, s in r["iou"]) + " |"
+              for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def _signed(value: float) -> str:
     return ("+" if value >= 0 else "\u2212") + _fmt(abs(value))
 
@@ -315,6 +337,7 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", 
     runs = collect(roots)
     metrics, rows = table_rows(runs)
     paired = pair_rows(runs, pairs, metrics[0]) if pairs and metrics else []
+    per_class = class_rows(runs)
     timing = ""
     if any(r["status"] == "ok" for r in runs):
         from seisfuse.experiments.timing import describe, time_rows  # imports torch
@@ -329,7 +352,9 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", 
                    f"{': ' + r['error'] if r.get('error') else ''}\n" for r in failed)
     files["markdown"].write_text(markdown(metrics, rows) + timing
                                  + (f"\nRuns that did not finish:\n{note}" if note else "")
-                                 + (f"\nPaired by seed:\n\n{pairs_markdown(paired)}" if paired else ""))
+                                 + (f"\nPaired by seed:\n\n{pairs_markdown(paired)}" if paired else "")
+                                 + (f"\nIoU per class (mean ± std over seeds):\n\n{classes_markdown(per_class)}"
+                                    if per_class else ""))
     if paired:
         files["pairs_csv"] = out / "pairs.csv"
         write_pairs_csv(files["pairs_csv"], paired)
@@ -353,4 +378,4 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", 
         files["curves"] = out / "training_curves.png"
         training_curves(files["curves"], runs, metrics[0])
     return {"runs": len(runs), "failed": len(failed), "files": {k: str(v) for k, v in files.items()},
-            "metrics": metrics, "rows": rows, "pairs": paired, "timing": timing.strip()}
+            "metrics": metrics, "rows": rows, "pairs": paired, "classes": per_class, "timing": timing.strip()}

@@ -277,3 +277,24 @@ def test_pairs_need_a_common_dataset_and_seed():
     assert unknown_pairs(runs, [("a", "b"), ("a", "c"), ("b", "c")]) == ["a-c", "b-c"]  # c: other seeds, other set
     (row,) = pair_rows(runs, [("a", "b")], "miou")
     assert row["seeds"] == [1] and row["diffs"] == pytest.approx([0.1]) and row["p_value"] is None  # one pair: no test
+
+
+def test_per_class_iou_rows_are_mean_and_std_over_seeds():
+    from seisfuse.experiments.report import class_rows, classes_markdown
+
+    def run(variant, seed, ious):
+        final = {"miou": float(np.mean(ious)), **{f"iou_class{k}": v for k, v in enumerate(ious)}}
+        return {"variant": variant, "dataset": "f3", "seed": seed, "status": "ok", "final": final}
+
+    runs = [run("unet", 0, [0.0, 0.5, 0.9]), run("unet", 1, [0.2, 0.7, 0.8]), run("efu", 0, [0.1, 0.1, 0.1]),
+            {"variant": "efu", "dataset": "f3", "seed": 1, "status": "failed"}]
+    unet, efu = class_rows(runs)
+    assert unet["variant"] == "unet" and unet["seeds"] == 2 and unet["classes"] == [0, 1, 2]
+    assert [m for m, _ in unet["iou"]] == pytest.approx([0.1, 0.6, 0.85])
+    assert [s for _, s in unet["iou"]] == pytest.approx([np.std([0.0, 0.2], ddof=1), np.std([0.5, 0.7], ddof=1),
+                                                         np.std([0.9, 0.8], ddof=1)])
+    assert efu["seeds"] == 1 and all(np.isnan(s) for _, s in efu["iou"])  # one seed: no spread
+    md = classes_markdown([unet, efu])
+    assert "| f3 | unet | 2 | 0.100 ± 0.141 | 0.600 ± 0.141 | 0.850 ± 0.071 |" in md
+    assert "| f3 | efu | 1 | 0.100 | 0.100 | 0.100 |" in md
+    assert class_rows([{**r, "final": {"ods_f1": 0.5}} for r in runs if r["status"] == "ok"]) == []  # binary
