@@ -7,6 +7,8 @@ They are fixed filters (no gradients to learn).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -140,8 +142,11 @@ def _rescale(edge: torch.Tensor, scale: str) -> torch.Tensor:
     percentile of the tile is 1 and the top 1 % is clipped there, for more contrast."""
     if scale == "peak":
         return edge
-    level = torch.quantile(edge.flatten(1).float(), 0.99, dim=1).clamp_min(1e-6)
-    return (edge / level.reshape(-1, *[1] * (edge.dim() - 1)).to(edge)).clamp(max=1.0)
+    flat = edge.flatten(1)
+    # torch.quantile(..., interpolation="higher") as an order statistic: quantile refuses inputs
+    # of over 2**24 values (a batch of large prediction tiles), kthvalue does not
+    level = flat.kthvalue(math.ceil(0.99 * (flat.shape[1] - 1)) + 1, dim=1).values.clamp_min(1e-6)
+    return (edge / level.reshape(-1, *[1] * (edge.dim() - 1))).clamp(max=1.0)
 
 
 class EdgeMap(nn.Module):
