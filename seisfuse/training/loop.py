@@ -185,6 +185,8 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
+    # the model first: a bad model option is refused before a run folder or a decoded copy exists
+    model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
     if ctx.main:
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
         (cfg.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
@@ -198,7 +200,7 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
     plan_streams(surveys, cfg.data, workers=cfg.train.loader_workers)  # slabs of the streamed surveys
     if ctx.main:
         distributed.barrier(ctx)
-    model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options).to(ctx.device)
+    model = model.to(ctx.device)
     if cfg.train.channels_last:
         model = to_channels_last(model)
     pos_weight = positive_weight(cfg, surveys)

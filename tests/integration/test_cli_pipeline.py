@@ -92,3 +92,26 @@ def test_output_cut_short_by_the_reader_is_not_an_error(segy_dir):
                           "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("kind: segy") and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("option, message", [
+    ("edge_scale: p95", "unknown edge_scale 'p95' Fix: use one of peak, p99"),
+    ("init: smpp", "unknown init 'smpp' Fix: use one of default, kaiming, xavier, smp"),
+    ("fusion: sum", "unknown fusion 'sum'"),
+    ("edge_operator: roberts", "unknown edge operator 'roberts'"),
+])
+def test_a_bad_model_option_value_is_refused_before_a_run_folder_or_decoded_data_exist(tmp_path, run_cli, option,
+                                                                                        message):
+    store = tmp_path / "s.zarr"
+    assert run_cli("synth", store, "--shape", "16,16,16", "--seed", "2")[0] == 0
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""
+name: bad
+runs_dir: {tmp_path / 'runs'}
+data: {{stores: [{store}], label: fault, tile: [16, 16]}}
+model: {{name: edge_fusion_unet, options: {{encoder_depth: 3, decoder_channels: [16, 8, 8], {option}}}}}
+train: {{steps: 2, batch_size: 2}}
+""")
+    code, _, err = run_cli("train", "-c", config)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "runs").exists()
