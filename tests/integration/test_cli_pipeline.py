@@ -38,17 +38,20 @@ def test_console_script_reports_user_errors_with_exit_code_2(tmp_path):
     assert result.returncode == 2 and "no such file" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cli_train_predict_export(tmp_path, run_cli):
+def _train_config(tmp_path, run_cli, shape: str, data: str, model: str, train: str):
+    """A synthetic store and a training config over it, in tmp_path: (store, config path)."""
     store = tmp_path / "s.zarr"
-    assert run_cli("synth", store, "--shape", "32,24,32", "--seed", "2")[0] == 0
+    assert run_cli("synth", store, "--shape", shape, "--seed", "2")[0] == 0
     config = tmp_path / "c.yaml"
-    config.write_text(f"""
-name: cli
-runs_dir: {tmp_path / 'runs'}
-data: {{stores: [{store}], label: fault, tile: [16, 32], split: {{val_fraction: 0.25, gap: 2}}}}
-model: {{name: unet, options: {{encoder_depth: 3, decoder_channels: [16, 8, 8]}}}}
-train: {{steps: 2, batch_size: 2, val_every: 2}}
-""")
+    config.write_text(f"name: cli\nruns_dir: {tmp_path / 'runs'}\ndata: {{stores: [{store}], label: fault, {data}}}\n"
+                      f"model: {model}\ntrain: {train}\n")
+    return store, config
+
+
+def test_cli_train_predict_export(tmp_path, run_cli):
+    store, config = _train_config(tmp_path, run_cli, "32,24,32", "tile: [16, 32], split: {val_fraction: 0.25, gap: 2}",
+                                  "{name: unet, options: {encoder_depth: 3, decoder_channels: [16, 8, 8]}}",
+                                  "{steps: 2, batch_size: 2, val_every: 2}")
     code, _, err = run_cli("train", "-c", config, "--set", "optim.lr=0.01")
     assert code == 0, err
     code, _, err = run_cli("predict", store, "--checkpoint", tmp_path / "runs/cli/best.pt", "--var", "p",
@@ -102,16 +105,9 @@ def test_output_cut_short_by_the_reader_is_not_an_error(segy_dir):
 ])
 def test_a_bad_model_option_value_is_refused_before_a_run_folder_or_decoded_data_exist(tmp_path, run_cli, option,
                                                                                         message):
-    store = tmp_path / "s.zarr"
-    assert run_cli("synth", store, "--shape", "16,16,16", "--seed", "2")[0] == 0
-    config = tmp_path / "c.yaml"
-    config.write_text(f"""
-name: bad
-runs_dir: {tmp_path / 'runs'}
-data: {{stores: [{store}], label: fault, tile: [16, 16]}}
-model: {{name: edge_fusion_unet, options: {{encoder_depth: 3, decoder_channels: [16, 8, 8], {option}}}}}
-train: {{steps: 2, batch_size: 2}}
-""")
+    _, config = _train_config(tmp_path, run_cli, "16,16,16", "tile: [16, 16]",
+                              f"{{name: edge_fusion_unet, options: {{encoder_depth: 3, decoder_channels: [16, 8, 8], "
+                              f"{option}}}}}", "{steps: 2, batch_size: 2}")
     code, _, err = run_cli("train", "-c", config)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "runs").exists()
