@@ -196,8 +196,9 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
     """Tables (Markdown, LaTeX, CSV) and figures (PNG) from experiment directories; pairs =
     ["a-b", ...] adds the seed-by-seed differences of variant a to variant b; panel =
     (store, label, [prediction variables]) adds the section figure."""
-    from seisfuse.experiments import write_report  # imports matplotlib
+    from seisfuse.experiments import collect, write_report  # imports matplotlib
     from seisfuse.experiments.figures import panel_figure  # imports torch
+    from seisfuse.experiments.report import unknown_pairs
 
     run_dirs = [str(run_dirs)] if isinstance(run_dirs, str | Path) else [str(r) for r in run_dirs]
     a = c.check(c.Report, locals(), "seisfuse.report")
@@ -207,22 +208,19 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
         if (Path(root) / "zarr.json").is_file():  # every store (Zarr v3) has one; an experiment folder not
             raise SeisfuseError("this is a store, not an experiment directory", where=root,
                                 fix="give the experiments/<name> folders that `seisfuse run` wrote")
-    pairs = [tuple(p.split("-")) for p in a.pairs]
-    if pairs:
-        from seisfuse.experiments.report import collect, unknown_pairs
-
-        runs = collect(a.run_dirs)
-        missing = unknown_pairs(runs, pairs)
-        if missing:
-            variants = ", ".join(sorted({r["variant"] for r in runs if r["status"] == "ok"})) or "none finished"
-            raise SeisfuseError(f"pair {missing[0]} has no dataset and seed that both variants finished "
-                                f"(variants with finished runs: {variants})", where=a.run_dirs[0],
-                                fix="give pairs as a-b with two variant names of these experiments")
-    resources.output_folder(Path(a.out) / "table.md")
-    result = write_report(a.run_dirs, a.out, a.caption, pairs=pairs)
-    if result["runs"] == 0:
+    runs = collect(a.run_dirs)  # once: checked here, before anything is written, then reported
+    if not runs:
         raise SeisfuseError(f"no experiment runs found in {', '.join(a.run_dirs)}", where=a.run_dirs[0],
                             fix="give the experiments/<name> folders that `seisfuse run` wrote")
+    pairs = [tuple(p.split("-")) for p in a.pairs]
+    missing = unknown_pairs(runs, pairs)
+    if missing:
+        variants = ", ".join(sorted({r["variant"] for r in runs if r["status"] == "ok"})) or "none finished"
+        raise SeisfuseError(f"pair {missing[0]} has no dataset and seed that both variants finished "
+                            f"(variants with finished runs: {variants})", where=a.run_dirs[0],
+                            fix="give pairs as a-b with two variant names of these experiments")
+    resources.output_folder(Path(a.out) / "table.md")
+    result = write_report(a.run_dirs, a.out, a.caption, pairs=pairs, runs=runs)
     if a.panel is not None:
         result["files"]["panel"] = str(panel_figure(a.panel.store, a.panel.label, list(a.panel.predictions),
                                                     Path(a.out) / "panel.png"))

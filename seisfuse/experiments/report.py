@@ -330,11 +330,12 @@ def curves_figure(runs: list[dict], metric: str):
     return fig
 
 
-def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", pairs=()) -> dict:
-    """pairs: (a, b) variant names, each given a seed-by-seed comparison (pair_rows)."""
+def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", pairs=(), runs=None) -> dict:
+    """pairs: (a, b) variant names, each given a seed-by-seed comparison (pair_rows); runs: what
+    collect(roots) returns, when the caller has read them already."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = collect(roots)
+    runs = collect(roots) if runs is None else runs
     metrics, rows = table_rows(runs)
     paired = pair_rows(runs, pairs, metrics[0]) if pairs and metrics else []
     per_class = class_rows(runs)

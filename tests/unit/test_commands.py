@@ -241,6 +241,7 @@ def test_report_needs_experiment_runs(run_cli, tmp_path):
     (tmp_path / "empty").mkdir()
     code, _, err = run_cli("report", tmp_path / "empty", "--out", tmp_path / "r")
     assert code == 2 and "no experiment runs found" in err
+    assert not (tmp_path / "r").exists()  # refused before an empty report is written
     code, _, err = run_cli("report", tmp_path / "nowhere", "--out", tmp_path / "r")
     assert code == 2 and "no such experiment directory" in err
     assert run_cli("synth", tmp_path / "s.zarr", "--shape", "16,16,16")[0] == 0
