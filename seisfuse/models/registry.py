@@ -39,6 +39,7 @@ class SmpBaseline(nn.Module):
                        "baseline_edge_input": baseline_edge_input, "edge_operator": edge_operator, **arch_kwargs}
         self.stack = baseline_edge_input == "stack"
         self.edge_map = EdgeMap(edge_operator)
+        _check_arch_options(arch, encoder, arch_kwargs)
         try:
             self.net = smp.create_model(SMP_ARCHITECTURES[arch], encoder_name=encoder, encoder_weights=encoder_weights,
                                         in_channels=2 if self.stack else 1, classes=classes, **arch_kwargs)
@@ -59,6 +60,23 @@ class SmpBaseline(nn.Module):
         if self.stack:
             raw = torch.cat([raw, self.edge_map(raw) if edge is None else edge], dim=1)  # (B, 2, H, W)
         return self.net(raw)
+
+
+def _check_arch_options(arch: str, encoder: str, options: dict) -> None:
+    """smp architectures take **kwargs and hand them to the encoder, and smp's own encoders drop
+    them without a word (a misspelt `encoder_dept` would train at the default depth), so a key
+    the architecture does not name is refused; timm encoders (`tu-`) take their own keywords."""
+    cls = getattr(smp, SMP_ARCHITECTURES.get(arch, ""), None)
+    if cls is None or encoder.startswith("tu-"):
+        return
+    named = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+             if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    unknown = sorted(set(options) - set(named))
+    if unknown:
+        ours = ["encoder", "encoder_weights", "baseline_edge_input", "edge_operator"]
+        keys = [n for n in named if n not in ("encoder_name", "encoder_weights", "in_channels", "classes")] + ours
+        raise ConfigError(f"{arch} has no option {unknown[0]!r} (smp would ignore it)",
+                          fix=f"use one of {', '.join(keys)}")
 
 
 def _baseline(arch: str):

@@ -198,3 +198,10 @@ def test_idle_stages_are_found_when_the_model_is_built_without_gradients():
     with torch.no_grad():  # e.g. a caller that builds the model inside its inference block
         model = build_model("unet", classes=1, encoder="resnet18", encoder_depth=3, decoder_channels=[32, 16, 8])
     assert model.net.encoder.dropped_stages == ["layer3", "layer4"]
+
+
+@pytest.mark.parametrize("arch, option", [("unet", "encoder_dept"), ("pspnet", "decoder_channels"),
+                                          ("fpn", "edge_scale")])
+def test_an_smp_baseline_refuses_an_option_smp_would_ignore(arch, option):
+    with pytest.raises(ConfigError, match=rf"{arch} has no option '{option}' \(smp would ignore it\).*encoder_depth"):
+        build_model(arch, **{option: 3})
