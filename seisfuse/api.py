@@ -39,7 +39,7 @@ log = logging.getLogger("seisfuse")
 
 
 def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto", x_byte: int = 181,
-         y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error") -> dict:
+         y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error", skip_traces=()) -> dict:
     """Geometry, format, headers and statistics of a SEG-Y file or a store."""
     a = c.check(c.Info, locals(), "seisfuse.info")
     if Path(a.path).is_dir():
@@ -48,7 +48,8 @@ def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "a
 
 
 def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto",
-           x_byte: int = 181, y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error", chunks=None,
+           x_byte: int = 181, y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error",
+           skip_traces=(), chunks=None,
            workers: int | None = None, scheduler: str | None = None, domain: str = "auto",
            allow_short_tail: bool = False, overwrite: bool = False) -> Path:
     """SEG-Y (or .npy) -> store. With var != 'amplitude', adds a label variable to an existing store.

@@ -19,6 +19,7 @@ MIN_FILL = 0.1  # below this fraction of live cells, the keys are taken not to f
 # cells live; the most irregular real survey of the corpus (f3-withdead.sgy) fills 58 %.
 SUGGEST_FILL = 0.5
 DUPLICATE_POLICIES = ("error", "first", "last")
+MAX_SMALL_GRID = 1 << 16  # cells any file may span, whatever its trace count (a few tiny test files are sparse)
 
 
 @dataclass(frozen=True)
@@ -49,25 +50,41 @@ class TraceGrid:
         return {d: int(a[1] - a[0]) if len(a) > 1 else 1 for d, a in self.axes.items()}
 
 
+def axis_extent(values: np.ndarray) -> tuple[int, int, int]:
+    """(first, step, size) of the regular axis min..max spanned by the unique key values, step =
+    gcd of their gaps: computed, never allocated, so a garbage key cannot ask for gigabytes."""
+    unique = np.unique(np.asarray(values, dtype=np.int64))
+    if len(unique) == 1:
+        return int(unique[0]), 1, 1
+    step = int(np.gcd.reduce(np.diff(unique)))
+    return int(unique[0]), step, (int(unique[-1]) - int(unique[0])) // step + 1
+
+
 def line_axis(values: np.ndarray) -> np.ndarray:
     """The regular axis min..max spanned by the unique key values, step = gcd of their gaps."""
-    unique = np.unique(values)
-    if len(unique) == 1:
-        return unique.astype(np.int64)
-    step = int(np.gcd.reduce(np.diff(unique).astype(np.int64)))
-    return np.arange(unique[0], unique[-1] + 1, step, dtype=np.int64)
+    first, step, size = axis_extent(values)
+    return first + step * np.arange(size, dtype=np.int64)
 
 
-def grid_2d(n_traces: int) -> TraceGrid:
-    """A line or gather: traces keep their file order along one `trace` dim."""
-    return TraceGrid(("trace",), {"trace": np.arange(n_traces, dtype=np.int64)},
-                     np.arange(n_traces, dtype=np.int64))
+def grid_2d(n_traces: int, positions: np.ndarray | None = None) -> TraceGrid:
+    """A line or gather: traces keep their file order along one `trace` dim (positions: the
+    file positions of the traces kept, when some were skipped)."""
+    positions = np.arange(n_traces, dtype=np.int64) if positions is None else np.asarray(positions, np.int64)
+    return TraceGrid(("trace",), {"trace": positions.copy()}, positions)
+
+
+def _cells(inline: np.ndarray, crossline: np.ndarray) -> int:
+    """Cells of the grid the keys span (a Python int: no overflow, no allocation)."""
+    return axis_extent(inline)[2] * axis_extent(crossline)[2]
 
 
 def _fill(inline: np.ndarray, crossline: np.ndarray) -> tuple[float, int, int]:
-    il_axis, xl_axis = line_axis(inline), line_axis(crossline)
-    cells = np.unique(np.searchsorted(il_axis, inline) * len(xl_axis) + np.searchsorted(xl_axis, crossline))
-    return len(cells) / (len(il_axis) * len(xl_axis)), len(il_axis) * len(xl_axis), len(inline) - len(cells)
+    (i0, di, ni), (x0, dx, nx) = axis_extent(inline), axis_extent(crossline)
+    cells = ni * nx
+    if cells > len(inline) / SUGGEST_FILL:  # too empty to suggest: no need to count its cells
+        return len(inline) / cells, cells, 0
+    occupied = np.unique((np.asarray(inline, np.int64) - i0) // di * nx + (np.asarray(crossline, np.int64) - x0) // dx)
+    return len(occupied) / cells, cells, len(inline) - len(occupied)
 
 
 def one_line_per_trace(inline: np.ndarray, crossline: np.ndarray) -> bool:
@@ -84,7 +101,7 @@ def rank_key_candidates(candidates: dict[tuple[int, int], tuple[np.ndarray, np.n
             continue
         fill, cells, dups = _fill(il, xl)
         if dups == 0 and fill >= SUGGEST_FILL:
-            scored.append((fill, ib, xb, len(line_axis(il)), len(line_axis(xl))))
+            scored.append((fill, ib, xb, axis_extent(il)[2], axis_extent(xl)[2]))
     scored.sort(reverse=True)
     return [f"--iline-byte {ib} --xline-byte {xb} ({ni} x {nx} lines, {fill:.0%} of cells live)"
             for fill, ib, xb, ni, nx in scored]
@@ -104,33 +121,46 @@ def _hint(alternatives, key_bytes, prestack: bool = False, line: bool = False) -
     return hint + "; for 2D lines, gathers or pre-stack data use --layout 2d"
 
 
+def grid_problem(inline: np.ndarray, crossline: np.ndarray) -> str | None:
+    """Why these keys do not form a plausible grid (a trace counter, or too few live cells for
+    the cells they span), or None. Decided from the axes' extents, before any allocation."""
+    n, cells = len(inline), _cells(inline, crossline)
+    if one_line_per_trace(inline, crossline):
+        return "the inline key is different on every trace: a trace counter, not a line number"
+    (_, _, ni), (_, _, nx) = axis_extent(inline), axis_extent(crossline)
+    # the first rule is the plausibility of a cube; the second bounds memory for any grid
+    # (one line with a garbage crossline would otherwise ask for a billion cells)
+    if (n / cells < MIN_FILL and ni > 1 and nx > 1) or cells > max(n / MIN_FILL, MAX_SMALL_GRID):
+        return f"span {ni} x {nx} cells for {n} traces ({n / cells:.1%} filled)"
+    return None
+
+
 def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "error",
             key_bytes: tuple[int, int] = (189, 193), where: str = "",
-            alternatives: dict | None = None, prestack: bool = False) -> TraceGrid:
+            alternatives: dict | None = None, prestack: bool = False,
+            positions: np.ndarray | None = None) -> TraceGrid:
     """Place traces on the (inline, crossline) grid spanned by their keys.
 
     alternatives: {(iline_byte, xline_byte): (inline, crossline)} read from other byte
-    locations, used only to suggest a fix when these keys do not form a grid.
+    locations, used only to suggest a fix when these keys do not form a grid. positions: the
+    file position of each trace (default 0..n-1; other when some traces were skipped).
     """
     if duplicates not in DUPLICATE_POLICIES:
         raise GeometryError(f"unknown duplicates policy {duplicates!r}", where=where,
                             fix=f"use one of {', '.join(DUPLICATE_POLICIES)}")
     inline = np.asarray(inline, dtype=np.int64)
     crossline = np.asarray(crossline, dtype=np.int64)
-    il_axis, xl_axis = line_axis(inline), line_axis(crossline)
     n = len(inline)
-    hint = _hint(alternatives, key_bytes, prestack, line=len(np.unique(inline * (1 << 32) + crossline)) == 1)
+    positions = np.arange(n, dtype=np.int64) if positions is None else np.asarray(positions, np.int64)
     keys = f"inline (byte {key_bytes[0]}) {inline.min()}..{inline.max()}, " \
            f"crossline (byte {key_bytes[1]}) {crossline.min()}..{crossline.max()}"
-    fill = n / (len(il_axis) * len(xl_axis))
-    if one_line_per_trace(inline, crossline):
-        raise GeometryError(f"the inline key is different on every trace ({keys}): a trace counter, not a "
-                            "line number", where=where, fix=hint)
-    if fill < MIN_FILL and len(il_axis) > 1 and len(xl_axis) > 1:
-        raise GeometryError(
-            f"the trace keys do not form a plausible grid: {keys} span "
-            f"{len(il_axis)} x {len(xl_axis)} cells for {n} traces ({fill:.1%} filled)",
-            where=where, fix=hint)
+    problem = grid_problem(inline, crossline)
+    if problem:  # the hint (other byte locations ranked) only now: it costs a pass over each pair
+        hint = _hint(alternatives, key_bytes, prestack, line=len(np.unique(inline * (1 << 32) + crossline)) == 1)
+        what = f"the {problem.removeprefix('the ')} ({keys})" if problem.startswith("the inline") else \
+            f"the trace keys do not form a plausible grid: {keys} {problem}"
+        raise GeometryError(what, where=where, fix=hint)
+    il_axis, xl_axis = line_axis(inline), line_axis(crossline)
     il_idx = np.searchsorted(il_axis, inline)
     xl_idx = np.searchsorted(xl_axis, crossline)
     cells = il_idx * len(xl_axis) + xl_idx
@@ -142,17 +172,18 @@ def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "err
     if n_dup and duplicates == "error":
         taken = np.ones(n, dtype=bool)
         taken[first] = False
-        dup = int(np.flatnonzero(taken)[0])
+        dup = int(np.flatnonzero(taken)[0])  # "error": cells and trace_ids are in file order
         same = int(np.flatnonzero(cells == cells[dup])[0])
-        example = (f"inline {inline[dup]}, crossline {crossline[dup]} holds traces "
-                   f"{min(same, dup)} and {max(same, dup)}")
+        a, b = sorted((int(positions[same]), int(positions[dup])))
+        example = f"inline {inline[dup]}, crossline {crossline[dup]} holds traces {a} and {b}"
+        hint = _hint(alternatives, key_bytes, prestack, line=len(np.unique(inline * (1 << 32) + crossline)) == 1)
         raise GeometryError(
             f"{n_dup} traces fall on an (inline, crossline) cell that another trace already "
             f"holds ({example}); {keys}", where=where,
             fix=hint.replace("; for 2D", "; or keep one with "
                 "--duplicates first|last; for 2D"))
     trace_at_cell = np.full(len(il_axis) * len(xl_axis), -1, dtype=np.int64)
-    trace_at_cell[unique_cells] = trace_ids[first]
+    trace_at_cell[unique_cells] = positions[trace_ids[first]]
     examples = []
     if n_dup:  # a record of what was dropped: a few cells, the trace kept and those dropped
         dropped = np.ones(n, dtype=bool)
@@ -160,9 +191,44 @@ def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "err
         for k in np.flatnonzero(dropped)[:5]:
             t = int(trace_ids[k])
             kept = int(trace_at_cell[cells[k]])
-            examples.append(f"inline {inline[t]}, crossline {crossline[t]}: trace {kept} kept, {t} dropped")
+            examples.append(f"inline {inline[t]}, crossline {crossline[t]}: trace {kept} kept, {positions[t]} dropped")
     return TraceGrid(("inline", "crossline"), {"inline": il_axis, "crossline": xl_axis},
                      trace_at_cell.reshape(len(il_axis), len(xl_axis)), n_dup, tuple(examples))
+
+
+def outlier_cap(n_traces: int) -> int:
+    """The most traces that can be named as damaged: a few headers (1 %, at least 4). More than
+    that is no damage of a few headers but the wrong key bytes, or a survey of separate parts."""
+    return max(4, min(1000, n_traces // 100))
+
+
+def key_outliers(inline: np.ndarray, crossline: np.ndarray) -> np.ndarray:
+    """Which traces have keys far outside the others' (bool per trace), as a damaged header
+    gives: beyond Tukey's far-out fences (3 interquartile ranges, at least 16 line steps) of a
+    key, or off the line step that every repeated key value keeps. Empty when more traces than
+    `outlier_cap` would be named (then the keys are not a grid with a few damaged headers)."""
+    n = len(inline)
+    out = np.zeros(n, dtype=bool)
+    if n < 4:
+        return out
+    for keys in (np.asarray(inline, np.int64), np.asarray(crossline, np.int64)):
+        values, counts = np.unique(keys, return_counts=True)
+        q1, q3 = np.quantile(keys, [0.25, 0.75], method="inverted_cdf")
+        repeated = values[counts > 1]
+        step = int(np.gcd.reduce(np.diff(repeated))) if len(repeated) > 1 else 1
+        margin = max(3 * int(q3 - q1), 16 * max(step, 1))
+        far = (keys < q1 - margin) | (keys > q3 + margin)
+        off_step = (keys - int(q1)) % max(step, 1) != 0 if step > 1 else np.zeros(n, bool)
+        out |= far | off_step
+    return out if 0 < out.sum() <= outlier_cap(n) else np.zeros(n, dtype=bool)
+
+
+def explains_grid(inline: np.ndarray, crossline: np.ndarray, outliers: np.ndarray) -> bool:
+    """Do these outliers spoil a grid? Without them the keys form a plausible one, and a
+    smaller one than with them."""
+    rest_il, rest_xl = inline[~outliers], crossline[~outliers]
+    return (outliers.any() and grid_problem(rest_il, rest_xl) is None
+            and _cells(inline, crossline) > _cells(rest_il, rest_xl))
 
 
 def truncated_tail(grid: TraceGrid) -> tuple[int, str]:

@@ -83,6 +83,7 @@ def _header_byte(value: int) -> int:
 
 
 HeaderByte = Annotated[int, AfterValidator(_header_byte)]
+TracePositions = Annotated[tuple[Annotated[int, Field(ge=0)], ...], BeforeValidator(_split)]
 Workers = Annotated[int, Field(ge=1)] | None
 Probability = Annotated[float, Field(ge=0, le=1)]
 Device = Annotated[str, BeforeValidator(lambda v: _device(str(v)))]
@@ -115,6 +116,9 @@ class SegyKeys(Command):
     y_byte: HeaderByte = param(185, "Y coordinate byte location (185 CDP Y; source Y 77)")
     byteorder: Literal["big", "little"] | None = param(None, "override byte-order detection")
     duplicates: Literal["error", "first", "last"] = param("error", "what to do with two traces on one cell")
+    skip_traces: TracePositions = param((), "leave these traces out of the grid (0-based positions in the file, "
+                                            "e.g. 7,1032): traces with damaged headers that a refusal named; "
+                                            "recorded, and exported back as they were", metavar="N,N")
 
 
 class Info(SegyKeys):

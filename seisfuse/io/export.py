@@ -17,28 +17,48 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse.errors import StoreError
-from seisfuse.io import integrity, schema
+from seisfuse.io import integrity, schema, skipped
 from seisfuse.io import segy_format as sf
 from seisfuse.io.blocks import blocks_covering, chunk_blocks, run_parallel
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ibm import NaNError
+from seisfuse.io.segy_file import decode_samples
 from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
 
 log = logging.getLogger("seisfuse")
 
 
-def _file_positions(trace_index: np.ndarray) -> np.ndarray:
-    """Source positions -> output positions (dense ranks: duplicates dropped at ingest
-    leave gaps in the source positions, which the output closes)."""
+def _file_positions(trace_index: np.ndarray, skipped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Source positions -> output positions of the grid's traces and of the skipped ones (dense
+    ranks: duplicates dropped at ingest leave gaps in the source positions, which the output
+    closes; traces skipped by --skip-traces go back where they were)."""
     live = trace_index >= 0
     out = np.full(trace_index.shape, -1, dtype=np.int64)
-    order = np.sort(trace_index[live])
+    order = np.sort(np.concatenate([trace_index[live], skipped]))
     if len(order) and order[-1] != len(order) - 1:
         out[live] = np.searchsorted(order, trace_index[live])
-    else:
-        out[live] = trace_index[live]
-    return out
+        return out, np.searchsorted(order, skipped)
+    out[live] = trace_index[live]
+    return out, skipped
+
+
+def _write_skipped(fd: int, raw: np.ndarray, positions: np.ndarray, fmt: int, source_fmt: int, byteorder: str,
+                   is_source: bool, data_offset: int, trace_size: int) -> None:
+    """The traces left out by --skip-traces, at their positions: as they were (the amplitude in
+    its own format), re-encoded (the amplitude in another format), or their headers with zero
+    samples (another variable: nothing was predicted there)."""
+    for row, pos in zip(raw, positions):
+        header, words = row[:sf.TRACE_HEADER_SIZE], row[sf.TRACE_HEADER_SIZE:]
+        if is_source and fmt == source_fmt:
+            samples = words
+        else:
+            source = sf.SAMPLE_FORMATS[source_fmt]
+            ns = len(words) // source.itemsize
+            values = decode_samples(words.view(byteorder + source.file_dtype)[None], source) if is_source \
+                else np.zeros((1, ns), np.float32)
+            samples = encode_samples(np.asarray(values, np.float64 if fmt == 6 else np.float32), fmt, byteorder)[0]
+        os.pwrite(fd, np.concatenate([header, samples]).tobytes(), data_offset + int(pos) * trace_size)
 
 
 def _kept_word_chunks(array) -> set[tuple[int, ...]]:
@@ -103,8 +123,9 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
         put_field(binary, sf.BIN["format"], code, order, base=3201)
     head = b"".join(schema.unb64(t) for t in attrs["text_headers_b64"][:1]) + binary.tobytes() + \
         b"".join(schema.unb64(t) for t in attrs["text_headers_b64"][1:])
-    positions = _file_positions(group[schema.TRACE_INDEX][:])
-    n_out = int((positions >= 0).sum())
+    skipped_at, skipped_raw = skipped.read(group)
+    positions, skipped_out = _file_positions(group[schema.TRACE_INDEX][:], skipped_at)
+    n_out = int((positions >= 0).sum()) + len(skipped_at)
     ns = group[var].shape[-1]
     trace_size = sf.TRACE_HEADER_SIZE + ns * sf.SAMPLE_FORMATS[code].itemsize
     dims = schema.spatial_dims(group)
@@ -127,6 +148,8 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
                 _write_block(fd, io, var, block, positions, code, order, len(head), trace_size)
 
             run_parallel(work, blocks, workers or min(4, os.cpu_count() or 1), bar)
+        _write_skipped(fd, skipped_raw, skipped_out, code, attrs["sample_format"], order, var == schema.AMPLITUDE,
+                       len(head), trace_size)
     except BaseException:
         os.close(fd)
         partial.unlink(missing_ok=True)

@@ -26,7 +26,7 @@ import zarr
 from seisfuse import cluster, stats
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import blocks as blocks_mod
-from seisfuse.io import integrity, schema
+from seisfuse.io import integrity, schema, skipped
 from seisfuse.io import segy_format as sf
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ibm import float32_to_ibm
@@ -82,7 +82,7 @@ def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
         n_samples_source=layout.n_samples_source, line_steps=grid.steps(), ingest_manifest=manifest,
         n_dead=index.n_dead, dead_examples=index.dead_examples(), duplicate_examples=list(grid.duplicate_examples),
         layout=index.layout, layout_source=index.layout_source, coordinate_bytes=index.coordinate_source,
-        header_ranges=index.ranges)
+        header_ranges=index.ranges, skipped_traces=index.skipped)
 
 
 def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:
@@ -108,6 +108,7 @@ def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, mani
                             (*dims, "sample"), attrs={"sparse": True, "long_name": "source IBM words that do not "
                                                       "re-encode to themselves, 0 elsewhere (sparse)"})
     _write_coordinates(group, index)
+    skipped.write(group, layout, index.skipped)
     _create_state(group, schema.AMPLITUDE, n_blocks)
     return group
 
@@ -330,7 +331,7 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
                 layout: str = "auto", x_byte: int = 181, y_byte: int = 185, chunks=None, workers: int | None = None,
                 scheduler: str | None = None, byteorder: str | None = None,
                 duplicates: str = "error", domain: str = "auto", allow_short_tail: bool = False,
-                overwrite: bool = False) -> Path:
+                skip_traces=(), overwrite: bool = False) -> Path:
     """Ingest a SEG-Y file as the store's amplitude, or as a label variable of an existing store."""
     path = Path(store)
     cluster.check(scheduler)
@@ -338,7 +339,8 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     with SegyReader(seg) as reader:  # step: index
         index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout, x_byte=x_byte,
                             y_byte=y_byte,
-                            duplicates=duplicates, domain=domain, allow_short_tail=allow_short_tail)
+                            duplicates=duplicates, domain=domain, allow_short_tail=allow_short_tail,
+                            skip_traces=skip_traces)
     if index.layout_source.startswith("auto:") and index.layout == "2d":
         log.info("%s: %s", src, index.layout_source.removeprefix("auto: "))
     if "73/77" in index.coordinate_source:
@@ -356,7 +358,8 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
     manifest = json.loads(json.dumps({
         "fingerprint": fingerprint(seg), "var": var, "iline_byte": iline_byte, "xline_byte": xline_byte,
         "x_byte": x_byte, "y_byte": y_byte,
-        "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder}))
+        "layout": layout, "chunks": chunks, "duplicates": duplicates, "byteorder": seg.byteorder,
+        **({"skip_traces": [s["trace"] for s in index.skipped]} if index.skipped else {})}))
     workers = workers or min(4, os.cpu_count() or 1)
     if var == schema.AMPLITUDE:  # step: create (or resume, or repair)
         same = not overwrite and schema.attribute(path, "ingest_manifest") == manifest

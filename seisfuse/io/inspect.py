@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse import stats
-from seisfuse.io import integrity, schema
+from seisfuse.io import integrity, schema, skipped
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyReader, decode_samples, scan
 from seisfuse.io.segy_index import build_index
@@ -16,11 +16,11 @@ INFO_TRACES = 4096  # traces read, evenly spaced, for the statistics of a SEG-Y 
 
 
 def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto", x_byte: int = 181,
-              y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error") -> dict:
+              y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error", skip_traces=()) -> dict:
     seg = scan(path, byteorder)
     with SegyReader(seg) as reader:
         index = build_index(seg, reader, iline_byte=iline_byte, xline_byte=xline_byte, mode=layout,
-                            duplicates=duplicates, x_byte=x_byte, y_byte=y_byte)
+                            duplicates=duplicates, x_byte=x_byte, y_byte=y_byte, skip_traces=skip_traces)
         picks = np.unique(np.linspace(0, seg.n_traces - 1, min(seg.n_traces, INFO_TRACES)).astype(np.int64))
         values = decode_samples(reader.read_positions(picks)["samples"], seg.sample_format)
     summary = stats.summarize(stats.block_stats(values), stats.subsample(values, 1 << 20))
@@ -41,6 +41,7 @@ def segy_info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str
         "coordinates": _ranges(index.ranges, index.coordinate_source),
         "missing_traces": grid.n_missing, "duplicates_dropped": grid.n_duplicates_dropped,
         "dead_traces": _dead(index.n_dead, index.dead_examples()),
+        **({"skipped_traces": skipped.describe(index.skipped)} if index.skipped else {}),
         **({"duplicate_examples": list(grid.duplicate_examples)} if grid.duplicate_examples else {}),
         "statistics": {**summary, "from_traces": len(picks)},
         "text_header": sf.decode_text(seg.text_headers[0]),
@@ -110,6 +111,7 @@ def store_info(path) -> dict:
         if dims and schema.AMPLITUDE in group else {},
         "missing_traces": attrs.get("n_missing"), "dead_traces": _dead(attrs.get("n_dead"), attrs.get("dead_examples")),
         "duplicates_dropped": attrs.get("n_duplicates_dropped"),
+        **({"skipped_traces": skipped.describe(attrs["skipped_traces"])} if attrs.get("skipped_traces") else {}),
         **({"ibm_words_kept": f"{attrs['n_ibm_words_kept']} samples whose IBM words do not re-encode to "
                               "themselves (unnormalised, zero with an exponent, outside float32's range): "
                               "restored on export"} if attrs.get("n_ibm_words_kept") else {}),

@@ -46,7 +46,8 @@ IBM_WORDS = "ibm_source_words"
 TRACE_ARRAYS = (TRACE_HEADERS, TRACE_MASK, TRACE_INDEX)  # per trace, written with the amplitude
 SPARSE_CHUNKS = "chunk_list"
 HEADER_COORDS = ("cdp_x", "cdp_y", "offset")
-RESERVED = {AMPLITUDE, TRACE_MASK, TRACE_HEADERS, TRACE_INDEX, IBM_WORDS, "inline", "crossline", "trace",
+SKIPPED = "skipped_traces"  # raw traces left out by --skip-traces (seisfuse.io.skipped)
+RESERVED = {AMPLITUDE, TRACE_MASK, TRACE_HEADERS, TRACE_INDEX, IBM_WORDS, SKIPPED, "inline", "crossline", "trace",
             "sample", *HEADER_COORDS}
 DEFAULT_CHUNKS = (64, 64, 64)
 

@@ -179,6 +179,13 @@ def scan(path: str | os.PathLike, byteorder: str | None = None) -> SegyLayout:
         dt = get("ext_sample_interval")
     if dt <= 0 and first_trace:
         dt = sf.TRACE["sample_interval"].read(first_trace, order)
+    if dt <= 0:  # a time or depth axis needs it: every later step (axes, plots, export) divides by it
+        said = f"binary header bytes 3217-3218 say {get('sample_interval')}" + (
+            f", the first trace header's bytes 117-118 say {sf.TRACE['sample_interval'].read(first_trace, order)}"
+            if first_trace else "")
+        raise SegyFormatError(f"no usable sample interval: {said}", where=where,
+                              fix="set the sample interval (microseconds in time, millimetres in depth) in binary "
+                                  "header bytes 3217-3218, e.g. with segyio")
     return SegyLayout(
         path=str(path), file_size=size, byteorder=order, byteorder_source=source,
         text_headers=(text, *extended), binary_header=binary, sample_format=fmt, n_samples=ns,
