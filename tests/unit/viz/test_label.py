@@ -26,7 +26,15 @@ from seisfuse.io import schema
 from seisfuse.io.arrays import write_variable
 from seisfuse.viz.labels import label_spec
 from seisfuse.viz.view import decimation
-from tests.unit.viz.browser import Stroke, index_under_cursor, open_browser, open_page, paint, save_labels
+from tests.unit.viz.browser import (
+    Stroke,
+    index_under_cursor,
+    open_browser,
+    open_page,
+    paint,
+    paint_and_save,
+    save_labels,
+)
 
 INLINES, CROSSLINES = np.arange(201, 249), np.arange(1001, 1073)
 SAMPLES = 500.0 + 2.0 * np.arange(80)
@@ -200,6 +208,7 @@ def test_paint_undo_erase_and_save_in_a_real_browser(store, tmp_path):
         assert _text(browser, "label-status") == n
         time.sleep(0.5)
         assert list(downloads.iterdir()) == []
+        browser.execute_script("delete window.CompressionStream;")  # the PNGs' stored-deflate fallback
         zipped = save_labels(browser, downloads)
         assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     finally:
@@ -216,10 +225,15 @@ def test_paint_undo_erase_and_save_in_a_real_browser(store, tmp_path):
                                 "shape": [len(SAMPLES), len(CROSSLINES)]}]}
 
 
-def _hover_cell(browser, stroke: Stroke) -> tuple[int, int]:
-    """The (column, row) panel cell under a stroke's start, before painting."""
+def _index_at(browser, stroke: Stroke) -> tuple[int, int, int]:
+    """The shown (inline, crossline, sample) index under a stroke's start."""
     _hover(browser, stroke.panel, stroke.start)
-    _, j, k = index_under_cursor(browser)
+    return index_under_cursor(browser)
+
+
+def _hover_cell(browser, stroke: Stroke) -> tuple[int, int]:
+    """The (column, row) cell of the inline panel under a stroke's start."""
+    _, j, k = _index_at(browser, stroke)
     return j, k
 
 
@@ -230,15 +244,13 @@ def test_a_painted_page_pixel_is_a_step_by_step_block_of_the_full_line(store, tm
     step = seisfuse.view(store, variables=["fault", "prob"], label="facies", region=(start, stop),
                          budget_mb=1, out=page)["step"]
     assert step > 1
+    clicks = [Stroke(start=(10, 20), cls=1), Stroke(start=(-30, 10), panel="crossline", cls=0)]  # a page pixel each
     browser = open_browser(downloads)
     try:
-        open_page(browser, page)
-        browser.execute_script("delete window.CompressionStream;")  # the PNGs' stored-deflate fallback
+        zipped = paint_and_save(browser, page, downloads, clicks)
+        (i, j, k), (ci, cj, ck) = (_index_at(browser, s) for s in clicks)  # the page pixels clicked
         assert [_text(browser, f"class-{k}") for k in range(3)] == FACIES
         assert "facies unlabelled" in _hover(browser, "inline", (0, 0))  # beyond the first ten inlines
-        (i, j, k), = paint(browser, Stroke(start=(10, 20), cls=1))  # one click: one page pixel
-        (ci, cj, ck), = paint(browser, Stroke(start=(-30, 10), panel="crossline", cls=0))
-        zipped = save_labels(browser, downloads)
     finally:
         browser.quit()
     pngs, index = _zip(zipped)
