@@ -256,16 +256,19 @@ def plot(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
 
 
 def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
-         out: str = "view.html", budget_mb: float = 50.0, region: tuple[int, int] | None = None) -> dict:
+         out: str = "view.html", budget_mb: float = 50.0, region: tuple[int, int] | None = None,
+         label: str | None = None, classes=()) -> dict:
     """A self-contained HTML viewer of the store (inline, crossline and slice panels with
-    sliders, layers with opacity, the value under the cursor), decimated to fit budget_mb."""
+    sliders, layers with opacity, the value under the cursor), decimated to fit budget_mb.
+    `label`: a variable to paint (`classes`: its class names when it is not in the store yet);
+    the page's save downloads masks in `labels import`'s format (seisfuse.viz.labels)."""
     from seisfuse.viz.view import write_view  # imports matplotlib's colour maps
 
     a = c.check(c.View, locals(), "seisfuse.view")
     _intact(a.store)
     resources.output_folder(a.out)
     return write_view(a.store, a.out, variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity,
-                      budget_mb=a.budget_mb, region=a.region)
+                      budget_mb=a.budget_mb, region=a.region, label=a.label, classes=a.classes)
 
 
 def datasets(action, name, src, out, *, overwrite: bool = False) -> dict:

@@ -26,6 +26,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -322,6 +324,20 @@ class View(Picture):
     budget_mb: float = param(50.0, "largest HTML file: the volume is decimated to fit", ge=1, le=2000)
     region: Region | None = param(None, "only the inlines START,STOP (index range, stop excluded)",
                                   metavar="START,STOP")
+    label: Name | None = param(None, "a label variable to paint: adds a brush whose save downloads "
+                                     "<store>-<label>-labels.zip (stored ZIP) for `seisfuse labels import`: per "
+                                     "painted line an 8-bit grey PNG inline_N_mask.png or crossline_N_mask.png (N: "
+                                     "line number), full resolution, rows samples, columns the line's traces in "
+                                     "store order, value = class, 255 = not painted; and labels.json (store, var, "
+                                     "class_names, step, lines: file, direction, line, shape)")
+    classes: Names = param((), "class names (0, 1, ...) of a --label variable not in the store", metavar="NAME,NAME")
+
+    @field_validator("classes")
+    @classmethod
+    def _classes_of_a_label(cls, classes, info: ValidationInfo):
+        if classes and "label" in info.data and info.data["label"] is None:  # (not when --label was refused)
+            raise ValueError("names the classes of the variable to paint: give it with --label NAME")
+        return classes
 
 
 DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)

@@ -4,8 +4,12 @@ predictions in any browser, without a server or network access.
 The volume is decimated by one step on every axis until the file fits the budget, read chunk
 block by chunk block (never the whole volume at once), and embedded as base64: the amplitude
 as int16 over its [min, max] range (-32768 marks NaN), each label/prediction as uint8 (exact
-for labels and classes, 1/255 steps for probabilities). The page's JavaScript (viewer.js,
-written for seisfuse: no framework, no CDN) draws the panels, axes and colour bar itself.
+for labels and classes, 1/255 steps for probabilities; 255 is an unlabelled voxel of a label).
+The page's JavaScript (viewer.js, written for seisfuse: no framework, no CDN) draws the panels,
+axes and colour bar itself.
+
+With a label variable (`label=`), the page also gets a brush (labeler.js) and its Save
+downloads the painted lines as masks: the file format is described in seisfuse.viz.labels.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from seisfuse.errors import SeisfuseError
 from seisfuse.io import schema
 from seisfuse.io.blocks import chunk_blocks
 from seisfuse.progress import Progress
+from seisfuse.viz.labels import UNLABELLED, label_spec, unlabelled_value
 from seisfuse.viz.sections import METRES_PER_MS, _spacing, amplitude_clip, clamp_exaggeration, variable_kind
 
 AMP_LEVELS = 65534  # int16 codes -32767..32767; -32768 is NaN
@@ -72,18 +77,24 @@ def _quantize_amplitude(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.where(np.isfinite(values), q, -32768).astype("<i2")
 
 
-def _variable(name: str, values: np.ndarray, group: zarr.Group) -> tuple[dict, np.ndarray]:
-    kind = variable_kind(values.astype(np.float32))
-    finite = values[np.isfinite(values)]
-    if kind in ("binary", "classes"):
-        lo, hi, codes = 0.0, 255.0, np.nan_to_num(values).astype(np.uint8)
-        n = int(finite.max()) + 1 if finite.size else 1
+def _variable(name: str, values: np.ndarray, group: zarr.Group,
+              label: dict | None = None) -> tuple[dict, np.ndarray]:
+    """A layer's metadata and uint8 codes; `label`: the painted variable's classes (label_spec)."""
+    unlabelled = unlabelled_value(group[name])
+    known = np.isfinite(values) & (values != unlabelled if unlabelled is not None else True)
+    kind = "classes" if label else variable_kind(np.where(known, values, np.nan).astype(np.float32))
+    finite = values[known]
+    if kind in ("binary", "classes"):  # unlabelled and NaN: UNLABELLED, drawn transparent
+        lo, hi, codes = 0.0, 255.0, np.where(known, values, UNLABELLED).astype(np.uint8)
+        n = label["classes"] if label else int(finite.max()) + 1 if finite.size else 1
     else:
+        finite = values[np.isfinite(values)]
         lo, hi = (0.0, 1.0) if kind == "probability" else (float(finite.min()), float(finite.max()))
         codes = np.round((np.clip(np.nan_to_num(values, nan=lo), lo, hi) - lo) / max(hi - lo, 1e-30) * 255)
         codes, n = codes.astype(np.uint8), 0
-    meta = {"name": name, "kind": kind, "lo": lo, "hi": hi, "classes": n,
-            "class_names": group[name].attrs.get("class_names") or [f"class {k}" for k in range(n)]}
+    names = label["class_names"] if label else group[name].attrs.get("class_names") or [f"class {k}" for k in range(n)]
+    meta = {"name": name, "kind": kind, "lo": lo, "hi": hi, "classes": n, "class_names": names,
+            "unlabelled": UNLABELLED if kind in ("binary", "classes") else None}
     return meta, codes
 
 
@@ -92,14 +103,20 @@ def _lut(name: str, n: int = 256) -> list[list[int]]:
 
 
 def write_view(store, out, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
-               budget_mb: float = 50.0, region: tuple[int, int] | None = None) -> dict:
-    """Write the viewer; returns what went in (decimation step, shape, bytes)."""
+               budget_mb: float = 50.0, region: tuple[int, int] | None = None, label: str | None = None,
+               classes: tuple[str, ...] = ()) -> dict:
+    """Write the viewer; returns what went in (decimation step, shape, bytes). `label`: the
+    variable to paint (with `classes` when it is not in the store yet): the page gets a brush
+    whose Save downloads masks in `seisfuse labels import`'s format (seisfuse.viz.labels)."""
     group = schema.open_group(store)
     amplitude = group[schema.AMPLITUDE]
     for name in variables:
         if name not in group or name not in schema.complete_variables(group):
             raise SeisfuseError(f"the store has no complete variable {name!r}", where=schema.where(group),
                                 fix=f"choose from {', '.join(schema.complete_variables(group)) or 'none'}")
+    spec = label_spec(group, label, tuple(classes)) if label else None
+    if spec and spec["exists"] and label not in variables:  # an existing label is a layer too
+        variables = (*variables, label)
     two_d = schema.spatial_dims(group) == ("trace",)
     images = group.attrs.get("collection") == "images"
     names = list(group.attrs.get("image_names") or [])
@@ -134,7 +151,8 @@ def write_view(store, out, *, variables=(), clip: float = 99.0, cmap: str = "gra
         lo = float(stats.get("min", np.nanmin(amp)))
         hi = float(stats.get("max", np.nanmax(amp)))
         limit, clip_source = amplitude_clip(amplitude, clip, amp)
-        layers = [_variable(n, read_decimated(arrays[n], inlines, step, bar), group) for n in variables]
+        layers = [_variable(n, read_decimated(arrays[n], inlines, step, bar), group, spec if n == label else None)
+                  for n in variables]
     ii = np.arange(inlines.start, inlines.stop, step)
     jj, kk = np.arange(0, shape[1], step), np.arange(0, shape[2], step)
     width = {"inline": shape[1] * dx_xl, "crossline": shape[0] * dx_il}
@@ -159,10 +177,16 @@ def write_view(store, out, *, variables=(), clip: float = 99.0, cmap: str = "gra
         "panel_ratio": {k: height / w * clamp_exaggeration(height / w) for k, w in width.items()}
                        | {"sample": shape[0] * dx_il / (shape[1] * dx_xl) * clamp_exaggeration(
                            shape[0] * dx_il / (shape[1] * dx_xl))},
+        # label mode: what the brush paints, and where the shown lines lie in the store (a saved
+        # mask is a whole line: a crossline's mask spans all the store's inlines, even of a region)
+        "label": spec and spec | {"store_inlines": arrays[schema.AMPLITUDE].shape[0], "region_start": inlines.start},
     }
     blobs = {"amplitude": _b64(_quantize_amplitude(amp, lo, hi))} | {m["name"]: _b64(c) for m, c in layers}
     page = (files("seisfuse.viz") / "viewer.html").read_text()
     script = (files("seisfuse.viz") / "viewer.js").read_text()
+    if spec:  # the brush: its toolbar and script only in label mode
+        script += "\n" + (files("seisfuse.viz") / "labeler.js").read_text()
+    page = page.replace("<!--LABEL-->", '<div class="controls" id="label-toolbar"></div>' if spec else "")
     data = "\n".join(f'<script type="application/octet-stream" id="blob-{name}">{text}</script>'
                      for name, text in blobs.items())
     html = (page.replace("/*META*/", json.dumps(meta).replace("</", "<\\/")).replace("<!--DATA-->", data)

@@ -2,7 +2,9 @@
 // metadata (JSON) and the decimated volumes (base64: amplitude int16, layers uint8) in C order
 // (inline, crossline, sample). Panels: the inline (crossline x time), the crossline (inline x
 // time) and the slice (crossline x inline, inlines upwards), each with its axes in the
-// survey's numbers, the layers over the amplitude, dead traces hatched grey.
+// survey's numbers, the layers over the amplitude, dead traces hatched grey. In label mode
+// (`seisfuse view --label VAR`) labeler.js follows in the same script and uses OVERLAYS,
+// READOUTS, cellAt and drawCells.
 "use strict";
 const M = JSON.parse(document.getElementById("meta").textContent);
 const [NI, NJ, NK] = M.shape;
@@ -20,6 +22,8 @@ function decode(id, Type) {
 const AMP = decode("amplitude", Int16Array);
 const LAYERS = M.layers.map((m) => ({ ...m, codes: decode(m.name, Uint8Array), on: true, opacity: M.opacity }));
 const state = { inline: Math.floor(NI / 2), crossline: Math.floor(NJ / 2), sample: Math.floor(NK / 2) };
+const OVERLAYS = [];  // functions (panel kind, c, r, rgb) drawing over a panel cell (the brush's paint)
+const READOUTS = [];  // functions (panel kind, c, r) -> more readout text, or ""
 
 function amplitude(i, j, k) {
   const q = AMP[(i * NJ + j) * NK + k];
@@ -75,6 +79,7 @@ function pixel(i, j, k, c, r) {
   LAYERS.forEach((layer, n) => {
     if (!layer.on) return;
     const v = layerValue(layer, i, j, k);
+    if (v === layer.unlabelled) return;  // an unlabelled voxel of a label: transparent
     if (layer.kind === "binary") { if (v >= 0.5) blend(rgb, BINARY[n % BINARY.length], layer.opacity); }
     else if (layer.kind === "classes") blend(rgb, M.luts.classes[v % 10], layer.opacity);
     else {
@@ -105,14 +110,31 @@ function axisPosition(values, v) {  // fractional index of coordinate v on a reg
   return (v - values[0]) / (values[1] - values[0]);
 }
 
+function cellColour(kind, c, r) {
+  const [i, j, k] = PANELS[kind].at(c, r);
+  const rgb = pixel(i, j, k, c, r);
+  for (const overlay of OVERLAYS) overlay(kind, c, r, rgb);
+  return rgb;
+}
+
+function drawCells(kind, cells) {  // redraw a few cells of a drawn panel, [[c, r], ...]
+  const p = PANELS[kind], ctx = p.canvas.getContext("2d");
+  const x = (c) => Math.round(MARGIN.left + c * p.width / p.cols());
+  const y = (r) => Math.round(MARGIN.top + r * p.height / p.rows());
+  for (const [c, r] of cells) {
+    const rgb = cellColour(kind, c, r);
+    ctx.fillStyle = `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
+    ctx.fillRect(x(c), y(r), x(c + 1) - x(c), y(r + 1) - y(r));
+  }
+}
+
 function draw(kind) {
   const p = PANELS[kind];
   const cols = p.cols(), rows = p.rows();
   const image = new ImageData(cols, rows);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const [i, j, k] = p.at(c, r);
-      const rgb = pixel(i, j, k, c, r);
+      const rgb = cellColour(kind, c, r);
       const o = (r * cols + c) * 4;
       image.data[o] = rgb[0]; image.data[o + 1] = rgb[1]; image.data[o + 2] = rgb[2]; image.data[o + 3] = 255;
     }
@@ -148,19 +170,30 @@ function drawAll() { for (const kind of visible()) draw(kind); }
 
 function visible() { return M.two_d || M.images ? ["inline"] : ["inline", "crossline", "sample"]; }
 
-function readout(kind, event) {
+function cellAt(kind, event) {  // the panel cell [c, r] under the mouse, or null outside the image
   const p = PANELS[kind];
   const c = Math.floor((event.offsetX - MARGIN.left) / p.width * p.cols());
   const r = Math.floor((event.offsetY - MARGIN.top) / p.height * p.rows());
+  return c < 0 || r < 0 || c >= p.cols() || r >= p.rows() ? null : [c, r];
+}
+
+function readout(kind, event) {
+  const p = PANELS[kind];
+  const cell = cellAt(kind, event);
   const out = document.getElementById("readout");
-  if (c < 0 || r < 0 || c >= p.cols() || r >= p.rows()) { out.textContent = ""; return; }
+  if (!cell) { out.textContent = ""; return; }
+  const [c, r] = cell;
   const [i, j, k] = p.at(c, r);
   const parts = [M.images ? `image ${M.images[i]} · column ${j * M.step}` :
                  M.two_d ? `trace ${M.crossline[j]}` : `inline ${M.inline[i]}`,
                  ...(M.two_d || M.images ? [] : [`crossline ${M.crossline[j]}`]),
                  `${fmt(M.sample[k])} ${M.unit}`, `amplitude ${fmt(amplitude(i, j, k))}`];
-  for (const layer of LAYERS) parts.push(`${layer.name} ${fmt(layerValue(layer, i, j, k))}`);
+  for (const layer of LAYERS) {
+    const v = layerValue(layer, i, j, k);
+    parts.push(`${layer.name} ${v === layer.unlabelled ? "unlabelled" : fmt(v)}`);
+  }
   if (M.dead[i][j]) parts.push("(missing or dead trace)");
+  for (const more of READOUTS) { const text = more(kind, c, r); if (text) parts.push(text); }
   out.textContent = parts.join(" · ");
   out.dataset.index = JSON.stringify([i, j, k]);
 }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import zarr
 
 import seisfuse
 from seisfuse.viz.view import HTML_OVERHEAD, decimation, read_decimated
+from tests.unit.viz.browser import open_browser as _browser
 
 INLINES, CROSSLINES = np.arange(201, 249), np.arange(1001, 1073)
 SAMPLES = 500.0 + 2.0 * np.arange(80)
@@ -85,23 +85,6 @@ def test_misuse_is_one_line_and_writes_nothing(store, tmp_path, run_cli, args, m
     code, _, err = run_cli("view", str(store), *args, *out)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert list(tmp_path.iterdir()) == []
-
-
-def _browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("headless Chromium is not installed (apt-get install chromium chromium-driver; "
-                    "./scripts/test.sh does it where it can)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1700,1300"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver), options=options)
 
 
 def _value(readout: str, name: str) -> str:
