@@ -7,6 +7,7 @@ drift): each call is checked there first, with the same message as the CLI and p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seisfuse import resources
+from seisfuse import devices, locks, resources
 from seisfuse.config import commands as c
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.io import integrity, schema
@@ -51,22 +52,25 @@ def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_b
            x_byte: int = 181, y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error",
            skip_traces=(), chunks=None,
            workers: int | None = None, scheduler: str | None = None, domain: str = "auto",
-           allow_short_tail: bool = False, overwrite: bool = False) -> Path:
+           allow_short_tail: bool = False, overwrite: bool = False, force_unlock: bool = False) -> Path:
     """SEG-Y (or .npy) -> store. With var != 'amplitude', adds a label variable to an existing store.
 
     scheduler: None (threads in this process); 'local', 'slurm:N' or an address: Dask workers.
     """
     a = c.check(c.Ingest, locals(), "seisfuse.ingest")
     src = Path(a.src)
-    if src.suffix.lower() == ".npy":
-        if not src.is_file():
-            raise SeisfuseError("no such file", where=str(src), fix="check the path")
-        values = np.load(src, mmap_mode="r")
-        if a.var == schema.AMPLITUDE:
-            return store_from_array(values, a.store, overwrite=a.overwrite, chunks=a.chunks)
-        write_variable(a.store, a.var, values, overwrite=a.overwrite)
-        return Path(a.store)
-    return ingest_segy(**a.kwargs())
+    resources.output_folder(a.store)
+    with locks.guard(a.store, None if a.var == schema.AMPLITUDE else a.var, force=a.force_unlock), \
+            resources.writing(f"ingest of {src.name} into {Path(a.store).name}", a.store, again="resumes"):
+        if src.suffix.lower() == ".npy":
+            if not src.is_file():
+                raise SeisfuseError("no such file", where=str(src), fix="check the path")
+            values = np.load(src, mmap_mode="r")
+            if a.var == schema.AMPLITUDE:
+                return store_from_array(values, a.store, overwrite=a.overwrite, chunks=a.chunks)
+            write_variable(a.store, a.var, values, overwrite=a.overwrite)
+            return Path(a.store)
+        return ingest_segy(**a.kwargs(without=("force_unlock",)))
 
 
 def build_model(name: str, **kwargs):
@@ -85,7 +89,8 @@ def load_config(path, overrides: list[str] | None = None) -> TrainConfig:
     return load_train_config(path, overrides)
 
 
-def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: bool = False) -> dict:
+def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: bool = False,
+          force_unlock: bool = False) -> dict:
     """Train a model from a config (path, dict or TrainConfig); writes runs/<name>/.
 
     The same call after an interruption resumes from runs/<name>/last.pt (resume=False
@@ -95,20 +100,28 @@ def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: 
 
     a = c.check(c.Train, {**locals(), "overrides": list(overrides)}, "seisfuse.train")
     cfg = a.config if isinstance(a.config, TrainConfig) else load_config(a.config, a.overrides)
-    resources.check_device(cfg.train.device)
-    if a.overwrite and cfg.run_dir.exists():
-        shutil.rmtree(cfg.run_dir)
+    devices.check_device(cfg.train.device)
     # Imported here, not at the top: torch takes seconds to import and the data commands
     # must not pay for it.
     from seisfuse.training import train as run_training
 
-    return run_training(cfg, resume=a.resume)
+    with contextlib.ExitStack() as held, \
+            resources.writing(f"training run {cfg.name}", cfg.run_dir, again="resumes from the last checkpoint"):
+        def take_the_run() -> None:
+            """Once the model is built (a bad option leaves no folder), by rank 0 for every process of a
+            torchrun job: one writer per run, and only then --overwrite's removal of the old run."""
+            resources.output_folder(cfg.run_dir)
+            held.enter_context(locks.guard(cfg.run_dir, force=a.force_unlock, what=f"training run {cfg.name}"))
+            if a.overwrite and cfg.run_dir.exists():
+                shutil.rmtree(cfg.run_dir)
+
+        return run_training(cfg, resume=a.resume, on_start=take_the_run)
 
 
 def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: int = 1, overlap: float = 0.5,
             blend: str = "gaussian", direction: str = "inline", tta: bool = False, batch_size: int = 16,
             output: str = "probability", threshold: float = 0.5, device: str = "auto", scheduler: str | None = None,
-            overwrite: bool = False):
+            overwrite: bool = False, force_unlock: bool = False):
     """Predict a whole volume with overlap blending, out of core.
 
     checkpoint: a checkpoint path (normalisation, tile and task come with it) or a model (then
@@ -122,7 +135,7 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
     its own, else 2) or a Dask scheduler address.
     """
     a = c.check(c.Predict, locals(), "seisfuse.predict")
-    resources.check_device(a.device)
+    devices.check_device(a.device)
     # Imported here: torch takes seconds to import and the data commands must not pay for it.
     from seisfuse.infer import Predictor, Settings
     from seisfuse.infer.memory import predict_array
@@ -156,8 +169,11 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
         log.warning("%d NaN/Inf samples in the input: treated as missing (zero) by the model, and their "
                     "prediction is 0", nonfinite)
     if on_store:
-        return predict_store(predictor, a.volume, var=a.var, settings=settings, checkpoint_path=path,
-                             scheduler=a.scheduler, device=a.device, tta=a.tta, overwrite=a.overwrite)
+        with locks.guard(a.volume, a.var, force=a.force_unlock), \
+                resources.writing(f"the prediction {a.var!r}", a.volume, needed=per_voxel * amplitude.size,
+                                  again="resumes"):
+            return predict_store(predictor, a.volume, var=a.var, settings=settings, checkpoint_path=path,
+                                 scheduler=a.scheduler, device=a.device, tta=a.tta, overwrite=a.overwrite)
     return predict_array(predictor, a.volume, settings, a.var)
 
 
@@ -189,7 +205,8 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
     result = evaluate_store(a.store[0], a.pred, label, **options) if len(a.store) == 1 else \
         evaluate_stores(a.store, a.pred, label, **options)
     if a.out is not None:
-        Path(a.out).write_text(json.dumps(result, indent=2))
+        with resources.writing("the metrics", a.out), resources.replacing(a.out) as tmp:
+            tmp.write_text(json.dumps(result, indent=2))
     return result
 
 
@@ -221,10 +238,13 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
                             f"(variants with finished runs: {variants})", where=a.run_dirs[0],
                             fix="give pairs as a-b with two variant names of these experiments")
     resources.output_folder(Path(a.out) / "table.md")
-    result = write_report(a.run_dirs, a.out, a.caption, pairs=pairs, runs=runs)
-    if a.panel is not None:
-        result["files"]["panel"] = str(panel_figure(a.panel.store, a.panel.label, list(a.panel.predictions),
-                                                    Path(a.out) / "panel.png"))
+    with resources.writing("the report", a.out), resources.staged(a.out) as staging:
+        result = write_report(a.run_dirs, staging, a.caption, pairs=pairs, runs=runs)
+        if a.panel is not None:
+            result["files"]["panel"] = str(panel_figure(a.panel.store, a.panel.label, list(a.panel.predictions),
+                                                        staging / "panel.png"))
+    result["files"] = {kind: str(Path(a.out) / Path(path).relative_to(staging))
+                       for kind, path in result["files"].items()}
     for kind, path in result["files"].items():
         log.info("  %s: %s", kind, path)
     return result
@@ -249,10 +269,11 @@ def plot(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
     a = c.check(c.Plot, locals(), "seisfuse.plot")
     _intact(a.store)
     resources.output_folder(a.out)
-    return plot_figure(a.store, inline=a.inline, crossline=a.crossline, sample=a.sample,
-                       inline_index=a.inline_index, crossline_index=a.crossline_index, sample_index=a.sample_index,
-                       variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity, aspect=a.aspect,
-                       out=a.out)
+    with resources.writing("the figure", a.out), resources.replacing(a.out) as tmp:
+        return plot_figure(a.store, inline=a.inline, crossline=a.crossline, sample=a.sample,
+                           inline_index=a.inline_index, crossline_index=a.crossline_index,
+                           sample_index=a.sample_index, variables=a.variables, clip=a.clip, cmap=a.cmap,
+                           opacity=a.opacity, aspect=a.aspect, out=tmp)
 
 
 def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
@@ -267,18 +288,20 @@ def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
     a = c.check(c.View, locals(), "seisfuse.view")
     _intact(a.store)
     resources.output_folder(a.out)
-    return write_view(a.store, a.out, variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity,
-                      budget_mb=a.budget_mb, region=a.region, label=a.label, classes=a.classes)
+    with resources.writing("the viewer", a.out):
+        return write_view(a.store, a.out, variables=a.variables, clip=a.clip, cmap=a.cmap, opacity=a.opacity,
+                          budget_mb=a.budget_mb, region=a.region, label=a.label, classes=a.classes)
 
 
-def datasets(action, name, src, out, *, overwrite: bool = False) -> dict:
+def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: bool = False) -> dict:
     """`seisfuse datasets prepare NAME SRC OUT`: a data set's files -> its stores (see
     seisfuse.datasets.prepare, which this checks and calls)."""
     from seisfuse.datasets import prepare
 
     a = c.check(c.Datasets, locals(), "seisfuse.datasets")
     resources.output_folder(a.out)
-    return prepare(a.name, a.src, a.out, overwrite=a.overwrite)
+    with locks.guard(a.out, force=a.force_unlock), resources.writing(f"the {a.name} stores", a.out):
+        return prepare(a.name, a.src, a.out, overwrite=a.overwrite)
 
 
 def _intact(store) -> None:
@@ -304,11 +327,12 @@ def export(store, out, *, var: str = "amplitude", fmt: str | None = None, worker
     fmt: source, ibm or ieee; default source for the amplitude, ieee for other variables."""
     a = c.check(c.Export, locals(), "seisfuse.export")
     resources.output_folder(a.out)
-    return export_segy(a.store, a.out, var=a.var, fmt=a.format, overwrite=a.overwrite, workers=a.workers)
+    with resources.writing(f"the export of {a.var!r}", a.out):
+        return export_segy(a.store, a.out, var=a.var, fmt=a.format, overwrite=a.overwrite, workers=a.workers)
 
 
 def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "faults", segy_format: str = "ieee",
-          overwrite: bool = False, **survey_options) -> Path:
+          overwrite: bool = False, force_unlock: bool = False, **survey_options) -> Path:
     """A synthetic faulted survey as a store with `fault` and `facies` labels; with segy,
     also survey.sgy, fault.sgy and facies.sgy written in that folder (IEEE float, or IBM).
     survey_options go to seisfuse.data.synthetic.make_survey (n_faults, peak_hz, snr...)."""
@@ -317,28 +341,45 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
 
     resources.check_memory(memory_needed(a.shape), f"a synthetic survey of shape {a.shape}",
                            "choose a smaller --shape")
-    resources.check_disk(a.out, 6 * int(np.prod(a.shape)) + (15 * int(np.prod(a.shape)) if a.segy else 0),
-                         f"a synthetic survey of shape {a.shape}")
-    survey = make_survey(a.shape, a.seed, **survey_options)
-    text = [f"seisfuse synthetic faulted survey, seed {a.seed}",
-            f"shape {tuple(a.shape)} (inline, crossline, sample)",
-            f"{survey.params['n_faults']} faults, Ricker {survey.params['peak_hz']:.1f} Hz, "
-            f"SNR {survey.params['snr']:.1f}",
-            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100), 4 ms TIME"]
-    store = store_from_array(survey.amplitude, a.out, labels={"fault": survey.fault, "facies": survey.facies},
-                             overwrite=a.overwrite, text=text)
-    group = schema.open_group(store, mode="r+")
-    group.attrs["synthetic"] = json.loads(json.dumps(survey.params))
-    group.attrs["default_label"] = {"faults": "fault", "facies": "facies"}[a.task]
-    if a.segy is not None:
-        segy_dir = Path(a.segy)
-        try:
-            segy_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the SEG-Y folder ({exc.strerror})", where=str(segy_dir),
-                             fix="choose a writable --segy folder") from None
-        fmt = {"ieee": "source", "ibm": "ibm"}[a.segy_format]
-        export(store, segy_dir / "survey.sgy", fmt=fmt, overwrite=a.overwrite)
-        for label in ("fault", "facies"):
-            export(store, segy_dir / f"{label}.sgy", var=label, fmt="ieee", overwrite=a.overwrite)
+    needed = 6 * int(np.prod(a.shape)) + (15 * int(np.prod(a.shape)) if a.segy else 0)
+    resources.check_disk(a.out, needed, f"a synthetic survey of shape {a.shape}")
+    resources.output_folder(a.out)
+    with locks.guard(a.out, force=a.force_unlock), \
+            resources.writing(f"the synthetic survey {Path(a.out).name}", a.out, needed=needed):
+        survey = make_survey(a.shape, a.seed, **survey_options)
+        store = store_from_array(survey.amplitude, a.out, labels={"fault": survey.fault, "facies": survey.facies},
+                                 overwrite=a.overwrite, text=_synthetic_text(a.seed, a.shape, survey.params))
+        with schema.removed_on_failure(store):  # the SEG-Y files too, or nothing: the same command starts clean
+            group = schema.open_group(store, mode="r+")
+            group.attrs["synthetic"] = json.loads(json.dumps(survey.params))
+            group.attrs["default_label"] = {"faults": "fault", "facies": "facies"}[a.task]
+            if a.segy is not None:
+                _synthetic_segy(store, Path(a.segy), a.segy_format, a.overwrite)
     return Path(store)
+
+
+def _synthetic_text(seed: int, shape, params: dict) -> list[str]:
+    return [f"seisfuse synthetic faulted survey, seed {seed}", f"shape {tuple(shape)} (inline, crossline, sample)",
+            f"{params['n_faults']} faults, Ricker {params['peak_hz']:.1f} Hz, SNR {params['snr']:.1f}",
+            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100), 4 ms TIME"]
+
+
+def _synthetic_segy(store: Path, segy_dir: Path, segy_format: str, overwrite: bool) -> None:
+    try:
+        segy_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if resources.write_failure(exc):
+            raise
+        raise StoreError(f"cannot create the SEG-Y folder ({exc.strerror})", where=str(segy_dir),
+                         fix="choose a writable --segy folder") from None
+    written = []
+    try:
+        export(store, segy_dir / "survey.sgy", fmt={"ieee": "source", "ibm": "ibm"}[segy_format], overwrite=overwrite)
+        written.append(segy_dir / "survey.sgy")
+        for label in ("fault", "facies"):
+            export(store, segy_dir / f"{label}.sgy", var=label, fmt="ieee", overwrite=overwrite)
+            written.append(segy_dir / f"{label}.sgy")
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise

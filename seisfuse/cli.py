@@ -4,9 +4,11 @@ Every subcommand's options are generated from its declaration in seisfuse.config
 values reach that declaration as the strings typed, so a bad value gets the same message here
 as in a pipeline file or a Python call.
 
-Exit codes: 0 success; 2 a user error (one line: what, where, how to fix; no traceback);
-1 a pipeline whose runs failed (after its report), or an unexpected failure (with traceback:
-a bug to report); 130 interrupted.
+Exit codes: 0 success; 2 a user error (one line: what, where, how to fix; no traceback), a
+write that failed for want of room or right (a full disk, a quota, a read-only folder) or
+another writer of the same output; 1 a pipeline whose runs failed (after its report), or an
+unexpected failure (with traceback: a bug to report); 130 interrupted (Ctrl-C); 143
+terminated (SIGTERM, a scheduler's time limit).
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Literal, get_args, get_origin
 
-from seisfuse import api, pipeline
+from seisfuse import api, interrupts, pipeline, resources
 from seisfuse._version import __version__
 from seisfuse.config.commands import COMMANDS, Command, check, step_aliases
-from seisfuse.errors import RunsFailed, SeisfuseError
+from seisfuse.errors import RunsFailed, SeisfuseError, Terminated
 
 log = logging.getLogger("seisfuse")
 
@@ -245,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a malformed command line (2, one line printed)
         return int(exc.code or 0)
+    interrupts.install()  # SIGTERM (a scheduler's time limit) as Ctrl-C: clean up, say how to resume, 143
+    threading.excepthook = _thread_failed
     # seisfuse's own messages at INFO; other libraries' only from WARNING up
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("seisfuse").setLevel(logging.WARNING if ns.quiet else logging.INFO)
@@ -262,10 +267,29 @@ def main(argv: list[str] | None = None) -> int:
     except RunsFailed as exc:
         print(f"seisfuse: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a write failure that no step turned into its own message: still one line
+        failure = resources.write_failure(exc)
+        if failure is None:
+            raise
+        print(f"seisfuse: error: {exc.filename or ''}: {failure[0]} ({exc.strerror}) Fix: {failure[1]}, then run "
+              "the same command again", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("seisfuse: terminated (SIGTERM); run the same command again to resume", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("seisfuse: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _thread_failed(args) -> None:
+    """A library's writer thread that hit a full disk (TensorBoard's event writer) would print a
+    traceback of its own; the main thread's error says it in one line, so stay quiet here."""
+    if resources.write_failure(args.exc_value):
+        log.debug("%s: %s", args.thread.name if args.thread else "a thread", args.exc_value)
+        return
+    sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,20 @@ class ConfigError(SeisfuseError):
     """An unknown or invalid configuration key or value."""
 
 
+class DiskError(SeisfuseError):
+    """A write failed for want of room or right: a full disk (ENOSPC), a quota (EDQUOT), a
+    read-only file system (EROFS) or a permission (EACCES, EPERM)."""
+
+
+class LockError(SeisfuseError):
+    """Another process is writing the same store variable or training run."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit), handled as Ctrl-C is: exit code 143, and the same
+    command again resumes."""
+
+
 class RunsFailed(Exception):
     """A pipeline finished its steps, but some experiment runs failed (exit code 1, after
     their report): not a user error, and not a crash."""

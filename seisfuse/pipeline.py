@@ -122,7 +122,8 @@ STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest
 def _done(kind: str, step, ctx: Context) -> str | None:
     """The output of a data step, when it already exists complete (so the step can be skipped)."""
     if kind == "synth" and schema.is_complete(ctx.at(step.out)) and (
-            step.segy is None or Path(ctx.at(step.segy)).is_dir()):
+            step.segy is None or all((Path(ctx.at(step.segy)) / f"{name}.sgy").is_file()
+                                     for name in ("survey", "fault", "facies"))):
         return step.out
     if kind in ("ingest", "predict"):
         name = step.store if kind == "ingest" else step.volume

@@ -14,17 +14,11 @@ three by default), `flags` (CLI spellings, default `--name-with-dashes`), `posit
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AliasChoices,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
-    Field,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -32,78 +26,36 @@ from pydantic import (
 )
 
 from seisfuse.config.base import describe
+from seisfuse.config.params import (  # noqa: F401 - the shared types, also read from here
+    ALL,
+    NOT_STEP,
+    Command,
+    Device,
+    FilePath,
+    HeaderByte,
+    Ints,
+    Name,
+    Names,
+    Pairs,
+    PanelSpec,
+    Probability,
+    Region,
+    Shape,
+    Stores,
+    TracePositions,
+    Workers,
+    _panel,
+    _suffix,
+    param,
+)
 from seisfuse.errors import ConfigError
 
-ALL = ("cli", "step", "api")
-NOT_STEP = ("cli", "api")  # `overwrite` of a step comes from the pipeline's own `overwrite`
 
+class Writes(Command):
+    """What every command that writes a store, a variable or a run shares: its writer lock."""
 
-def param(default: Any = ..., help: str = "", *, flags: tuple[str, ...] | None = None, positional: bool = False,
-          scopes: tuple[str, ...] = ALL, path: bool = False, alias: str | None = None, metavar: str | None = None,
-          **bounds) -> Any:
-    """A declared parameter: pydantic's Field with seisfuse's CLI and scope information."""
-    extra = {"flags": flags, "positional": positional, "scopes": scopes, "path": path, "metavar": metavar}
-    if alias:
-        bounds["validation_alias"] = AliasChoices(alias, *bounds.pop("names", ()))
-    return Field(default, description=help, json_schema_extra=extra, **bounds)
-
-
-def _split(value):
-    """'64,64,64' (the CLI) -> ['64', '64', '64']; lists and tuples (YAML, Python) pass."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",")]
-    return value
-
-
-def _device(value: str) -> str:
-    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
-        raise ValueError("expected auto, cpu, cuda, cuda:N or mps")
-    return value
-
-
-def _fspath(value):
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-
-FilePath = Annotated[str, BeforeValidator(_fspath)]  # a str or any os.PathLike, kept as str
-Ints = Annotated[tuple[Annotated[int, Field(ge=1)], ...], BeforeValidator(_split)]
-Shape = Annotated[tuple[Annotated[int, Field(ge=8)], Annotated[int, Field(ge=8)], Annotated[int, Field(ge=8)]],
-                  BeforeValidator(_split)]
-def _nonempty(region: tuple[int, int]) -> tuple[int, int]:
-    if region[0] >= region[1]:
-        raise ValueError(f"{region[0]},{region[1]} is empty: START must be below STOP")
-    return region
-
-
-Region = Annotated[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]], BeforeValidator(_split),
-                   AfterValidator(_nonempty)]
-def _header_byte(value: int) -> int:
-    if not 1 <= value <= 237:
-        raise ValueError(f"byte {value} is outside the 240-byte trace header: a 4-byte key starts at 1..237 "
-                         "(1-based, as in the SEG-Y standard: inline 189, crossline 193)")
-    return value
-
-
-HeaderByte = Annotated[int, AfterValidator(_header_byte)]
-TracePositions = Annotated[tuple[Annotated[int, Field(ge=0)], ...], BeforeValidator(_split)]
-Workers = Annotated[int, Field(ge=1)] | None
-Probability = Annotated[float, Field(ge=0, le=1)]
-Device = Annotated[str, BeforeValidator(lambda v: _device(str(v)))]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-
-
-class Command(BaseModel):
-    """Base of the command models: unknown keys are errors; values are frozen once checked."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, arbitrary_types_allowed=True)
-
-    @classmethod
-    def fields_in(cls, scope: str) -> dict[str, Any]:
-        return {name: f for name, f in cls.model_fields.items() if scope in f.json_schema_extra["scopes"]}
-
-    def kwargs(self, scope: str = "api") -> dict[str, Any]:
-        """The values of the fields of one scope, by field name (the API's keywords)."""
-        return {name: getattr(self, name) for name in self.fields_in(scope)}
+    force_unlock: bool = param(False, "take over the lock of another writer of the same output that no longer runs "
+                                      "(check first: two writers corrupt it)", scopes=NOT_STEP)
 
 
 class SegyKeys(Command):
@@ -129,7 +81,7 @@ class Info(SegyKeys):
     path: FilePath = param(help="a SEG-Y file or a store", positional=True, path=True)
 
 
-class Ingest(SegyKeys):
+class Ingest(SegyKeys, Writes):
     """SEG-Y or .npy -> Zarr store (or add a label variable)"""
 
     src: FilePath = param(help="SEG-Y file (or .npy array)", positional=True, path=True)
@@ -161,7 +113,7 @@ class Export(Command):
         return self.fmt or ("source" if self.var == "amplitude" else "ieee")
 
 
-class Synth(Command):
+class Synth(Writes):
     """a synthetic faulted survey with fault and facies labels"""
 
     out: FilePath = param(help="the store to write", positional=True, path=True)
@@ -174,7 +126,7 @@ class Synth(Command):
     overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
 
 
-class Train(Command):
+class Train(Writes):
     """train a model from a config YAML; writes runs/<name>/"""
 
     config: Any = param(help="a training config YAML (or, in Python, a dict or TrainConfig)", flags=("-c", "--config"))
@@ -184,7 +136,7 @@ class Train(Command):
     overwrite: bool = param(False, "discard an existing run of this name and start again", scopes=NOT_STEP)
 
 
-class Predict(Command):
+class Predict(Writes):
     """predict a whole store with a trained checkpoint (overlap blending)"""
 
     checkpoint: Any = param(help="a checkpoint (or, in Python, a model)", path=True)
@@ -208,13 +160,6 @@ class Predict(Command):
     overwrite: bool = param(False, "replace an existing variable", scopes=NOT_STEP)
 
 
-def _listed(value):
-    return [value] if isinstance(value, str | os.PathLike) else value
-
-
-Stores = Annotated[list[FilePath], BeforeValidator(_listed), Field(min_length=1)]
-
-
 class Evaluate(Command):
     """metrics of a prediction variable against a label variable, in one store or pooled over several"""
 
@@ -229,24 +174,6 @@ class Evaluate(Command):
     threshold: Probability = param(0.5, "probability threshold (binary)")
     tolerance: int = param(2, "voxels within which a hit counts, for the tolerance F1", ge=0)
     out: FilePath | None = param(None, "also write the metrics to this JSON file", flags=("--out", "--json"), path=True)
-
-
-class PanelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    store: str
-    label: str = "fault"
-    predictions: list[str] = []
-
-
-def _panel(value):
-    """(store, label, [predictions]) from Python -> the mapping a pipeline file writes."""
-    if isinstance(value, tuple | list) and len(value) == 3:
-        return {"store": value[0], "label": value[1], "predictions": list(value[2])}
-    return value
-
-
-Pair = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*-[A-Za-z][A-Za-z0-9_]*$")]  # variant-variant
-Pairs = Annotated[tuple[Pair, ...], BeforeValidator(_split)]
 
 
 class Report(Command):
@@ -267,17 +194,6 @@ class Verify(Command):
 
     store: FilePath = param(help="the store", positional=True, path=True)
     deep: bool = param(False, "also read every chunk and check its crc32c checksum")
-
-
-Names = Annotated[tuple[Name, ...], BeforeValidator(_split)]
-
-
-def _suffix(*allowed: str):
-    def check(value: str) -> str:
-        if not value.lower().endswith(allowed):
-            raise ValueError(f"{value!r} must end in {', '.join(allowed)}")
-        return value
-    return AfterValidator(check)
 
 
 class Picture(Command):
@@ -343,7 +259,7 @@ class View(Picture):
 DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)
 
 
-class Datasets(Command):
+class Datasets(Writes):
     """a data set's downloaded files -> its stores (image folders and the field's benchmarks)"""
 
     action: Literal["prepare"] = param(help="what to do: prepare", positional=True)

@@ -75,19 +75,24 @@ def decoded_copy(group: zarr.Group, name: str, cache: Path, dtype, transform=Non
         return np.load(path, mmap_mode="r")
     resources.check_disk(cache, int(np.prod(array.shape)) * np.dtype(dtype).itemsize,
                          f"the decoded copy of {name!r} (data.source memmap)")
-    cache.mkdir(parents=True, exist_ok=True)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=array.shape)
-    step = array.chunks[0]
-    with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar, \
-            integrity.reading(schema.where(group), name):
-        for i in range(0, array.shape[0], step):
-            rows = slice(i, min(i + step, array.shape[0]))
-            block = array[rows] if order is None else np.stack([array[int(k)] for k in order[rows]])
-            out[rows] = transform(block) if transform else block
-            bar.update(rows.stop - rows.start)
-    out.flush()
-    del out
-    done.touch()
+    size = int(np.prod(array.shape)) * np.dtype(dtype).itemsize
+    with resources.writing(f"the decoded copy of {name!r} for training", cache, needed=size,
+                           cleanup=lambda: path.unlink(missing_ok=True)):
+        cache.mkdir(parents=True, exist_ok=True)
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=array.shape)
+        with open(path, "r+b") as f:  # the disk space now: a full disk mid-copy would be a SIGBUS
+            resources.preallocate(f.fileno(), out.offset + size)
+        step = array.chunks[0]
+        with Progress(array.shape[0], f"decode {name} for training", unit="line") as bar, \
+                integrity.reading(schema.where(group), name):
+            for i in range(0, array.shape[0], step):
+                rows = slice(i, min(i + step, array.shape[0]))
+                block = array[rows] if order is None else np.stack([array[int(k)] for k in order[rows]])
+                out[rows] = transform(block) if transform else block
+                bar.update(rows.stop - rows.start)
+        out.flush()
+        del out
+        done.touch()
     return np.load(path, mmap_mode="r")
 
 

@@ -138,7 +138,7 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     for a, z in blocks:  # statistics of the results, then the completion markers (var's last)
         for name, summary in summaries.items():
             summary.update(group[name][a:z])
-    schema.drop_ledger(group, "predict", var)
     for name, summary in summaries.items():
         schema.mark_complete(group, name, summary.summary())
+    schema.drop_ledger(group, "predict", var)  # after the markers: a completion cut short is finished by a rerun
     return Path(store)

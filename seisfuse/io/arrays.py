@@ -83,6 +83,14 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     amplitude, dims, coords = _unpack(amplitude, dims)
     path = Path(path)
     schema.prepare_path(path, overwrite)
+    with schema.removed_on_failure(path):  # nothing to resume here: a failed build starts clean
+        return _build(amplitude, dims, coords, path, labels=labels, sample_interval=sample_interval,
+                      sample_start=sample_start, chunks=chunks, domain=domain, text=text, trace_mask=trace_mask,
+                      attrs=attrs)
+
+
+def _build(amplitude, dims, coords, path: Path, *, labels, sample_interval, sample_start, chunks, domain, text,
+           trace_mask, attrs) -> Path:
     spatial = dims[:-1]
     shape = amplitude.shape
     axes = {d: np.asarray(coords.get(d, np.arange(1, shape[i] + 1)), dtype=np.int64)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seisfuse import resources
 from seisfuse.errors import StoreError
 from seisfuse.io import integrity, schema, skipped
 from seisfuse.io import segy_format as sf
@@ -131,14 +132,19 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
     dims = schema.spatial_dims(group)
     blocks = chunk_blocks(positions.shape, group[var].chunks[:len(dims)], ns * 8)
     partial = out.with_name(out.name + ".partial")
+    size = len(head) + n_out * trace_size
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError as exc:
+        if resources.write_failure(exc):
+            raise
         raise StoreError(f"cannot write the output ({exc.strerror})", where=str(out),
                          fix="choose a writable output path") from None
     try:
+        resources.check_disk(out, size, f"the SEG-Y file {out.name}")
         os.pwrite(fd, head, 0)
-        os.ftruncate(fd, len(head) + n_out * trace_size)
+        resources.preallocate(fd, size)  # the disk space now, not half-way through
+        os.ftruncate(fd, size)
         io = {name: ChunkIO(group[name]) for name in (var, schema.TRACE_HEADERS)}
         if var == schema.AMPLITUDE and code == 1 == attrs["sample_format"] and schema.IBM_WORDS in group:
             io[schema.IBM_WORDS] = ChunkIO(group[schema.IBM_WORDS])  # the source's own words, restored

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from seisfuse import cluster, stats
+from seisfuse import cluster, resources, stats
 from seisfuse.errors import GeometryError, StoreError
 from seisfuse.io import blocks as blocks_mod
 from seisfuse.io import integrity, schema, skipped
@@ -319,11 +319,12 @@ def _finalize(group: zarr.Group, var: str) -> dict:
     if group[var].attrs.get(schema.REPAIRING):  # the same source re-copied in part: its statistics stand
         summary = group[var].attrs.get("statistics") or group.attrs["statistics"]
     n_ibm = int(group[ibm][:].sum())
-    for name in (done, st, sample, ibm):
-        del group[name]
     if schema.IBM_WORDS in group and var == schema.AMPLITUDE and not group[var].attrs.get(schema.REPAIRING):
         group.attrs["n_ibm_words_kept"] = n_ibm
     schema.mark_complete(group, var, summary)  # for the amplitude, the store's marker last of all
+    # the state only once the marker is written: a finalize cut short (a full disk) is finished by a rerun
+    for name in (done, st, sample, ibm):
+        del group[name]
     return summary
 
 
@@ -369,7 +370,9 @@ def ingest_segy(src, store, *, var: str = schema.AMPLITUDE, iline_byte: int = 18
             group = zarr.open_group(str(path), mode="r+", zarr_format=3)
         else:
             schema.prepare_path(path, overwrite)
-            group = _create_store(path, seg, index, chunks, manifest, len(blocks))
+            resources.check_disk(path, seg.file_size, f"the store of {Path(src).name}")
+            with schema.removed_on_failure(path):  # half a created store could not resume: start clean
+                group = _create_store(path, seg, index, chunks, manifest, len(blocks))
     else:
         group, resume = _open_for_label(path, var, seg, index, manifest, overwrite, blocks)
     _run_blocks(seg, group, var, index, blocks, workers, var == schema.AMPLITUDE,  # step: copy

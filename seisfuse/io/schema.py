@@ -16,6 +16,7 @@ no marker; a store or variable without it is never treated as complete.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 from datetime import UTC, datetime
@@ -90,6 +91,17 @@ def prepare_path(path: str | Path, overwrite: bool) -> None:
     except OSError as exc:
         raise StoreError(f"cannot write here ({exc.strerror})", where=str(parent),
                          fix="choose a writable output path") from None
+
+
+@contextlib.contextmanager
+def removed_on_failure(path: str | Path):
+    """A store made in the block is removed if the block fails (a full disk, Ctrl-C): the same
+    command then starts clean instead of meeting half a store it cannot finish."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 def attribute(path: str | Path, key: str, default=None):

@@ -9,6 +9,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from seisfuse import resources
 from seisfuse.errors import ConfigError, SeisfuseError
 from seisfuse.models.registry import build_model
 
@@ -24,10 +26,30 @@ FORMAT = "seisfuse-checkpoint-1"
 log = logging.getLogger("seisfuse")
 
 
+def _nbytes(state) -> int:
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, dict):
+        return sum(_nbytes(v) for v in state.values())
+    if isinstance(state, list | tuple):
+        return sum(_nbytes(v) for v in state)
+    return 64
+
+
 def save(path: Path, **state) -> None:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
+    try:
+        torch.save({"format": FORMAT, **state}, tmp)
+    except (OSError, RuntimeError) as exc:  # torch's writer says only "unexpected pos" on a full disk
+        tmp.unlink(missing_ok=True)
+        needed = _nbytes(state)
+        failure = resources.write_failure(exc) or (
+            resources.write_failure(OSError(errno.ENOSPC, "")) if resources.free_space(path) < needed else None)
+        if failure is None:
+            raise
+        raise resources.disk_error(f"writing the checkpoint {path.name}", path, failure, None, needed,
+                                   "resumes from the last checkpoint written") from None
     os.replace(tmp, path)
 
 

@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 
+from seisfuse import interrupts
 from seisfuse.config.train import RARE_POSITIVES, TrainConfig
 from seisfuse.data.device_augment import augment_batch, generator
 from seisfuse.data.normalize import Normalizer
@@ -32,10 +32,11 @@ from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
 from seisfuse.models import build_model, to_channels_last
-from seisfuse.models.checkpoint import Checkpoint, load_model_state
+from seisfuse.models.checkpoint import Checkpoint
 from seisfuse.progress import Progress
 from seisfuse.training import distributed
 from seisfuse.training.preview import preview_image, preview_tiles
+from seisfuse.training.run import Run
 
 log = logging.getLogger("seisfuse")
 
@@ -129,64 +130,17 @@ def main_metric(cfg: TrainConfig) -> str:
     return "ods_f1" if cfg.data.task == "binary" else "miou"
 
 
-def _check_same_data(saved: list | None, current: list, cfg: TrainConfig, run_dir) -> None:
-    """Resuming (or skipping a finished run) on data that changed since would mix two datasets
-    in one run, or report results of the old data as the new: refuse, naming the store."""
-    if saved is None or saved == current:
-        return
-    changed = [store for store, a, b in zip(cfg.data.stores, saved, current) if a != b]
-    which = ", ".join(changed) if changed and len(saved) == len(current) else "the list of data.stores"
-    raise ConfigError(f"this run was trained on other data: {which} changed since its last checkpoint",
-                      where=str(run_dir), fix="start the run again (seisfuse train --overwrite, or delete the run "
-                                              "directory), train under another name, or restore the original store")
-
-
-@dataclass
-class Run:
-    """Everything one training run holds between steps."""
-
-    cfg: TrainConfig
-    ctx: distributed.Context
-    surveys: list
-    normalizer: Normalizer
-    model: torch.nn.Module  # the bare model (its state is what checkpoints hold)
-    net: torch.nn.Module  # what steps call: the model, or its DDP / compiled wrapper
-    loss_fn: torch.nn.Module
-    teacher: torch.nn.Module | None
-    optimizer: torch.optim.Optimizer
-    schedule: object
-    scaler: torch.amp.GradScaler
-    amp: bool
-    identity: list  # the data trained on, as checkpoints record it
-    writer: SummaryWriter | None
-    step: int = 0
-    best: float = -math.inf
-    since_best: int = 0
-    history: list = field(default_factory=list)
-    tiles_seen: int = 0
-    interval_loss: list = field(default_factory=list)  # training losses since the last validation
-    preview: list = field(default_factory=list)  # the fixed validation tiles shown in TensorBoard
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def run_dir(self) -> Path:
-        return self.cfg.run_dir
-
-    @property
-    def label(self) -> str:
-        """The run's name in logs: variant/dataset/seed of an experiment run, else the config name."""
-        parts = self.run_dir.parts
-        return "/".join(parts[-3:]) if len(parts) >= 3 and self.run_dir.parent.name != "runs" else self.cfg.name
-
-
-def setup(cfg: TrainConfig, resume: bool) -> Run:
-    """Data, model, loss, optimiser; the states of last.pt when resuming."""
+def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
+    """Data, model, loss, optimiser; the states of last.pt when resuming. on_start: called by
+    rank 0 once the model is built, before the run folder is written (the caller's lock)."""
     ctx = distributed.setup(cfg.train.device)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     torch.manual_seed(cfg.train.seed)  # the same initial weights on every rank
     # the model first: a bad model option is refused before a run folder or a decoded copy exists
     model = build_model(cfg.model.name, classes=cfg.data.classes, **cfg.model.options)
+    if ctx.main and on_start is not None:
+        on_start()
     if ctx.main:
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
         (cfg.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
@@ -228,34 +182,13 @@ def setup(cfg: TrainConfig, resume: bool) -> Run:
               SummaryWriter(str(cfg.run_dir / "tensorboard")) if ctx.main else None)
     last = cfg.run_dir / "last.pt"
     if resume and last.exists():
-        _resume(run, Checkpoint.load(last), str(last))
+        run.restore(Checkpoint.load(last), str(last))
     if ctx.main:
         run.preview = preview_tiles(surveys, cfg)
     run.net = DistributedDataParallel(model) if ctx.world > 1 else model
     if cfg.train.compile:
         run.net = torch.compile(run.net)
     return run
-
-
-def _resume(run: Run, saved: Checkpoint, where: str) -> None:
-    _check_same_data(saved.data_identity, run.identity, run.cfg, run.run_dir)
-    expect = {"name": run.cfg.model.name, "options": {"classes": run.cfg.data.classes, **run.cfg.model.options}}
-    idle = load_model_state(run.model, {"model": saved.model, "model_name": saved.model_name,
-                                        "model_options": saved.model_options}, where, expect)
-    if idle and saved.step < run.cfg.train.steps:  # its optimizer state counts the idle weights too
-        raise ConfigError("this run was saved with the unused encoder stages an earlier seisfuse kept, so its "
-                          "optimizer state does not fit the model any more", where=where,
-                          fix="start the run again with --overwrite (a finished run still predicts and reports)")
-    if not idle:
-        run.optimizer.load_state_dict(saved.optimizer)
-    run.schedule.load_state_dict(saved.scheduler)
-    run.scaler.load_state_dict(saved.scaler)
-    torch.set_rng_state(saved.rng)
-    run.step, run.best, run.history, run.since_best = saved.step, saved.best, saved.history, saved.since_best
-    if run.ctx.main:
-        total = run.cfg.train.steps
-        log.info("%s: already finished (step %d of %d)" if saved.step >= total else "%s: resuming from step %d of %d",
-                 run.label, saved.step, total)
 
 
 def train_step(run: Run, micro_batches) -> float:
@@ -310,13 +243,7 @@ def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
     run.history.append(row)
     improved = score > run.best
     run.best, run.since_best = (score, 0) if improved else (run.best, run.since_best + 1)
-    saved = Checkpoint(
-        model=run.model.state_dict(), model_name=cfg.model.name,
-        model_options={"classes": cfg.data.classes, **cfg.model.options}, config=cfg.model_dump(mode="json"),
-        normalization=run.normalizer.to_dict(), task=cfg.data.task, classes=cfg.data.classes, tile=list(cfg.data.tile),
-        dims=cfg.data.dims, step=run.step, best=run.best, since_best=run.since_best, history=run.history,
-        data_identity=run.identity, optimizer=run.optimizer.state_dict(), scheduler=run.schedule.state_dict(),
-        scaler=run.scaler.state_dict(), rng=torch.get_rng_state())
+    saved = run.to_checkpoint()
     saved.save(run.run_dir / "last.pt")
     if improved:
         saved.save(run.run_dir / "best.pt")
@@ -333,8 +260,8 @@ def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
     return bool(cfg.train.early_stopping and run.since_best >= cfg.train.early_stopping)
 
 
-def train(cfg: TrainConfig, resume: bool = True) -> dict:
-    run = setup(cfg, resume)
+def train(cfg: TrainConfig, resume: bool = True, on_start=None) -> dict:
+    run = setup(cfg, resume, on_start)
     ctx, steps = run.ctx, cfg.train.steps
     micro_batches = batches(run.surveys, cfg.data, cfg.train.seed, run.step * cfg.train.accumulate,
                             steps * cfg.train.accumulate, cfg.train.batch_size, offset=ctx.rank * cfg.train.batch_size,
@@ -344,8 +271,14 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict:
     with Progress(steps, f"train {run.label}", unit="step", enabled=None if ctx.main else False) as bar:
         bar.update(run.step)
         while run.step < steps:
-            run.interval_loss.append(train_step(run, micro_batches))
-            bar.update()
+            # Ctrl-C or SIGTERM (a time limit) waits for the step to end, then its state is saved
+            with interrupts.deferred() as signal:
+                run.interval_loss.append(train_step(run, micro_batches))
+                bar.update()
+                if signal.received and ctx.main:
+                    run.to_checkpoint().save(run.run_dir / "last.pt")
+                    log.warning("%s: stopped at step %d; last.pt holds it: the same command resumes from there",
+                                run.label, run.step)
             if run.step % cfg.train.val_every and run.step != steps:
                 continue
             train_loss, run.interval_loss = float(np.mean(run.interval_loss)), []

@@ -24,6 +24,7 @@ import numpy as np
 import zarr
 from matplotlib import colormaps
 
+from seisfuse import resources
 from seisfuse.errors import SeisfuseError
 from seisfuse.io import schema
 from seisfuse.io.blocks import chunk_blocks
@@ -193,9 +194,8 @@ def write_view(store, out, *, variables=(), clip: float = 99.0, cmap: str = "gra
             .replace("/*SCRIPT*/", script).replace("{{title}}", f"seisfuse view: {Path(store).name}"))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(html)
-    partial.replace(out)  # never a half-written viewer under the final name
+    with resources.replacing(out) as partial:  # never a half-written viewer under the final name
+        partial.write_text(html)
     return {"out": str(out), "step": step, "shape": meta["shape"], "bytes": out.stat().st_size,
             "variables": {m["name"]: m["kind"] for m, _ in layers}}
 

@@ -226,7 +226,7 @@ def test_cuda_without_a_gpu_is_a_user_error(run_cli, tmp_path, monkeypatch):
 
 def test_a_volume_larger_than_memory_is_refused_before_allocation(run_cli, tmp_path):
     code, _, err = run_cli("synth", tmp_path / "big.zarr", "--shape", "4000,4000,4000")
-    assert code == 2 and "(4000, 4000, 4000) needs about" in err and "GiB of memory" in err
+    assert code == 2 and "(4000, 4000, 4000) needs about" in err and "TiB of memory" in err
     assert not (tmp_path / "big.zarr").exists()
 
 
