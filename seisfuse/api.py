@@ -316,13 +316,16 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
     resources.check_disk(a.out, 6 * int(np.prod(a.shape)) + (15 * int(np.prod(a.shape)) if a.segy else 0),
                          f"a synthetic survey of shape {a.shape}")
     survey = make_survey(a.shape, a.seed, **survey_options)
+    p = survey.params
     text = [f"seisfuse synthetic faulted survey, seed {a.seed}",
             f"shape {tuple(a.shape)} (inline, crossline, sample)",
-            f"{survey.params['n_faults']} faults, Ricker {survey.params['peak_hz']:.1f} Hz, "
-            f"SNR {survey.params['snr']:.1f}",
-            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100), 4 ms TIME"]
+            f"{p['n_faults']} faults, Ricker {p['peak_hz']:.1f} Hz, phase {p['phase_deg']:.0f} deg, "
+            f"SNR {p['snr']:.1f}",
+            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
+            f"sample interval {p['sample_interval_ms']:g} ms, first sample 0 ms, TIME"]
+    # The survey draws its own sample interval (2-4 ms): the store's sample axis must carry it.
     store = store_from_array(survey.amplitude, a.out, labels={"fault": survey.fault, "facies": survey.facies},
-                             overwrite=a.overwrite, text=text)
+                             overwrite=a.overwrite, text=text, sample_interval=p["sample_interval_ms"])
     group = schema.open_group(store, mode="r+")
     group.attrs["synthetic"] = json.loads(json.dumps(survey.params))
     group.attrs["default_label"] = {"faults": "fault", "facies": "facies"}[a.task]
