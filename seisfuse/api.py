@@ -347,8 +347,10 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
     with locks.guard(a.out, force=a.force_unlock), \
             resources.writing(f"the synthetic survey {Path(a.out).name}", a.out, needed=needed):
         survey = make_survey(a.shape, a.seed, **survey_options)
+        # the survey draws its own sample interval (2-4 ms): the store's sample axis carries it
         store = store_from_array(survey.amplitude, a.out, labels={"fault": survey.fault, "facies": survey.facies},
-                                 overwrite=a.overwrite, text=_synthetic_text(a.seed, a.shape, survey.params))
+                                 overwrite=a.overwrite, text=_synthetic_text(a.seed, a.shape, survey.params),
+                                 sample_interval=survey.params["sample_interval_ms"])
         with schema.removed_on_failure(store):  # the SEG-Y files too, or nothing: the same command starts clean
             group = schema.open_group(store, mode="r+")
             group.attrs["synthetic"] = json.loads(json.dumps(survey.params))
@@ -358,10 +360,11 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
     return Path(store)
 
 
-def _synthetic_text(seed: int, shape, params: dict) -> list[str]:
+def _synthetic_text(seed: int, shape, p: dict) -> list[str]:
     return [f"seisfuse synthetic faulted survey, seed {seed}", f"shape {tuple(shape)} (inline, crossline, sample)",
-            f"{params['n_faults']} faults, Ricker {params['peak_hz']:.1f} Hz, SNR {params['snr']:.1f}",
-            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100), 4 ms TIME"]
+            f"{p['n_faults']} faults, Ricker {p['peak_hz']:.1f} Hz, phase {p['phase_deg']:.0f} deg, SNR {p['snr']:.1f}",
+            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
+            f"sample interval {p['sample_interval_ms']:g} ms, first sample 0 ms, TIME"]
 
 
 def _synthetic_segy(store: Path, segy_dir: Path, segy_format: str, overwrite: bool) -> None:
