@@ -49,8 +49,8 @@ def test_forward_term_passes_sigterm_to_seisfuse_which_exits_143(tmp_path):
     """A real bash running signals.sh's forward_term around a seisfuse process: SIGTERM to the
     shell reaches seisfuse, which stops cleanly (143), and the shell ends with that code."""
     child = ("import sys, time; from seisfuse import interrupts; from seisfuse.errors import Terminated\n"
-             "interrupts.install(); print('ready', flush=True)\n"
-             "try:\n    time.sleep(60)\nexcept Terminated:\n    sys.exit(143)")
+             "interrupts.install()\n"
+             "try:\n    print('ready', flush=True)\n    time.sleep(60)\nexcept Terminated:\n    sys.exit(143)")
     script = tmp_path / "job.sh"
     script.write_text(f"source {SLURM / 'signals.sh'}\nforward_term {sys.executable} -c \"$CHILD\"\n")
     shell = subprocess.Popen(["bash", str(script)], env={**os.environ, "CHILD": child}, stdout=subprocess.PIPE,

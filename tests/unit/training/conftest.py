@@ -7,7 +7,10 @@ import seisfuse
 def fault_store(tmp_path_factory):
     """A small labelled synthetic survey shared by the training tests."""
     path = tmp_path_factory.mktemp("data") / "faults.zarr"
-    return seisfuse.synth(path, shape=(48, 48, 32), seed=3, n_faults=4)
+    # clear faults (throws of 8 samples, no tips, little noise): the tests check the loop learns,
+    # not how hard a survey the generator can draw
+    return seisfuse.synth(path, shape=(48, 48, 32), seed=3, n_faults=4, snr=8.0,
+                          faults=[{"throw": 8.0, "radius": None}] * 4)
 
 
 @pytest.fixture
