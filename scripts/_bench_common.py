@@ -102,7 +102,11 @@ def seisfuse_command(reference: Path | None, *args: str) -> tuple[list[str], dic
     (same venv, its package first on the path): the same job, old code against new, in one run."""
     if reference is None:
         return ["seisfuse", *args], {}
-    return [sys.executable, "-m", "seisfuse.cli", *args], {"PYTHONPATH": str(Path(reference).resolve())}
+    # the checkout first on the path, explicitly: `python -m` would put the working directory
+    # (this checkout, when run from its root) before PYTHONPATH
+    launcher = (f"import sys; sys.path.insert(0, {str(Path(reference).resolve())!r}); "
+                "from seisfuse.cli import main; sys.exit(main())")
+    return [sys.executable, "-c", launcher, *args], {}
 
 
 def interleaved(runs: dict, repeats: int) -> dict[str, tuple[float, float]]:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from seisfuse import devices, locks, resources
-from seisfuse.config import commands as c
+from seisfuse.config import values
+from seisfuse.config.quick import checked
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.io import integrity, schema
 from seisfuse.io.arrays import store_from_array, write_variable
@@ -42,7 +43,7 @@ log = logging.getLogger("seisfuse")
 def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto", x_byte: int = 181,
          y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error", skip_traces=()) -> dict:
     """Geometry, format, headers and statistics of a SEG-Y file or a store."""
-    a = c.check(c.Info, locals(), "seisfuse.info")
+    a = checked("info", locals(), "seisfuse.info")
     if Path(a.path).is_dir():
         return inspect_info(a.path)
     return inspect_info(a.path, **{k: v for k, v in a.kwargs().items() if k != "path"})
@@ -57,7 +58,7 @@ def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_b
 
     scheduler: None (threads in this process); 'local', 'slurm:N' or an address: Dask workers.
     """
-    a = c.check(c.Ingest, locals(), "seisfuse.ingest")
+    a = checked("ingest", locals(), "seisfuse.ingest")
     src = Path(a.src)
     resources.output_folder(a.store)
     with locks.guard(a.store, None if a.var == schema.AMPLITUDE else a.var, force=a.force_unlock), \
@@ -98,7 +99,7 @@ def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: 
     """
     from seisfuse.config import TrainConfig
 
-    a = c.check(c.Train, {**locals(), "overrides": list(overrides)}, "seisfuse.train")
+    a = checked("train", {**locals(), "overrides": list(overrides)}, "seisfuse.train")
     cfg = a.config if isinstance(a.config, TrainConfig) else load_config(a.config, a.overrides)
     devices.check_device(cfg.train.device)
     # Imported here, not at the top: torch takes seconds to import and the data commands
@@ -134,7 +135,7 @@ def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: 
     scheduler: None (this process), "local" (a Dask LocalCluster: one worker per GPU, each on
     its own, else 2) or a Dask scheduler address.
     """
-    a = c.check(c.Predict, locals(), "seisfuse.predict")
+    a = checked("predict", locals(), "seisfuse.predict")
     devices.check_device(a.device)
     # Imported here: torch takes seconds to import and the data commands must not pay for it.
     from seisfuse.infer import Predictor, Settings
@@ -186,7 +187,7 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
     their pixels), each store's own under "stores", and the pixel counts."""
     from seisfuse.metrics.store import evaluate_store, evaluate_stores  # torch-free callers should not pay
 
-    a = c.check(c.Evaluate, {**locals(), "out": None if out is None else str(out)}, "seisfuse.evaluate")
+    a = checked("evaluate", {**locals(), "out": None if out is None else str(out)}, "seisfuse.evaluate")
     resolved = [Path(p).resolve() for p in a.store]
     twice = next((p for k, p in enumerate(a.store) if resolved[k] in resolved[:k]), None)
     if twice is not None:  # pooled metrics would count its pixels twice
@@ -219,7 +220,7 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
     from seisfuse.experiments.report import unknown_pairs
 
     run_dirs = [str(run_dirs)] if isinstance(run_dirs, str | Path) else [str(r) for r in run_dirs]
-    a = c.check(c.Report, locals(), "seisfuse.report")
+    a = checked("report", locals(), "seisfuse.report")
     for root in a.run_dirs:
         if not Path(root).is_dir():
             raise SeisfuseError("no such experiment directory", where=root, fix="give experiments/<name> folders")
@@ -253,7 +254,7 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
 def verify(store, *, deep: bool = False) -> dict:
     """Every chunk of every variable present (a listing) and, with deep, its checksum read and
     checked. Returns the report: `damaged`, and `damage` naming variable, chunk and lines."""
-    a = c.check(c.Verify, locals(), "seisfuse.verify")
+    a = checked("verify", locals(), "seisfuse.verify")
     return integrity.verify(a.store, deep=a.deep)
 
 
@@ -266,7 +267,7 @@ def plot(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
     returns the matplotlib figure."""
     from seisfuse.viz.plot import plot_figure  # imports matplotlib
 
-    a = c.check(c.Plot, locals(), "seisfuse.plot")
+    a = checked("plot", locals(), "seisfuse.plot")
     _intact(a.store)
     resources.output_folder(a.out)
     with resources.writing("the figure", a.out), resources.replacing(a.out) as tmp:
@@ -285,7 +286,7 @@ def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
     the page's save downloads masks in `labels import`'s format (seisfuse.viz.labels)."""
     from seisfuse.viz.view import write_view  # imports matplotlib's colour maps
 
-    a = c.check(c.View, locals(), "seisfuse.view")
+    a = checked("view", locals(), "seisfuse.view")
     _intact(a.store)
     resources.output_folder(a.out)
     with resources.writing("the viewer", a.out):
@@ -298,7 +299,7 @@ def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: b
     seisfuse.datasets.prepare, which this checks and calls)."""
     from seisfuse.datasets import prepare
 
-    a = c.check(c.Datasets, locals(), "seisfuse.datasets")
+    a = checked("datasets", locals(), "seisfuse.datasets")
     resources.output_folder(a.out)
     with locks.guard(a.out, force=a.force_unlock), resources.writing(f"the {a.name} stores", a.out):
         return prepare(a.name, a.src, a.out, overwrite=a.overwrite)
@@ -325,10 +326,11 @@ def export(store, out, *, var: str = "amplitude", fmt: str | None = None, worker
            overwrite: bool = False) -> Path:
     """A store variable -> SEG-Y under the source's headers (byte-exact for the amplitude).
     fmt: source, ibm or ieee; default source for the amplitude, ieee for other variables."""
-    a = c.check(c.Export, locals(), "seisfuse.export")
+    a = checked("export", locals(), "seisfuse.export")
     resources.output_folder(a.out)
     with resources.writing(f"the export of {a.var!r}", a.out):
-        return export_segy(a.store, a.out, var=a.var, fmt=a.format, overwrite=a.overwrite, workers=a.workers)
+        return export_segy(a.store, a.out, var=a.var, fmt=values.export_format(a.fmt, a.var),
+                           overwrite=a.overwrite, workers=a.workers)
 
 
 def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "faults", segy_format: str = "ieee",
@@ -336,7 +338,7 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
     """A synthetic faulted survey as a store with `fault` and `facies` labels; with segy,
     also survey.sgy, fault.sgy and facies.sgy written in that folder (IEEE float, or IBM).
     survey_options go to seisfuse.data.synthetic.make_survey (n_faults, peak_hz, snr...)."""
-    a = c.check(c.Synth, {k: v for k, v in locals().items() if k != "survey_options"}, "seisfuse.synth")
+    a = checked("synth", {k: v for k, v in locals().items() if k != "survey_options"}, "seisfuse.synth")
     from seisfuse.data.synthetic import make_survey, memory_needed
 
     resources.check_memory(memory_needed(a.shape), f"a synthetic survey of shape {a.shape}",

@@ -14,6 +14,7 @@ terminated (SIGTERM, a scheduler's time limit).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -21,14 +22,29 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Literal, get_args, get_origin
 
-from seisfuse import api, interrupts, pipeline, resources
+from seisfuse import interrupts, resources
 from seisfuse._version import __version__
-from seisfuse.config.commands import COMMANDS, Command, check, step_aliases
+from seisfuse.config._declared import COMMANDS as DECLARED
+from seisfuse.config.quick import checked
 from seisfuse.errors import RunsFailed, SeisfuseError, Terminated
 
 log = logging.getLogger("seisfuse")
+
+
+class _OnFirstUse:
+    """A module imported when first used: `seisfuse --help` and an argument error must not wait
+    for the API's imports (zarr, numpy: half a second), which a command then needs anyway."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+api = _OnFirstUse("seisfuse.api")
+pipeline = _OnFirstUse("seisfuse.pipeline")
 
 
 class Parser(argparse.ArgumentParser):
@@ -38,43 +54,33 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}. Fix: see `{self.prog} --help`\n")
 
 
-def _choices(annotation) -> tuple | None:
-    for arg in (annotation, *get_args(annotation)):
-        if get_origin(arg) is Literal:
-            return get_args(arg)
-    return None
-
-
-def _add_field(p: argparse.ArgumentParser, name: str, field) -> None:
-    """One CLI argument from a declared field. Values stay strings (pydantic checks them);
-    absent options are left out (argparse.SUPPRESS), so the declaration's default applies."""
-    extra = field.json_schema_extra
-    help_text = field.description
-    choices = _choices(field.annotation)
-    if choices:
-        help_text += f" (one of: {', '.join(str(c) for c in choices if c is not None)})"
-    if extra["positional"]:
-        many = get_origin(field.annotation) is list
-        p.add_argument(name, nargs="+" if many else None, help=help_text, metavar=extra["metavar"] or name.upper())
+def _add_field(p: argparse.ArgumentParser, field: dict) -> None:
+    """One CLI argument from a declared field (as exported in seisfuse.config._declared). Values
+    stay strings (the declaration checks them); absent options are left out (argparse.SUPPRESS),
+    so the declaration's default applies."""
+    help_text = field["help"]
+    check = field["check"]
+    if check["kind"] == "literal":
+        help_text += f" (one of: {', '.join(str(c) for c in check['choices'])})"
+    if field["positional"]:
+        p.add_argument(field["name"], nargs="+" if check["kind"] == "list" else None, help=help_text,
+                       metavar=field["metavar"] or field["name"].upper())
         return
-    flags = extra["flags"] or (f"--{name.replace('_', '-')}",)
-    # a flag that spells one of the field's other names (--format, --set) passes its value under
-    # that name, so that a message names what the user typed
-    aliases = getattr(field.validation_alias, "choices", ())
-    dest = next((str(a) for a in aliases if f"--{str(a).replace('_', '-')}" in flags), name)
-    common = dict(dest=dest, default=argparse.SUPPRESS)
-    if field.annotation is bool:
-        action = "store_false" if field.default else "store_true"
-        p.add_argument(*flags, action=action, help=help_text, **common)
-    elif get_origin(field.annotation) is list:
-        p.add_argument(*flags, action="append", metavar=extra["metavar"], help=help_text, **common)
+    common = dict(dest=field["dest"], default=argparse.SUPPRESS)
+    if check["kind"] == "bool":
+        action = "store_false" if field["default"] else "store_true"
+        p.add_argument(*field["flags"], action=action, help=help_text, **common)
+    elif check["kind"] == "list":
+        p.add_argument(*field["flags"], action="append", metavar=field["metavar"], help=help_text, **common)
     else:
-        shown = "" if field.is_required() or field.default is None else f" (default: {_shown(field.default)})"
-        p.add_argument(*flags, metavar=extra["metavar"] or name.upper(), help=help_text + shown, **common)
+        default = field["default"]
+        shown = "" if field["required"] or default is None else f" (default: {_shown(default)})"
+        p.add_argument(*field["flags"], metavar=field["metavar"] or field["name"].upper(), help=help_text + shown,
+                       **common)
 
 
 def _shown(value) -> str:
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return ",".join(str(v) for v in value)
     return "none" if value is None else str(value)
 
@@ -85,10 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for name, model in COMMANDS.items():
-        p = sub.add_parser(name, parents=[common], help=model.__doc__.strip().splitlines()[0])
-        for field_name, field in model.fields_in("cli").items():
-            _add_field(p, field_name, field)
+    for name, declaration in DECLARED.items():
+        p = sub.add_parser(name, parents=[common], help=declaration["help"])
+        for field in declaration["fields"]:
+            if "cli" in field["scopes"]:
+                _add_field(p, field)
         if name == "info":  # printing, not a parameter of the command
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
@@ -125,40 +132,40 @@ def _rate(path: Path, started: float) -> str:
     return f": {mb:,.0f} MB in {seconds:.1f} s ({mb / seconds:,.0f} MB/s)" if mb >= 10 else f" in {seconds:.1f} s"
 
 
-def _info(a: Command, ns) -> None:
+def _info(a, ns) -> None:
     d = api.info(**a.kwargs())
     print(json.dumps(d, indent=2)) if ns.json else _print_info(d)
 
 
-def _ingest(a: Command, ns) -> None:
+def _ingest(a, ns) -> None:
     started = time.perf_counter()
     out = api.ingest(**a.kwargs())
     log.info("wrote %s (variable %s)%s", out, a.var, _rate(Path(a.src), started))
 
 
-def _export(a: Command, ns) -> None:
+def _export(a, ns) -> None:
     started = time.perf_counter()
     out = api.export(**a.kwargs())
     log.info("wrote %s%s", out, _rate(Path(out), started))
 
 
-def _synth(a: Command, ns) -> None:
+def _synth(a, ns) -> None:
     out = api.synth(**a.kwargs())
     log.info("wrote %s%s", out, f" and SEG-Y files in {a.segy}" if a.segy else "")
 
 
-def _train(a: Command, ns) -> None:
+def _train(a, ns) -> None:
     summary = api.train(**a.kwargs())
     log.info("trained %s: best %s %.4f at step %s; checkpoints in %s", summary["run_dir"], summary["metric"],
              summary["best"], summary["best_step"], summary["run_dir"])
 
 
-def _predict(a: Command, ns) -> None:
+def _predict(a, ns) -> None:
     out = api.predict(**a.kwargs())
     log.info("wrote variable %s to %s", a.var, out)
 
 
-def _evaluate(a: Command, ns) -> None:
+def _evaluate(a, ns) -> None:
     result = api.evaluate(**a.kwargs())
     rows = result.pop("stores", None)
     width = max(len(k) for k in result)
@@ -173,12 +180,12 @@ def _evaluate(a: Command, ns) -> None:
                              *(f"{r[n]:>10.4f}" for n in names)]))
 
 
-def _report(a: Command, ns) -> None:
+def _report(a, ns) -> None:
     result = api.report(**a.kwargs())
     print(Path(result["files"]["markdown"]).read_text())
 
 
-def _verify(a: Command, ns) -> None:
+def _verify(a, ns) -> None:
     report = api.verify(**a.kwargs())
     checked = f"{report['chunks']:,} chunks of {report['arrays']} arrays" + (", checksums read" if a.deep else "")
     if not report["checksums"]:
@@ -197,7 +204,7 @@ def _verify(a: Command, ns) -> None:
     print(f"{a.store}: whole ({checked})")
 
 
-def _plot(a: Command, ns) -> None:
+def _plot(a, ns) -> None:
     fig = api.plot(**a.kwargs())
     for drawn in fig.drawn:
         layers = ", ".join(f"{k} ({v})" for k, v in drawn.overlays.items())
@@ -207,13 +214,13 @@ def _plot(a: Command, ns) -> None:
     log.info("wrote %s", a.out)
 
 
-def _view(a: Command, ns) -> None:
+def _view(a, ns) -> None:
     r = api.view(**a.kwargs())
     shown = "full resolution" if r["step"] == 1 else f"one in {r['step']} inlines, crosslines and samples"
     log.info("wrote %s (%.1f MB; %s: %s)", r["out"], r["bytes"] / 1e6, shown, " x ".join(map(str, r["shape"])))
 
 
-def _datasets(a: Command, ns) -> None:
+def _datasets(a, ns) -> None:
     found = api.datasets(**a.kwargs())
     for key, value in found.items():
         if isinstance(value, dict):
@@ -226,7 +233,7 @@ def _datasets(a: Command, ns) -> None:
             log.info("%s: %s", key, value)
 
 
-def _run(a: Command, ns) -> None:
+def _run(a, ns) -> None:
     if a.list_cells:
         for c in pipeline.cells(a.pipeline):
             print("\t".join(str(c[k]) for k in ("cell", "experiment", "variant", "dataset", "seed", "status")))
@@ -253,10 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     # seisfuse's own messages at INFO; other libraries' only from WARNING up
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("seisfuse").setLevel(logging.WARNING if ns.quiet else logging.INFO)
-    model = COMMANDS[ns.command]
-    values = {k: v for k, v in vars(ns).items() if k in model.model_fields or k in step_aliases(model)}
+    names = {n for f in DECLARED[ns.command]["fields"] for n in (f["name"], *f["aliases"])}
+    values = {k: v for k, v in vars(ns).items() if k in names}
     try:
-        HANDLERS[ns.command](check(model, values), ns)
+        HANDLERS[ns.command](checked(ns.command, values), ns)
         sys.stdout.flush()  # inside the try: a closed pipe must not surface at interpreter exit
     except BrokenPipeError:  # `seisfuse info X | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

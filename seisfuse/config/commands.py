@@ -20,11 +20,10 @@ from pydantic import (
     AliasChoices,
     BeforeValidator,
     ValidationError,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
+from seisfuse.config import values
 from seisfuse.config.base import describe
 from seisfuse.config.params import (  # noqa: F401 - the shared types, also read from here
     ALL,
@@ -110,7 +109,7 @@ class Export(Command):
 
     @property
     def format(self) -> str:
-        return self.fmt or ("source" if self.var == "amplitude" else "ieee")
+        return values.export_format(self.fmt, self.var)
 
 
 class Synth(Writes):
@@ -248,12 +247,11 @@ class View(Picture):
                                      "class_names, step, lines: file, direction, line, shape)")
     classes: Names = param((), "class names (0, 1, ...) of a --label variable not in the store", metavar="NAME,NAME")
 
-    @field_validator("classes")
-    @classmethod
-    def _classes_of_a_label(cls, classes, info: ValidationInfo):
-        if classes and "label" in info.data and info.data["label"] is None:  # (not when --label was refused)
-            raise ValueError("names the classes of the variable to paint: give it with --label NAME")
-        return classes
+    @model_validator(mode="after")
+    def _classes_of_a_label(self):
+        if self.classes and self.label is None:
+            raise ValueError("--classes names the classes of the variable to paint: give it with --label NAME")
+        return self
 
 
 DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)

@@ -4,11 +4,11 @@ seisfuse.config.commands declares the commands themselves with them."""
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+
+from seisfuse.config import values
 
 ALL = ("cli", "step", "api")
 NOT_STEP = ("cli", "api")  # `overwrite` of a step comes from the pipeline's own `overwrite`
@@ -24,47 +24,25 @@ def param(default: Any = ..., help: str = "", *, flags: tuple[str, ...] | None =
     return Field(default, description=help, json_schema_extra=extra, **bounds)
 
 
-def _split(value):
-    """'64,64,64' (the CLI) -> ['64', '64', '64']; lists and tuples (YAML, Python) pass."""
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",")]
-    return value
+def checked(check, *args) -> Any:
+    """A plain check of seisfuse.config.values as a pydantic validator, with its name and
+    arguments attached for the declarations' export (seisfuse.config.declared)."""
+    function = (lambda value: check(value, *args)) if args else check
+    function.seisfuse_check = (check.__name__, list(args))
+    return function
 
 
-def _device(value: str) -> str:
-    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
-        raise ValueError("expected auto, cpu, cuda, cuda:N or mps")
-    return value
-
-
-def _fspath(value):
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-
-FilePath = Annotated[str, BeforeValidator(_fspath)]  # a str or any os.PathLike, kept as str
-Ints = Annotated[tuple[Annotated[int, Field(ge=1)], ...], BeforeValidator(_split)]
+FilePath = Annotated[str, BeforeValidator(checked(values.fspath))]  # a str or any os.PathLike, kept as str
+Ints = Annotated[tuple[Annotated[int, Field(ge=1)], ...], BeforeValidator(checked(values.split))]
 Shape = Annotated[tuple[Annotated[int, Field(ge=8)], Annotated[int, Field(ge=8)], Annotated[int, Field(ge=8)]],
-                  BeforeValidator(_split)]
-def _nonempty(region: tuple[int, int]) -> tuple[int, int]:
-    if region[0] >= region[1]:
-        raise ValueError(f"{region[0]},{region[1]} is empty: START must be below STOP")
-    return region
-
-
-Region = Annotated[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]], BeforeValidator(_split),
-                   AfterValidator(_nonempty)]
-def _header_byte(value: int) -> int:
-    if not 1 <= value <= 237:
-        raise ValueError(f"byte {value} is outside the 240-byte trace header: a 4-byte key starts at 1..237 "
-                         "(1-based, as in the SEG-Y standard: inline 189, crossline 193)")
-    return value
-
-
-HeaderByte = Annotated[int, AfterValidator(_header_byte)]
-TracePositions = Annotated[tuple[Annotated[int, Field(ge=0)], ...], BeforeValidator(_split)]
+                  BeforeValidator(checked(values.split))]
+Region = Annotated[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]],
+                   BeforeValidator(checked(values.split)), AfterValidator(checked(values.nonempty))]
+HeaderByte = Annotated[int, AfterValidator(checked(values.header_byte))]
+TracePositions = Annotated[tuple[Annotated[int, Field(ge=0)], ...], BeforeValidator(checked(values.split))]
 Workers = Annotated[int, Field(ge=1)] | None
 Probability = Annotated[float, Field(ge=0, le=1)]
-Device = Annotated[str, BeforeValidator(lambda v: _device(str(v)))]
+Device = Annotated[str, BeforeValidator(checked(values.device))]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
 
@@ -82,11 +60,7 @@ class Command(BaseModel):
         return {name: getattr(self, name) for name in self.fields_in(scope) if name not in without}
 
 
-def _listed(value):
-    return [value] if isinstance(value, str | os.PathLike) else value
-
-
-Stores = Annotated[list[FilePath], BeforeValidator(_listed), Field(min_length=1)]
+Stores = Annotated[list[FilePath], BeforeValidator(checked(values.listed)), Field(min_length=1)]
 
 
 class PanelSpec(BaseModel):
@@ -104,15 +78,11 @@ def _panel(value):
 
 
 Pair = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*-[A-Za-z][A-Za-z0-9_]*$")]  # variant-variant
-Pairs = Annotated[tuple[Pair, ...], BeforeValidator(_split)]
+Pairs = Annotated[tuple[Pair, ...], BeforeValidator(checked(values.split))]
 
 
-Names = Annotated[tuple[Name, ...], BeforeValidator(_split)]
+Names = Annotated[tuple[Name, ...], BeforeValidator(checked(values.split))]
 
 
 def _suffix(*allowed: str):
-    def check(value: str) -> str:
-        if not value.lower().endswith(allowed):
-            raise ValueError(f"{value!r} must end in {', '.join(allowed)}")
-        return value
-    return AfterValidator(check)
+    return AfterValidator(checked(values.suffix, *allowed))

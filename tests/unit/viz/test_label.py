@@ -88,7 +88,7 @@ def test_the_classes_come_from_the_variable_or_from_classes(store):
     (["--label", "prob"], "not a class number 0..254: a probability or other continuous variable cannot be"),
     (["--label", "amplitude"], "'amplitude' is not a label variable"),
     (["--label", "picks", "--classes", "a,b,a"], "--classes a,b,a names a class twice"),
-    (["--classes", "a,b"], "classes: names the classes of the variable to paint: give it with --label NAME"),
+    (["--classes", "a,b"], "--classes names the classes of the variable to paint: give it with --label NAME"),
     (["--label", "2nd"], "label: String should match pattern"),
     (["--vars", "nope", "--label", "facies"], "the store has no complete variable 'nope'"),
 ])
