@@ -110,6 +110,7 @@ def rank_key_candidates(candidates: dict[tuple[int, int], tuple[np.ndarray, np.n
 def _hint(alternatives, key_bytes, prestack: bool = False, line: bool = False) -> str:
     if prestack:  # never a cube suggestion for gathers: any key pair would build an accidental one
         return "the offsets vary from trace to trace: these are pre-stack gathers; use --layout 2d (or auto)"
+    alternatives = alternatives() if callable(alternatives) else alternatives  # read only when a hint is needed
     ranked = [h for h in rank_key_candidates(alternatives or {})
               if not h.startswith(f"--iline-byte {key_bytes[0]} --xline-byte {key_bytes[1]} ")]
     if line:  # the same keys on every trace: a line or a gather, not a cube at other bytes
@@ -142,7 +143,8 @@ def grid_3d(inline: np.ndarray, crossline: np.ndarray, *, duplicates: str = "err
     """Place traces on the (inline, crossline) grid spanned by their keys.
 
     alternatives: {(iline_byte, xline_byte): (inline, crossline)} read from other byte
-    locations, used only to suggest a fix when these keys do not form a grid. positions: the
+    locations (or a function returning them, called only then), used only to suggest a fix
+    when these keys do not form a grid. positions: the
     file position of each trace (default 0..n-1; other when some traces were skipped).
     """
     if duplicates not in DUPLICATE_POLICIES:

@@ -42,13 +42,16 @@ class SegyIndex:
 
 
 def _fields(key_bytes, xy_bytes=(181, 185)) -> dict[str, tuple[int, str]]:
-    fields = {"x": (xy_bytes[0], "i4"), "y": (xy_bytes[1], "i4"), "source_x": (73, "i4"), "source_y": (77, "i4"),
-              "scalar": (71, "i2"), "offset": (37, "i4"), "field_record": (9, "i4"),
-              "delay": (109, "i2"), "time_scalar": (215, "i2"), "trace_id": (29, "i2")}
-    for ib, xb in {tuple(key_bytes), *sf.CANDIDATE_KEY_BYTES}:
-        fields[f"b{ib}"] = (ib, "i4")
-        fields[f"b{xb}"] = (xb, "i4")
-    return fields
+    """The header fields read from every trace: the keys, coordinates, scalar, offset, field
+    record and trace identification code (other byte locations only when these keys fail)."""
+    return {f"b{key_bytes[0]}": (key_bytes[0], "i4"), f"b{key_bytes[1]}": (key_bytes[1], "i4"),
+            "x": (xy_bytes[0], "i4"), "y": (xy_bytes[1], "i4"), "scalar": (71, "i2"), "offset": (37, "i4"),
+            "field_record": (9, "i4"), "trace_id": (29, "i2")}
+
+
+def _candidate_fields(key_bytes) -> dict[str, tuple[int, str]]:
+    """The other common key byte locations, read when the given keys form no grid (to suggest)."""
+    return {f"b{b}": (b, "i4") for pair in sf.CANDIDATE_KEY_BYTES for b in pair if b not in key_bytes}
 
 
 def check_key_byte(byte: int, name: str) -> None:
@@ -125,7 +128,11 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
     keep = np.ones(layout.n_traces, dtype=bool)
     keep[skipped] = False
     positions = np.flatnonzero(keep)
-    words = {name: values[keep] for name, values in all_words.items()} if len(skipped) else all_words
+
+    def kept(fields: dict) -> dict:
+        return {name: values[keep] for name, values in fields.items()} if len(skipped) else fields
+
+    words = kept(all_words)
     offsets, counts = np.unique(words["offset"], return_counts=True)
     # post-stack traces share one offset; gathers do not (a few traces with another offset are
     # damaged headers of a stack, not gathers: they are not the layout's business)
@@ -141,8 +148,12 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
         outliers = geometry.key_outliers(il, xl)
         if geometry.explains_grid(il, xl, outliers):
             raise _outlier_error(il, xl, positions, outliers, (iline_byte, xline_byte), layout.path)
-        alternatives = {} if prestack else {(ib, xb): (words[f"b{ib}"], words[f"b{xb}"])
-                                            for ib, xb in sf.CANDIDATE_KEY_BYTES}
+        def alternatives() -> dict:  # other byte locations, read only to suggest a fix
+            if prestack:
+                return {}
+            other = {**words, **kept(reader.header_words(_candidate_fields((iline_byte, xline_byte))))}
+            return {(ib, xb): (other[f"b{ib}"], other[f"b{xb}"]) for ib, xb in sf.CANDIDATE_KEY_BYTES}
+
         try:
             grid = geometry.grid_3d(il, xl, duplicates=duplicates, key_bytes=(iline_byte, xline_byte),
                                     where=layout.path, alternatives=alternatives, prestack=prestack,
@@ -151,7 +162,7 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
         except GeometryError:
             cells = len(np.unique(il * (1 << 32) + xl))
             one_cell = cells == 1  # the same keys on every trace: a line or gather without line numbers
-            no_grid = cells == len(il) and not geometry.rank_key_candidates(alternatives)  # no grid, no duplicates
+            no_grid = cells == len(il) and not geometry.rank_key_candidates(alternatives())  # no grid, no duplicates
             if mode != "auto" or not (one_cell or no_grid):
                 raise  # a cube: duplicates, or other byte locations that form a grid (the error lists them)
             grid, source = geometry.grid_2d(len(positions), positions), (
@@ -169,10 +180,11 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
     at = np.where(live, grid.trace_at_cell, 0)  # file positions
     xy_scale = sf.scale_coordinate(1.0, all_words["scalar"])
     x, y, coordinate_source = all_words["x"], all_words["y"], f"bytes {x_byte}/{y_byte}"
-    if (x_byte, y_byte) == (181, 185) and not words["x"].any() and not words["y"].any() and (
-            words["source_x"].any() or words["source_y"].any()):
-        x, y = all_words["source_x"], all_words["source_y"]
-        coordinate_source = "bytes 73/77 (source X/Y: CDP X/Y at 181/185 are all zero)"
+    if (x_byte, y_byte) == (181, 185) and not words["x"].any() and not words["y"].any():
+        shot = reader.header_words({"x": (73, "i4"), "y": (77, "i4")})  # read only when CDP X/Y are empty
+        if kept(shot)["x"].any() or kept(shot)["y"].any():
+            x, y = shot["x"], shot["y"]
+            coordinate_source = "bytes 73/77 (source X/Y: CDP X/Y at 181/185 are all zero)"
     coords = {
         "cdp_x": np.where(live, x[at] * xy_scale[at], np.nan),
         "cdp_y": np.where(live, y[at] * xy_scale[at], np.nan),
@@ -181,7 +193,9 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
     text = sf.decode_text(layout.text_headers[0])
     dom, dom_source = detect_domain(text, domain)
     first = int(grid.trace_at_cell.reshape(-1)[live.reshape(-1)][0]) if live.any() else 0
-    delay = float(sf.scale_coordinate(all_words["delay"][first], all_words["time_scalar"][first]))
+    header = reader.read_range(first, first + 1)["header"][0]
+    delay = float(sf.scale_coordinate(sf.TRACE["delay_time"].read(header, layout.byteorder),
+                                      sf.TRACE["time_scalar"].read(header, layout.byteorder)))
     step = layout.sample_interval / 1000.0  # us -> ms (time); mm -> m (depth)
     sample_axis = delay + step * np.arange(layout.n_samples, dtype=np.float64)
     dead = live & np.isin(all_words["trace_id"], sf.DEAD_TRACE_CODES)[at]
