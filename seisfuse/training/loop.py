@@ -123,7 +123,9 @@ def validate(model, surveys, cfg: TrainConfig, loss_fn, device, batch: int) -> d
     model.train()
     result = metrics.compute()
     per_class = {f"iou_class{k}": float(v) for k, v in enumerate(result.get("iou_per_class", []))}
-    return {"val_loss": float(np.mean(losses)) if losses else float("nan"), **result, **per_class}
+    # counts: what pooling over runs needs (a confusion matrix; histograms and counts for binary)
+    return {"val_loss": float(np.mean(losses)) if losses else float("nan"), **result, **per_class,
+            "counts": metrics.state()}
 
 
 def main_metric(cfg: TrainConfig) -> str:
@@ -241,6 +243,7 @@ def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
            "tiles_per_s": run.tiles_seen / max(time.perf_counter() - run.started, 1e-9),
            **{k: v for k, v in val.items() if isinstance(v, float)}}
     run.history.append(row)
+    _write_counts(run, val["counts"])  # before last.pt: a run resumed from it has these counts
     improved = score > run.best
     run.best, run.since_best = (score, 0) if improved else (run.best, run.since_best + 1)
     saved = run.to_checkpoint()
@@ -308,6 +311,17 @@ def finish(run: Run) -> dict:
 def _rate(per_s: float) -> str:
     """Throughput with the digits it needs: 2300, 12.5, 0.42 (never '0')."""
     return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2g}"
+
+
+def _write_counts(run: Run, counts: dict) -> None:
+    """validation.json: the counts of the run's last validation (pixels, and the confusion matrix
+    or the binary histograms), so that a report can pool the held-out pixels of several runs
+    (the folds of a grid) into one confusion matrix. Replaced whole, never half written."""
+    record = {"step": run.step, "task": run.cfg.data.task, "val_images": list(run.cfg.data.split.val_images),
+              "val_stores": list(run.cfg.data.split.val_stores), **counts}
+    path = run.run_dir / "validation.json"
+    path.with_suffix(".json.part").write_text(json.dumps(record))
+    path.with_suffix(".json.part").replace(path)
 
 
 def _write_csv(path: Path, history: list[dict]) -> None:
