@@ -29,7 +29,7 @@ from seisfuse.data.sources import data_identity, plan_streams
 from seisfuse.data.stream import batches
 from seisfuse.data.tiles import fit_normalizer, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
-from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
+from seisfuse.losses import DistillationLoss, build_loss, class_weights, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
 from seisfuse.models import build_model, to_channels_last
 from seisfuse.models.checkpoint import Checkpoint
@@ -88,9 +88,26 @@ def positive_weight(cfg: TrainConfig, surveys) -> float | None:
     return (total - pos) / pos
 
 
+def class_weight(cfg: TrainConfig, surveys) -> list[float] | None:
+    """loss.class_weight: median-frequency weights from the live pixels of the training lines
+    only (never the validation part)."""
+    if cfg.loss.class_weight is None:
+        return None
+    counts = class_counts(surveys, cfg.data.classes)
+    weights = class_weights(counts)
+    log.info("loss.class_weight %s: %s", cfg.loss.class_weight, ", ".join(f"{w:.3g}" for w in weights))
+    return weights
+
+
 def positive_count(surveys) -> tuple[int, int]:
     """(positive voxels, voxels) of the live traces of the training lines."""
-    pos = total = 0
+    counts = class_counts(surveys, 2, binary=True)
+    return int(counts[1]), int(counts.sum())
+
+
+def class_counts(surveys, classes: int, binary: bool = False) -> np.ndarray:
+    """Voxels of each class in the live traces of the training lines (binary: 0 and >0)."""
+    counts = np.zeros(classes, np.int64)
     for s in surveys:
         sl = [slice(None)] * 3
         sl[s.axis] = slice(*s.train)
@@ -98,9 +115,9 @@ def positive_count(surveys) -> tuple[int, int]:
             sl[s.axis] = slice(i, min(i + 16, s.train[1]))
             part = np.asarray(s.label[tuple(sl)])  # (lines, crossline, sample)
             live = np.asarray(s.valid[tuple(sl[:2])])  # (lines, crossline)
-            pos += int(part[live].sum())
-            total += int(live.sum()) * part.shape[-1]
-    return pos, total
+            values = part[live].ravel()  # (live traces x samples,)
+            counts += np.bincount((values > 0) if binary else values, minlength=classes)[:classes]
+    return counts
 
 
 @torch.no_grad()
@@ -159,10 +176,12 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
     model = model.to(ctx.device)
     if cfg.train.channels_last:
         model = to_channels_last(model)
-    pos_weight = positive_weight(cfg, surveys)
-    if ctx.main:  # the weight and the tile sources the run used, beside the choices that made them
+    pos_weight, weights = positive_weight(cfg, surveys), class_weight(cfg, surveys)
+    if ctx.main:  # the weights and the tile sources the run used, beside the choices that made them
         with open(cfg.run_dir / "config.yaml", "a") as f:
             f.write(f"# loss.pos_weight {cfg.loss.pos_weight} -> {pos_weight}\n")
+            if weights is not None:
+                f.write(f"# loss.class_weight {cfg.loss.class_weight} -> {[round(w, 6) for w in weights]}\n")
             for survey in surveys:
                 f.write(f"# data.source {cfg.data.source} -> {survey.name}: {survey.source}\n")
             if cfg.train.amp != "none" and ctx.device.type != "cuda":
@@ -170,7 +189,8 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
                             ctx.device.type)
                 f.write(f"# train.amp {cfg.train.amp} -> none (autocast on CUDA only; device {ctx.device.type})\n")
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), pos_weight=pos_weight,
-                         win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
+                         win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing,
+                         class_weight=weights).to(ctx.device)
     teacher = None
     if cfg.distill.teacher:  # a frozen trained model whose probabilities the student also learns
         teacher = Checkpoint.load(cfg.distill.teacher).build(cfg.distill.teacher).to(ctx.device).eval()
