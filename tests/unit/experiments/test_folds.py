@@ -16,7 +16,7 @@ import yaml
 from PIL import Image
 
 import seisfuse
-from seisfuse.config import load_config
+from seisfuse.config import load_config, load_pipeline
 from seisfuse.config.pipeline import ExperimentStep
 from seisfuse.data.tiles import load_survey, training_batch
 from seisfuse.datasets import write_image_stack
@@ -216,6 +216,23 @@ def test_learned_at_all_without_folds_counts_seeds():
     runs.append({"variant": "v", "dataset": "d", "seed": 3, "status": "failed"})
     assert learned_rows(pool_folds(runs)[0]) == [{"dataset": "d", "variant": "v", "classes": [0, 1, 2],
                                                   "learned": [3, 2, 2], "runs": [3, 2, 3]}]
+
+
+def test_the_gpu_block_of_the_f3_pipeline_is_a_valid_pipeline(tmp_path):
+    text = Path("pipelines/f3_folds.yaml").read_text()
+    block = text.split("# GPU-BEGIN\n")[1].split("# GPU-END")[0]
+    steps = "\n".join(line[1:] for line in block.splitlines())
+    head = text.split("  - experiment:")[0]
+    (tmp_path / "gpu.yaml").write_text(head + steps.lstrip("\n") + "\n")
+    loaded = load_pipeline(tmp_path / "gpu.yaml")
+    experiments = [s for k, s in loaded.parsed_steps() if k == "experiment"]
+    assert [s.name for s in experiments] == ["f3_folds_gpu", "f3_folds_losses_gpu"]
+    cpu = {s.name: s for k, s in load_pipeline("pipelines/f3_folds.yaml").parsed_steps() if k == "experiment"}
+    for step in experiments:
+        assert step.folds == "by_image" and step.variants == cpu[step.name.removesuffix("_gpu")].variants
+        for overrides in step.variants.values():
+            cfg = load_config(step.base, [*step.common, *overrides])
+            assert cfg.train.steps == 2000 and cfg.train.batch_size == 32 and cfg.train.amp == "bf16"
 
 
 def _folder(root: Path) -> None:
