@@ -319,3 +319,20 @@ def test_a_pipeline_with_folds_end_to_end(tmp_path, run_cli):
             - np.diag(counts[r["variant"], s, f]))[int(r["class"])] for s in (0, 1) for f in NAMES]
         assert int(r["learned"]) == sum(i > 0.1 for i in ious)
     assert r"\toprule" in (work / "report/learned.tex").read_text()
+
+
+def test_binary_folds_pool_their_histograms_and_counts():
+    from seisfuse.experiments.folds import pooled_metrics
+    from seisfuse.metrics import BinaryMetrics, binary_metrics
+
+    rng = np.random.default_rng(7)
+    prob, label = rng.random((3, 12, 12)), rng.random((3, 12, 12)) > 0.7
+    parts = []
+    for k in range(3):
+        part = BinaryMetrics()
+        part.update(prob[k], label[k])
+        parts.append(part.state())
+    pooled, whole = pooled_metrics("binary", parts), binary_metrics(prob, label)
+    assert pooled["pixels"] == 3 * 12 * 12
+    for key in ("ods_f1", "ap", "f1", "iou"):
+        assert pooled[key] == pytest.approx(whole[key]), key
