@@ -235,8 +235,10 @@ def _datasets(a, ns) -> None:
 
 def _run(a, ns) -> None:
     if a.list_cells:
-        for c in pipeline.cells(a.pipeline):
-            print("\t".join(str(c[k]) for k in ("cell", "experiment", "variant", "dataset", "seed", "status")))
+        for c in pipeline.cells(a.pipeline):  # with folds, the dataset as its run folder: dataset/fold_<image>
+            dataset = c["dataset"] if c["fold"] is None else f"{c['dataset']}/fold_{c['fold']}"
+            print("\t".join(str(v) for v in (c["cell"], c["experiment"], c["variant"], dataset, c["seed"],
+                                              c["status"])))
     elif a.cell is not None:
         record = pipeline.run_cell(a.pipeline, a.cell)
         log.info("cell %d %s: %s", a.cell, "was already finished" if record.get("skipped") else "finished",

@@ -18,6 +18,7 @@ from pathlib import Path
 from seisfuse import api
 from seisfuse.config import Pipeline, commands, load_pipeline
 from seisfuse.errors import RunsFailed, SeisfuseError
+from seisfuse.experiments.spec import cell_name
 from seisfuse.io import schema
 
 __all__ = ["run", "cells", "run_cell"]
@@ -162,8 +163,7 @@ def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
             continue
         STEPS[kind](step, ctx)
     if ctx.failed:
-        listed = "; ".join(f"{r['variant']}/{r['dataset']}/seed{r['seed']}: {r.get('error', r['status'])}"
-                           for r in ctx.failed[:3])
+        listed = "; ".join(f"{cell_name(r)}: {r.get('error', r['status'])}" for r in ctx.failed[:3])
         raise RunsFailed(f"pipeline {loaded.name}: {len(ctx.failed)} experiment run(s) failed ({listed}"
                          f"{'; ...' if len(ctx.failed) > 3 else ''}); see failed.json in each run directory, "
                          "and run the same command again to retry them")
@@ -186,7 +186,7 @@ def _grid_spec(step, workdir: Path):
     return GridSpec(step.name, step.base, datasets, dict(step.variants), list(step.seeds), list(step.common),
                     step.reference, {d: [p for v in stores for p in inside(v).split(", ")]
                                      for d, stores in step.test.items()},
-                    dict(step.published))
+                    dict(step.published), step.folds)
 
 
 def experiment(step, workdir: Path, only=None, retry_failed: bool = True) -> list[dict]:
@@ -205,17 +205,18 @@ def _experiment_cells(loaded: Pipeline) -> list[tuple[object, dict]]:
     for kind, step in loaded.parsed_steps():
         if kind != "experiment":
             continue
-        for local, (variant, dataset, seed) in enumerate(grid_cells(_grid_spec(step, workdir))):
-            run_dir = cell_dir(workdir / "experiments" / step.name, variant, dataset, seed)
-            out.append((step, {"cell": len(out), "experiment": step.name, "local": local, "variant": variant,
-                               "dataset": dataset, "seed": seed, "run_dir": str(run_dir),
-                               "status": cell_status(run_dir)}))
+        for local, cell in enumerate(grid_cells(_grid_spec(step, workdir))):
+            run_dir = cell_dir(workdir / "experiments" / step.name, cell)
+            out.append((step, {"cell": len(out), "experiment": step.name, "local": local, **cell._asdict(),
+                               "run_dir": str(run_dir), "status": cell_status(run_dir)}))
     return out
 
 
 def cells(pipeline) -> list[dict]:
     """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
-    SLURM job array task), with its run directory and status (done, failed, todo)."""
+    SLURM job array task): variant, dataset, fold (the held-out image, None without folds) and
+    seed, with its run directory and status (done, failed, todo). A grid with folds reads its
+    images from the prepared stores."""
     return [record for _, record in _experiment_cells(load_pipeline(pipeline))]
 
 
@@ -230,7 +231,7 @@ def run_cell(pipeline, cell: int) -> dict:
                             f"(0..{len(listed) - 1})", where=str(pipeline),
                             fix="size the job array with `seisfuse run PIPELINE --list-cells | wc -l`")
     step, target = listed[cell]
-    name = f"{target['experiment']} {target['variant']}/{target['dataset']}/seed{target['seed']}"
+    name = f"{target['experiment']} {cell_name(target)}"
     if target["status"] == "done":
         log.info("cell %d: %s is already finished; nothing to do", cell, name)
         return {**target, "skipped": True}
@@ -242,6 +243,6 @@ def run_cell(pipeline, cell: int) -> dict:
     log.info("cell %d: %s", cell, name)
     record = experiment(step, workdir, only={target["local"]})[0]
     if record["status"] != "ok":
-        raise SeisfuseError(f"run {target['variant']}/{target['dataset']}/seed{target['seed']} failed: "
-                            f"{record['error']}", where=record["run_dir"], fix="see failed.json in the run directory")
+        raise SeisfuseError(f"run {cell_name(target)} failed: {record['error']}", where=record["run_dir"],
+                            fix="see failed.json in the run directory")
     return record

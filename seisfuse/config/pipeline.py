@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -27,6 +27,18 @@ class ExperimentStep(Strict):
     test: dict[str, list[str]] = {}
     # published figures of other code, shown as rows of the test table, marked as such
     published: dict[str, dict[str, float]] = {}
+    # by_image: every dataset is one image stack and each image is held out once (fold k
+    # validates image k, the others train): a cell per variant x dataset x fold x seed, and the
+    # report pools each seed's held-out confusion matrices over the folds
+    folds: Literal["by_image"] | None = None
+
+    @model_validator(mode="after")
+    def _folds_without_test(self):
+        if self.folds is not None and self.test:
+            raise ValueError("folds and test do not go together: each fold's model would score the test stores, "
+                             "and the report pools held-out folds, not test scores; use a grid without folds for "
+                             "the test split")
+        return self
 
 
 class CompareStep(Strict):

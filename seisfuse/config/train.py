@@ -107,6 +107,10 @@ class LossConfig(Strict):
     pos_weight: float | Literal["auto", "rare"] | None = "rare"  # auto: always N_neg / N_pos
     win_size: int = Field(11, ge=3)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # multi-class ce weighted per class: median_frequency, median(f) / f_c with f_c the share of
+    # class c in the live pixels of the training lines only (SegNet's balancing; the weights
+    # used are written at the end of the run's config.yaml)
+    class_weight: Literal["median_frequency"] | None = None
 
 
 class OptimConfig(Strict):
@@ -227,6 +231,10 @@ def _unused_settings(cfg: TrainConfig) -> list[str]:
     if cfg.optim.name != "sgd" and cfg.optim.momentum != defaults.momentum:
         out.append(f"optim.momentum {cfg.optim.momentum} is used by sgd only ({cfg.optim.name} keeps its own betas): "
                    "remove it, or set optim.name: sgd")
+    if cfg.loss.class_weight is not None and (cfg.data.task != "multiclass" or "ce" not in cfg.loss.terms):
+        out.append(f"loss.class_weight {cfg.loss.class_weight} weighs the ce term of a multi-class task, and this run "
+                   f"has {'no ce term' if cfg.data.task == 'multiclass' else 'data.task binary'}: remove it"
+                   + ("" if cfg.data.task == "multiclass" else " (loss.pos_weight weighs binary positives)"))
     if cfg.data.task == "multiclass" and cfg.loss.pos_weight not in (None, "rare"):
         out.append(f"loss.pos_weight {cfg.loss.pos_weight} weighs the positives of a binary task, and data.task is "
                    "multiclass: remove it (multi-class losses are unweighted)")

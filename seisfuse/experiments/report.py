@@ -7,7 +7,8 @@ metric to the reference row of the same dataset with the p-value of a paired t-t
 seeds both rows share (the same seed gives both the same split and sampling; with 3 seeds
 only large, consistent differences reach p < 0.05, which is the honest reading of a small
 ablation). Rows where a module loses stay in. Written as Markdown, LaTeX (booktabs) and CSV,
-with PNG figures.
+with PNG figures. A grid with folds is reported per seed from its folds' pooled held-out
+counts (seisfuse.experiments.folds).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import yaml  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from seisfuse.experiments import folds as fold_tables  # noqa: E402
+
 METRICS = {"binary": ["ods_f1", "ap", "f1", "iou", "tolerance_f1@2"], "multiclass": ["miou", "pa", "mca", "fwiu"]}
 
 
@@ -43,6 +46,8 @@ def collect(roots) -> list[dict]:
                 config = yaml.safe_load((run_dir / "config.yaml").read_text())
                 if (run_dir / "test.json").exists():
                     run["test"] = json.loads((run_dir / "test.json").read_text())
+                if (run_dir / "validation.json").exists():  # the last validation's counts (pooled over folds)
+                    run["counts"] = json.loads((run_dir / "validation.json").read_text())
                 run.update(status="ok", final=summary["final"], task=config["data"]["task"],
                            cost=json.loads((run_dir / "cost.json").read_text()) if (run_dir / "cost.json").exists()
                            else {})
@@ -78,6 +83,8 @@ def table_rows(runs: list[dict], source: str = "final") -> tuple[list[str], list
         row = {"dataset": dataset, "variant": variant, "seeds": len(good), "failed": len(members) - len(good)}
         for m in metrics:
             row[m] = _mean_std([r["final"][m] for r in good]) if good else (math.nan, math.nan)
+        if any("pixels" in r for r in good):  # pooled folds: the held-out pixels the figures rest on
+            row["pixels"] = good[0]["pixels"]
         cost = good[0]["cost"] if good else {}
         row.update(params=cost.get("parameters"), gflops=cost.get("flops", 0) / 1e9 if cost else None,
                    latency_ms=cost.get("latency_s", 0) * 1000 if cost else None)
@@ -209,7 +216,7 @@ def _fmt(value, digits=3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _cells(row: dict, metrics: list[str], pm: str, bold=lambda text: text) -> list[str]:
+def _cells(row: dict, metrics: list[str], pm: str, bold=lambda text: text, pixels: bool = False) -> list[str]:
     reference = row.get("reference_row", False)
     cells = [row["dataset"], row["variant"], "-" if reference else str(row["seeds"])]
     for m in metrics:
@@ -218,41 +225,51 @@ def _cells(row: dict, metrics: list[str], pm: str, bold=lambda text: text) -> li
                      f"{mean} {pm} {_fmt(row[m][1])}")
     iqr = row.get("latency_iqr")
     latency = _fmt(row["latency_ms"], 1) + (f" [{iqr[0]:.1f}-{iqr[1]:.1f}]" if iqr else "")
+    cells += [str(row.get("pixels", "-"))] if pixels else []
     cells += [f"{row['params'] / 1e6:.2f}" if row["params"] else "-", _fmt(row["gflops"], 2), latency,
               "-" if row["delta"] is None else ("+" if row["delta"] >= 0 else "") + _fmt(row["delta"]),
               _fmt(row["p_value"])]
     return cells
 
 
-def _header(metrics: list[str]) -> list[str]:
-    return ["dataset", "variant", "seeds", *metrics, "params (M)", "GFLOPs/tile", "latency (ms)", "Δ vs ref",
-            "p (paired t)"]
+def _header(metrics: list[str], pixels: bool = False) -> list[str]:
+    return ["dataset", "variant", "seeds", *metrics, *(["pixels"] if pixels else []), "params (M)", "GFLOPs/tile",
+            "latency (ms)", "Δ vs ref", "p (paired t)"]
+
+
+def _pixels(rows) -> bool:
+    """Whether the table shows the held-out pixels (a grid with folds)."""
+    return any("pixels" in r for r in rows)
 
 
 def markdown(metrics, rows) -> str:
-    lines = ["| " + " | ".join(_header(metrics)) + " |", "|" + "---|" * len(_header(metrics))]
-    lines += ["| " + " | ".join(_cells(r, metrics, "±", lambda t: f"**{t}**")) + " |" for r in rows]
+    head = _header(metrics, _pixels(rows))
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_cells(r, metrics, "±", lambda t: f"**{t}**", _pixels(rows))) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def latex(metrics, rows, caption: str) -> str:
     escape = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("@", "@")  # noqa: E731
-    head = " & ".join(escape(h).replace("Δ", r"$\Delta$") for h in _header(metrics))
-    body = [" & ".join(escape(c).replace("±", r"$\pm$") for c in _cells(r, metrics, "±", lambda t: rf"\textbf{{{t}}}"))
-            + r" \\" for r in rows]
+    head = _header(metrics, _pixels(rows))
+    head_line = " & ".join(escape(h).replace("Δ", r"$\Delta$") for h in head)
+    body = [" & ".join(escape(c).replace("±", r"$\pm$")
+                       for c in _cells(r, metrics, "±", lambda t: rf"\textbf{{{t}}}", _pixels(rows))) + r" \\"
+            for r in rows]
     return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{escape(caption)}}}",
-                      r"\begin{tabular}{" + "l" * 2 + "r" * (len(_header(metrics)) - 2) + "}", r"\toprule",
-                      head + r" \\", r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]) + "\n"
+                      r"\begin{tabular}{" + "l" * 2 + "r" * (len(head) - 2) + "}", r"\toprule",
+                      head_line + r" \\", r"\midrule", *body, r"\bottomrule", r"\end{tabular}", r"\end{table}"]) + "\n"
 
 
 def write_csv(path: Path, metrics, rows) -> None:
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
+        pixels = ["pixels"] if _pixels(rows) else []
         out.writerow(["dataset", "variant", "seeds", "failed", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")],
-                      "params", "gflops", "latency_ms", "delta_vs_reference", "p_paired_t"])
+                      *pixels, "params", "gflops", "latency_ms", "delta_vs_reference", "p_paired_t"])
         for r in rows:
-            out.writerow([r["dataset"], r["variant"], r["seeds"], r["failed"],
-                          *[v for m in metrics for v in r[m]], r["params"], r["gflops"], r["latency_ms"], r["delta"],
+            out.writerow([r["dataset"], r["variant"], r["seeds"], r["failed"], *[v for m in metrics for v in r[m]],
+                          *[r.get("pixels") for _ in pixels], r["params"], r["gflops"], r["latency_ms"], r["delta"],
                           r["p_value"]])
 
 
@@ -294,6 +311,7 @@ def curves_figure(runs: list[dict], metric: str):
     """The training loss and every validation metric against steps: one panel each, one line
     per variant and dataset, the mean over seeds with a ± std band when there are several."""
     groups = _histories(runs)
+    unit = "runs, seeds x folds" if any(r.get("fold") is not None for r in runs) else "seeds"
     names = list(dict.fromkeys(k for seeds in groups.values() for h in seeds for k in h if k not in NOT_CURVES
                                and not k.startswith("iou_class")))  # per-class IoU: in the tables, not here
     names.sort(key=lambda k: (k != "train_loss", k != "val_loss", k != metric, k))
@@ -310,7 +328,7 @@ def curves_figure(runs: list[dict], metric: str):
             steps = have[0]["step"][:length]
             values = np.stack([h[name][:length] for h in have])
             mean = np.nanmean(values, axis=0)
-            label = f"{variant} / {dataset}" + (f" ({len(have)} seeds)" if len(have) > 1 else "")
+            label = f"{variant} / {dataset}" + (f" ({len(have)} {unit})" if len(have) > 1 else "")
             a.plot(steps, mean, marker="o", markersize=3, color=colours(n % 10), label=label)
             if len(have) > 1:
                 std = np.nanstd(values, axis=0, ddof=1)
@@ -336,26 +354,33 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = collect(roots) if runs is None else runs
-    metrics, rows = table_rows(runs)
-    paired = pair_rows(runs, pairs, metrics[0]) if pairs and metrics else []
-    per_class = class_rows(runs)
+    pooled, left_out = fold_tables.pool_folds(runs)  # with folds: one run per seed, its folds pooled
+    metrics, rows = table_rows(pooled)
+    paired = pair_rows(pooled, pairs, metrics[0]) if pairs and metrics else []
+    per_class, learned = class_rows(pooled), fold_tables.learned_rows(pooled)
     timing = ""
-    if any(r["status"] == "ok" for r in runs):
+    if any(r["status"] == "ok" for r in pooled):
         from seisfuse.experiments.timing import describe, time_rows  # imports torch
 
-        how = time_rows(rows, runs)
+        how = time_rows(rows, pooled)
         tiles = {tuple(yaml.safe_load((Path(r["run_dir"]) / "config.yaml").read_text())["data"]["tile"])
-                 for r in runs if r["status"] == "ok"}
+                 for r in pooled if r["status"] == "ok"}
         timing = "\n" + describe(how, tiles) + "\n"
+    timing += f"\n{fold_tables.POOLED}\n" if _pixels(rows) else ""
     files = {"markdown": out / "table.md", "latex": out / "table.tex", "csv": out / "table.csv"}
     failed = [r for r in runs if r["status"] != "ok"]
-    note = "".join(f"- {r['variant']} / {r['dataset']} / seed {r['seed']}: {r['status']}"
-                   f"{': ' + r['error'] if r.get('error') else ''}\n" for r in failed)
+    note = "".join(f"- {r['variant']} / {r['dataset']}{' / fold ' + r['fold'] if r.get('fold') else ''} / seed "
+                   f"{r['seed']}: {r['status']}{': ' + r['error'] if r.get('error') else ''}\n" for r in failed)
+    note += "".join(left_out)
+    what = "seeds x folds" if _pixels(rows) else "seeds"
     files["markdown"].write_text(markdown(metrics, rows) + timing
                                  + (f"\nRuns that did not finish:\n{note}" if note else "")
                                  + (f"\nPaired by seed:\n\n{pairs_markdown(paired)}" if paired else "")
                                  + (f"\nIoU per class (mean ± std over seeds):\n\n{classes_markdown(per_class)}"
-                                    if per_class else ""))
+                                    if per_class else "")
+                                 + (fold_tables.learned_markdown(learned, what) if learned else ""))
+    if learned:
+        files.update(fold_tables.write_learned(out, learned, caption, what))
     if paired:
         files["pairs_csv"] = out / "pairs.csv"
         write_pairs_csv(files["pairs_csv"], paired)
@@ -379,4 +404,5 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", 
         files["curves"] = out / "training_curves.png"
         training_curves(files["curves"], runs, metrics[0])
     return {"runs": len(runs), "failed": len(failed), "files": {k: str(v) for k, v in files.items()},
-            "metrics": metrics, "rows": rows, "pairs": paired, "classes": per_class, "timing": timing.strip()}
+            "metrics": metrics, "rows": rows, "pairs": paired, "classes": per_class, "learned": learned,
+            "timing": timing.strip()}

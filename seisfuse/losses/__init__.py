@@ -4,7 +4,8 @@
 
 Names: bce (pos_weight), dice, focal, tversky, lovasz, iou/jaccard (segmentation-models-
 pytorch), ssim and ms_ssim (pytorch-msssim on probabilities, data_range=1, channel set,
-window checked against the tile), ce (multi-class, label smoothing), and hybrid = the
+window checked against the tile; multi-class: the softmax against the one-hot label, one
+channel per class), ce (multi-class, label smoothing, class weights), and hybrid = the
 BASNet loss bce + ssim + iou. 2D and 3D.
 """
 
@@ -23,6 +24,8 @@ from seisfuse.errors import ConfigError
 
 LOSSES = LOSS_NAMES
 MODES = ("binary", "multiclass")
+IGNORE = -100  # the label of pixels that no multi-class term sees (missing traces, padding)
+CONFIDENT = 20.0  # a logit margin whose softmax or sigmoid is 1 (or 0) to about 1e-8
 
 
 class SSIMLoss(nn.Module):
@@ -75,21 +78,24 @@ class BCE(nn.Module):
 
 
 class CE(nn.Module):
-    def __init__(self, smoothing: float = 0.0):
+    def __init__(self, smoothing: float = 0.0, class_weight: list[float] | None = None):
         super().__init__()
         self.smoothing = smoothing
+        self.register_buffer("class_weight", None if class_weight is None else torch.tensor(class_weight))
 
     def forward(self, logits, target, valid=None):
         target = target.long().squeeze(1) if target.dim() == logits.dim() else target.long()
         if valid is not None:
             if not valid.any():  # no live pixel (all padding): nothing to learn, not NaN
                 return logits.sum() * 0.0
-            target = torch.where(valid.reshape(target.shape), target, torch.full_like(target, -100))
-        return F.cross_entropy(logits, target, label_smoothing=self.smoothing, ignore_index=-100)
+            target = torch.where(valid.reshape(target.shape), target, torch.full_like(target, IGNORE))
+        weight = None if self.class_weight is None else self.class_weight.to(logits.dtype)
+        return F.cross_entropy(logits, target, weight=weight, label_smoothing=self.smoothing, ignore_index=IGNORE)
 
 
-def _term(name: str, mode: str, tile, pos_weight, win_size, smoothing) -> nn.Module:
+def _term(name: str, mode: str, tile, pos_weight, win_size, smoothing, class_weight=None) -> nn.Module:
     smp_mode = smp_losses.BINARY_MODE if mode == "binary" else smp_losses.MULTICLASS_MODE
+    ignore = IGNORE if mode == "multiclass" else None  # multi-class: smp leaves the IGNORE pixels out exactly
     if name == "bce":
         if mode != "binary":
             raise ConfigError("bce is for binary tasks", fix="use ce for multi-class")
@@ -97,17 +103,17 @@ def _term(name: str, mode: str, tile, pos_weight, win_size, smoothing) -> nn.Mod
     if name == "ce":
         if mode != "multiclass":
             raise ConfigError("ce is for multi-class tasks", fix="use bce for binary")
-        return CE(smoothing)
+        return CE(smoothing, class_weight)
     if name == "dice":
-        return smp_losses.DiceLoss(smp_mode, from_logits=True)
+        return smp_losses.DiceLoss(smp_mode, from_logits=True, ignore_index=ignore)
     if name == "focal":
-        return smp_losses.FocalLoss(smp_mode)
+        return smp_losses.FocalLoss(smp_mode, ignore_index=ignore)
     if name == "tversky":
-        return smp_losses.TverskyLoss(smp_mode, from_logits=True, alpha=0.3, beta=0.7)
+        return smp_losses.TverskyLoss(smp_mode, from_logits=True, alpha=0.3, beta=0.7, ignore_index=ignore)
     if name == "lovasz":
-        return smp_losses.LovaszLoss(smp_mode)
+        return smp_losses.LovaszLoss(smp_mode, ignore_index=ignore)
     if name in ("iou", "jaccard"):
-        return smp_losses.JaccardLoss(smp_mode, from_logits=True)
+        return smp_losses.JaccardLoss(smp_mode, from_logits=True, ignore_index=ignore)
     if name in ("ssim", "ms_ssim"):
         return SSIMLoss(name == "ms_ssim", win_size, tile, mode)
     raise ConfigError(f"unknown loss {name!r}", fix=f"use any of {', '.join(LOSSES)}")
@@ -122,8 +128,11 @@ class CompositeLoss(nn.Module):
 
     def parts(self, logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None):
         """Each term's value. `valid` (missing traces are False) is honoured exactly by bce and
-        ce (mean over valid voxels); for the region losses the invalid voxels are set to a
-        confident, correct background so that they add nothing to dice/iou/tversky."""
+        ce (mean over valid voxels) and by the multi-class smp losses (the invalid voxels'
+        label is IGNORE); for the binary region losses the invalid voxels are set to a
+        confident, correct background so that they add nothing to dice/iou/tversky, and for
+        SSIM (which needs every pixel of its windows) they are predicted confidently as their
+        label: identical in prediction and target there, with no gradient."""
         if self.mode == "binary" and target.dim() == logits.dim() - 1:
             target = target.unsqueeze(1)
         if valid is not None and valid.dim() == logits.dim() - 1:
@@ -132,11 +141,16 @@ class CompositeLoss(nn.Module):
         for name, term in self.terms.items():
             if isinstance(term, BCE | CE):
                 out[name] = term(logits, target, valid)
-            elif valid is None or self.mode != "binary":
+            elif valid is None:
                 out[name] = term(logits, target)
-            else:
-                masked_logits = torch.where(valid, logits, torch.full_like(logits, -20.0))
+            elif self.mode == "binary":
+                masked_logits = torch.where(valid, logits, torch.full_like(logits, -CONFIDENT))
                 out[name] = term(masked_logits, target * valid)
+            elif isinstance(term, SSIMLoss):
+                hot = F.one_hot(target.long(), logits.shape[1]).movedim(-1, 1).to(logits.dtype)  # (B, C, ...)
+                out[name] = term(torch.where(valid, logits, CONFIDENT * hot), target)
+            else:
+                out[name] = term(logits, torch.where(valid.squeeze(1), target.long(), IGNORE))
         return out
 
     def forward(self, outputs, target: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
@@ -148,8 +162,10 @@ class CompositeLoss(nn.Module):
 
 
 def build_loss(spec: dict[str, float] | str, mode: str = "binary", *, tile: tuple[int, ...] | None = None,
-               pos_weight: float | None = None, win_size: int = 11, label_smoothing: float = 0.0) -> CompositeLoss:
-    """A weighted sum of named losses; `spec` is {name: weight} or one name."""
+               pos_weight: float | None = None, win_size: int = 11, label_smoothing: float = 0.0,
+               class_weight: list[float] | None = None) -> CompositeLoss:
+    """A weighted sum of named losses; `spec` is {name: weight} or one name. class_weight: a
+    weight per class for ce (class_weights gives the median-frequency ones)."""
     if mode not in MODES:
         raise ConfigError(f"unknown loss mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
     spec = {spec: 1.0} if isinstance(spec, str) else dict(spec)
@@ -161,7 +177,7 @@ def build_loss(spec: dict[str, float] | str, mode: str = "binary", *, tile: tupl
     if unknown or not spec:
         raise ConfigError(f"unknown loss name(s) {unknown}" if unknown else "no loss terms given",
                           fix=f"use any of {', '.join(LOSSES)}")
-    terms = {n: _term(n, mode, tile, pos_weight, win_size, label_smoothing) for n in spec}
+    terms = {n: _term(n, mode, tile, pos_weight, win_size, label_smoothing, class_weight) for n in spec}
     return CompositeLoss(terms, spec, mode)
 
 
@@ -172,6 +188,19 @@ def class_balance(labels) -> float:
     if positives == 0:
         raise ConfigError("the training labels have no positive voxels", fix="check the label variable")
     return (labels.numel() - positives) / positives
+
+
+def class_weights(counts) -> list[float]:
+    """Median-frequency balancing (Eigen and Fergus 2015, as SegNet weighs its classes): the
+    weight of class c is median(f) / f_c, f_c its share of the (training) pixels, the median
+    over the classes present; a class with no pixel gets 1 (no pixel carries its weight)."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if counts.sum() == 0:
+        raise ConfigError("the training labels have no labelled pixels", fix="check the label variable")
+    freq = counts / counts.sum()
+    present = counts > 0
+    weight = torch.where(present, freq[present].quantile(0.5) / freq.clamp_min(1e-300), torch.ones_like(freq))
+    return weight.tolist()
 
 
 class DistillationLoss(nn.Module):

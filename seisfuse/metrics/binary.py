@@ -66,6 +66,22 @@ class BinaryMetrics:
         if tolerance_region:
             self.tol += np.array(tolerance_hits(pred & valid, truth & valid, self.tolerance))
 
+    def state(self) -> dict:
+        """The counts, as JSON: several of them add up (`from_state` of their sum) to the
+        metrics of the voxels of all of them together (pooled histograms and counts)."""
+        return {"threshold": self.threshold, "tolerance": self.tolerance, "hist_pos": self.hist_pos.tolist(),
+                "hist_neg": self.hist_neg.tolist(), "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
+                "tol": self.tol.tolist(), "pixels": self.tp + self.fp + self.fn + self.tn}
+
+    @classmethod
+    def from_state(cls, state: dict) -> BinaryMetrics:
+        metrics = cls(state["threshold"], state["tolerance"])
+        metrics.hist_pos += np.asarray(state["hist_pos"], np.int64)
+        metrics.hist_neg += np.asarray(state["hist_neg"], np.int64)
+        metrics.tp, metrics.fp, metrics.fn, metrics.tn = (int(state[k]) for k in ("tp", "fp", "fn", "tn"))
+        metrics.tol += np.asarray(state["tol"], np.int64)
+        return metrics
+
     def curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(thresholds, precision, recall) at every bin edge, highest threshold first."""
         tp = np.cumsum(self.hist_pos[::-1])

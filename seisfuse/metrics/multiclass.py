@@ -20,6 +20,18 @@ class MulticlassMetrics:
         idx = label[valid].astype(np.int64) * self.classes + pred[valid].astype(np.int64)
         self.confusion += np.bincount(idx, minlength=self.classes**2).reshape(self.classes, self.classes)
 
+    def state(self) -> dict:
+        """The counts, as JSON: several of them add up (`from_state` of their sum) to the
+        metrics of the pixels of all of them together (a pooled confusion matrix)."""
+        return {"confusion": self.confusion.tolist(), "pixels": int(self.confusion.sum())}
+
+    @classmethod
+    def from_state(cls, state: dict) -> MulticlassMetrics:
+        confusion = np.asarray(state["confusion"], np.int64)
+        metrics = cls(confusion.shape[0])
+        metrics.confusion += confusion
+        return metrics
+
     def compute(self) -> dict:
         c = self.confusion.astype(np.float64)
         total, truth, predicted, correct = c.sum(), c.sum(1), c.sum(0), np.diag(c)

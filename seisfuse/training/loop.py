@@ -29,7 +29,7 @@ from seisfuse.data.sources import data_identity, plan_streams
 from seisfuse.data.stream import batches
 from seisfuse.data.tiles import fit_normalizer, load_survey, validation_tiles
 from seisfuse.errors import ConfigError
-from seisfuse.losses import DistillationLoss, build_loss, teacher_probabilities
+from seisfuse.losses import DistillationLoss, build_loss, class_weights, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics
 from seisfuse.models import build_model, to_channels_last
 from seisfuse.models.checkpoint import Checkpoint
@@ -88,9 +88,26 @@ def positive_weight(cfg: TrainConfig, surveys) -> float | None:
     return (total - pos) / pos
 
 
+def class_weight(cfg: TrainConfig, surveys) -> list[float] | None:
+    """loss.class_weight: median-frequency weights from the live pixels of the training lines
+    only (never the validation part)."""
+    if cfg.loss.class_weight is None:
+        return None
+    counts = class_counts(surveys, cfg.data.classes)
+    weights = class_weights(counts)
+    log.info("loss.class_weight %s: %s", cfg.loss.class_weight, ", ".join(f"{w:.3g}" for w in weights))
+    return weights
+
+
 def positive_count(surveys) -> tuple[int, int]:
     """(positive voxels, voxels) of the live traces of the training lines."""
-    pos = total = 0
+    counts = class_counts(surveys, 2, binary=True)
+    return int(counts[1]), int(counts.sum())
+
+
+def class_counts(surveys, classes: int, binary: bool = False) -> np.ndarray:
+    """Voxels of each class in the live traces of the training lines (binary: 0 and >0)."""
+    counts = np.zeros(classes, np.int64)
     for s in surveys:
         sl = [slice(None)] * 3
         sl[s.axis] = slice(*s.train)
@@ -98,9 +115,9 @@ def positive_count(surveys) -> tuple[int, int]:
             sl[s.axis] = slice(i, min(i + 16, s.train[1]))
             part = np.asarray(s.label[tuple(sl)])  # (lines, crossline, sample)
             live = np.asarray(s.valid[tuple(sl[:2])])  # (lines, crossline)
-            pos += int(part[live].sum())
-            total += int(live.sum()) * part.shape[-1]
-    return pos, total
+            values = part[live].ravel()  # (live traces x samples,)
+            counts += np.bincount((values > 0) if binary else values, minlength=classes)[:classes]
+    return counts
 
 
 @torch.no_grad()
@@ -123,7 +140,9 @@ def validate(model, surveys, cfg: TrainConfig, loss_fn, device, batch: int) -> d
     model.train()
     result = metrics.compute()
     per_class = {f"iou_class{k}": float(v) for k, v in enumerate(result.get("iou_per_class", []))}
-    return {"val_loss": float(np.mean(losses)) if losses else float("nan"), **result, **per_class}
+    # counts: what pooling over runs needs (a confusion matrix; histograms and counts for binary)
+    return {"val_loss": float(np.mean(losses)) if losses else float("nan"), **result, **per_class,
+            "counts": metrics.state()}
 
 
 def main_metric(cfg: TrainConfig) -> str:
@@ -157,10 +176,12 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
     model = model.to(ctx.device)
     if cfg.train.channels_last:
         model = to_channels_last(model)
-    pos_weight = positive_weight(cfg, surveys)
-    if ctx.main:  # the weight and the tile sources the run used, beside the choices that made them
+    pos_weight, weights = positive_weight(cfg, surveys), class_weight(cfg, surveys)
+    if ctx.main:  # the weights and the tile sources the run used, beside the choices that made them
         with open(cfg.run_dir / "config.yaml", "a") as f:
             f.write(f"# loss.pos_weight {cfg.loss.pos_weight} -> {pos_weight}\n")
+            if weights is not None:
+                f.write(f"# loss.class_weight {cfg.loss.class_weight} -> {[round(w, 6) for w in weights]}\n")
             for survey in surveys:
                 f.write(f"# data.source {cfg.data.source} -> {survey.name}: {survey.source}\n")
             if cfg.train.amp != "none" and ctx.device.type != "cuda":
@@ -168,7 +189,8 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
                             ctx.device.type)
                 f.write(f"# train.amp {cfg.train.amp} -> none (autocast on CUDA only; device {ctx.device.type})\n")
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), pos_weight=pos_weight,
-                         win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing).to(ctx.device)
+                         win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing,
+                         class_weight=weights).to(ctx.device)
     teacher = None
     if cfg.distill.teacher:  # a frozen trained model whose probabilities the student also learns
         teacher = Checkpoint.load(cfg.distill.teacher).build(cfg.distill.teacher).to(ctx.device).eval()
@@ -241,6 +263,7 @@ def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
            "tiles_per_s": run.tiles_seen / max(time.perf_counter() - run.started, 1e-9),
            **{k: v for k, v in val.items() if isinstance(v, float)}}
     run.history.append(row)
+    _write_counts(run, val["counts"])  # before last.pt: a run resumed from it has these counts
     improved = score > run.best
     run.best, run.since_best = (score, 0) if improved else (run.best, run.since_best + 1)
     saved = run.to_checkpoint()
@@ -308,6 +331,17 @@ def finish(run: Run) -> dict:
 def _rate(per_s: float) -> str:
     """Throughput with the digits it needs: 2300, 12.5, 0.42 (never '0')."""
     return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2g}"
+
+
+def _write_counts(run: Run, counts: dict) -> None:
+    """validation.json: the counts of the run's last validation (pixels, and the confusion matrix
+    or the binary histograms), so that a report can pool the held-out pixels of several runs
+    (the folds of a grid) into one confusion matrix. Replaced whole, never half written."""
+    record = {"step": run.step, "task": run.cfg.data.task, "val_images": list(run.cfg.data.split.val_images),
+              "val_stores": list(run.cfg.data.split.val_stores), **counts}
+    path = run.run_dir / "validation.json"
+    path.with_suffix(".json.part").write_text(json.dumps(record))
+    path.with_suffix(".json.part").replace(path)
 
 
 def _write_csv(path: Path, history: list[dict]) -> None:

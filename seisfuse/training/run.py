@@ -69,7 +69,9 @@ class Run:
     def label(self) -> str:
         """The run's name in logs: variant/dataset/seed of an experiment run, else the config name."""
         parts = self.run_dir.parts
-        return "/".join(parts[-3:]) if len(parts) >= 3 and self.run_dir.parent.name != "runs" else self.cfg.name
+        depth = 4 if self.run_dir.parent.name.startswith("fold_") else 3  # .../variant/dataset/fold_<image>/seed<k>
+        return "/".join(parts[-depth:]) if len(parts) >= depth and self.run_dir.parent.name != "runs" \
+            else self.cfg.name
 
 
     def to_checkpoint(self) -> Checkpoint:

@@ -97,3 +97,53 @@ def test_class_balance():
     assert class_balance(labels) == 24.0
     with pytest.raises(ConfigError, match="no positive voxels"):
         class_balance(torch.zeros(10))
+
+
+def test_class_weights_are_median_frequency_by_hand():
+    from seisfuse.losses import class_weights
+
+    # shares 0.8, 0.15, 0.05 (and one class absent): median 0.15, so 0.1875, 1, 3; absent: 1
+    assert class_weights([80, 15, 5, 0]) == pytest.approx([0.15 / 0.8, 1.0, 3.0, 1.0])
+    assert class_weights([10, 30]) == pytest.approx([2.0, 2 / 3])  # an even count: the mean of the middle two
+    with pytest.raises(ConfigError, match="no labelled pixels"):
+        class_weights([0, 0])
+
+
+def test_weighted_ce_is_torch_weighted_ce_over_the_valid_pixels():
+    logits, target = torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))
+    valid = torch.ones(2, 8, 8, dtype=torch.bool)
+    valid[:, :, 5:] = False
+    weight = [0.5, 1.0, 4.0]
+    loss = build_loss("ce", mode="multiclass", class_weight=weight)(logits, target, valid)
+    expected = torch.nn.functional.cross_entropy(logits[..., :5], target[..., :5], weight=torch.tensor(weight))
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    assert float(loss) != pytest.approx(float(build_loss("ce", mode="multiclass")(logits, target, valid)))
+
+
+@pytest.mark.parametrize("name", ["dice", "jaccard", "tversky", "focal", "lovasz"])
+def test_multiclass_region_losses_leave_the_invalid_pixels_out(name):
+    """The same value as on the valid columns alone, whatever the invalid ones hold."""
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 4, 16, 16), torch.randint(0, 4, (2, 16, 16))
+    valid = torch.zeros(2, 16, 16, dtype=torch.bool)
+    valid[..., :8] = True
+    loss = build_loss(name, mode="multiclass")
+    alone = float(loss(logits[..., :8].contiguous(), target[..., :8].contiguous()))
+    garbage = torch.where(valid[:, None], logits, torch.randn_like(logits) * 50)
+    assert float(loss(garbage, target, valid)) == pytest.approx(alone, rel=1e-5)
+
+
+def test_multiclass_ssim_compares_class_probabilities_and_ignores_the_invalid_pixels():
+    target = torch.randint(0, 3, (2, 32, 32))
+    right = torch.nn.functional.one_hot(target, 3).movedim(-1, 1).float() * 40 - 20  # (B, C, H, W), confident
+    ssim = build_loss("ssim", mode="multiclass", tile=(32, 32))
+    assert float(ssim(right, target)) == pytest.approx(0.0, abs=1e-4)
+    assert float(ssim(-right, target)) > 0.5
+    valid = torch.ones(2, 32, 32, dtype=torch.bool)
+    valid[..., 20:] = False  # missing traces: anything there, no loss and no gradient
+    logits = torch.where(valid[:, None], right, torch.randn_like(right) * 30).requires_grad_()
+    value = ssim(logits, target, valid)
+    assert float(value.detach()) == pytest.approx(0.0, abs=1e-4)
+    wrong = torch.where(valid[:, None], -right, right).requires_grad_()
+    ssim(wrong, target, valid).backward()
+    assert float(wrong.grad[..., 20:].abs().sum()) == 0 and float(wrong.grad[..., :20].abs().sum()) > 0

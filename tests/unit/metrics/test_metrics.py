@@ -103,3 +103,28 @@ def test_evaluate_refuses_labels_and_predictions_that_do_not_fit_the_task(tmp_pa
     assert code == 2 and "not probabilities or labels in [0, 1]" in err
     code, out, err = run_cli("evaluate", store, "--pred", "facies", "--label", "facies", "--task", "multiclass")
     assert code == 0 and "miou" in out, err
+
+
+def test_counts_of_several_parts_add_up_to_the_metrics_of_the_whole():
+    """state() of each part, summed, gives what one pass over all of them gives (pooled folds)."""
+    from seisfuse.metrics import MulticlassMetrics
+
+    rng = np.random.default_rng(5)
+    prob, label = rng.random((3, 16, 16)), rng.random((3, 16, 16)) > 0.8
+    pred, classes = rng.integers(0, 4, (3, 16, 16)), rng.integers(0, 4, (3, 16, 16))
+    binary = [BinaryMetrics() for _ in range(3)]
+    multi = [MulticlassMetrics(4) for _ in range(3)]
+    for k in range(3):
+        binary[k].update(prob[k], label[k])
+        multi[k].update(pred[k], classes[k])
+    states = [b.state() for b in binary]
+    summed = {key: np.sum([s[key] for s in states], axis=0) for key in ("hist_pos", "hist_neg", "tp", "fp", "fn",
+                                                                       "tn", "tol")}
+    whole = binary_metrics(prob, label)  # the tolerance hits of parts add up: no structure crosses a part here
+    pooled = BinaryMetrics.from_state({**states[0], **summed}).compute()
+    for key in ("iou", "f1", "ods_f1", "ap", "precision", "recall"):
+        assert pooled[key] == pytest.approx(whole[key]), key
+    confusion = np.sum([m.state()["confusion"] for m in multi], axis=0)
+    assert MulticlassMetrics.from_state({"confusion": confusion}).compute() == multiclass_metrics(pred, classes, 4)
+    assert sum(m.state()["pixels"] for m in multi) == 3 * 16 * 16 == int(summed["tp"] + summed["fp"] + summed["fn"]
+                                                                          + summed["tn"])

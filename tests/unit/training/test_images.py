@@ -127,3 +127,33 @@ def test_a_2d_line_trains_split_along_its_traces(small_config, tmp_path):
     summary = seisfuse.train(load_config(small_config(**{"data.stores": [str(store)], "data.tile": [32, 32],
                                                          "train.steps": 4, "train.val_every": 4})))
     assert np.isfinite(summary["final"]["train_loss"])
+
+
+def test_class_weights_come_from_the_training_images_only(small_config, stack):
+    import zarr
+
+    from seisfuse.losses import class_weights
+
+    cfg = _config(small_config, stack, **{"data.task": "multiclass", "data.classes": 2, "loss": {
+        "terms": {"ce": 1.0}, "pos_weight": None, "class_weight": "median_frequency"},
+                                          "data.split": {"val_images": ["b"]}, "train.steps": 2, "train.val_every": 2})
+    seisfuse.train(cfg)
+    g = zarr.open_group(stack, mode="r")
+    label, live = g["label"][:], g["trace_mask"][:]
+    counts = [int(((label[k] == c) & live[k][:, None]).sum()) for c in (0, 1) for k in (0, 2)]  # a and c train
+    expected = class_weights([counts[0] + counts[1], counts[2] + counts[3]])
+    written = (cfg.run_dir / "config.yaml").read_text().splitlines()
+    line = next(x for x in written if x.startswith("# loss.class_weight median_frequency -> "))
+    assert [float(v) for v in line.split("-> ")[1].strip("[]").split(",")] == pytest.approx(expected, rel=1e-5)
+    with_b = class_weights([int(((label == c) & live[..., None]).sum()) for c in (0, 1)])
+    assert with_b != pytest.approx(expected)  # the validation image would change them
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"loss": {"terms": {"bce": 1.0}, "class_weight": "median_frequency"}}, "and this run has data.task binary"),
+    ({"data.task": "multiclass", "data.classes": 3, "loss": {"terms": {"dice": 1.0}, "pos_weight": None,
+                                                             "class_weight": "median_frequency"}}, "has no ce term"),
+])
+def test_a_class_weight_that_would_weigh_nothing_is_refused(small_config, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(small_config(**changes))
