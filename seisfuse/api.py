@@ -18,7 +18,7 @@ import numpy as np
 
 from seisfuse import devices, locks, resources
 from seisfuse.config import commands as c
-from seisfuse.errors import SeisfuseError, StoreError
+from seisfuse.errors import ConfigError, SeisfuseError, StoreError
 from seisfuse.io import integrity, schema
 from seisfuse.io.arrays import store_from_array, write_variable
 from seisfuse.io.export import export_segy
@@ -332,13 +332,20 @@ def export(store, out, *, var: str = "amplitude", fmt: str | None = None, worker
 
 
 def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "faults", segy_format: str = "ieee",
-          overwrite: bool = False, force_unlock: bool = False, **survey_options) -> Path:
+          settings: dict | None = None, overwrite: bool = False, force_unlock: bool = False, **survey_options) -> Path:
     """A synthetic faulted survey as a store with `fault` and `facies` labels; with segy,
     also survey.sgy, fault.sgy and facies.sgy written in that folder (IEEE float, or IBM).
-    survey_options go to seisfuse.data.synthetic.make_survey (n_faults, peak_hz, snr...)."""
-    a = c.check(c.Synth, {k: v for k, v in locals().items() if k != "survey_options"}, "seisfuse.synth")
-    from seisfuse.data.synthetic import make_survey, memory_needed
+    settings (or the same as keywords) go to seisfuse.data.synthetic.make_survey (n_faults,
+    peak_hz, snr, faults=[{dip_deg: 40}]...); the others are drawn from the seed."""
+    a = c.check(c.Synth, {**{k: v for k, v in locals().items() if k != "survey_options"},
+                          "settings": {**(settings or {}), **survey_options} or None}, "seisfuse.synth")
+    from seisfuse.data.synthetic import check_settings, make_survey, memory_needed, text_header
 
+    try:
+        check_settings(a.shape, **(a.settings or {}))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"settings: {exc}", where="seisfuse.synth",
+                          fix="see seisfuse.data.synthetic.make_survey") from None
     resources.check_memory(memory_needed(a.shape), f"a synthetic survey of shape {a.shape}",
                            "choose a smaller --shape")
     needed = 6 * int(np.prod(a.shape)) + (15 * int(np.prod(a.shape)) if a.segy else 0)
@@ -346,10 +353,10 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
     resources.output_folder(a.out)
     with locks.guard(a.out, force=a.force_unlock), \
             resources.writing(f"the synthetic survey {Path(a.out).name}", a.out, needed=needed):
-        survey = make_survey(a.shape, a.seed, **survey_options)
+        survey = make_survey(a.shape, a.seed, **(a.settings or {}))
         # the survey draws its own sample interval (2-4 ms): the store's sample axis carries it
         store = store_from_array(survey.amplitude, a.out, labels={"fault": survey.fault, "facies": survey.facies},
-                                 overwrite=a.overwrite, text=_synthetic_text(a.seed, a.shape, survey.params),
+                                 overwrite=a.overwrite, text=text_header(a.seed, a.shape, survey.params),
                                  sample_interval=survey.params["sample_interval_ms"])
         with schema.removed_on_failure(store):  # the SEG-Y files too, or nothing: the same command starts clean
             group = schema.open_group(store, mode="r+")
@@ -358,13 +365,6 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
             if a.segy is not None:
                 _synthetic_segy(store, Path(a.segy), a.segy_format, a.overwrite)
     return Path(store)
-
-
-def _synthetic_text(seed: int, shape, p: dict) -> list[str]:
-    return [f"seisfuse synthetic faulted survey, seed {seed}", f"shape {tuple(shape)} (inline, crossline, sample)",
-            f"{p['n_faults']} faults, Ricker {p['peak_hz']:.1f} Hz, phase {p['phase_deg']:.0f} deg, SNR {p['snr']:.1f}",
-            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
-            f"sample interval {p['sample_interval_ms']:g} ms, first sample 0 ms, TIME"]
 
 
 def _synthetic_segy(store: Path, segy_dir: Path, segy_format: str, overwrite: bool) -> None:

@@ -113,6 +113,11 @@ class Export(Command):
         return self.fmt or ("source" if self.var == "amplitude" else "ieee")
 
 
+# The keywords of seisfuse.data.synthetic.make_survey after shape and seed (a test keeps them equal).
+SYNTH_SETTINGS = ("n_faults", "snr", "peak_hz", "n_facies", "sample_interval_ms", "phase_deg", "bandpass_hz",
+                  "noise_traces", "fold", "faults")
+
+
 class Synth(Writes):
     """a synthetic faulted survey with fault and facies labels"""
 
@@ -123,7 +128,19 @@ class Synth(Writes):
     seed: int = param(0, "random seed", ge=0)
     task: Literal["faults", "facies"] = param("faults", "both labels are written; the task names the default label")
     segy_format: Literal["ieee", "ibm"] = param("ieee", "sample format of the SEG-Y files")
+    settings: dict[str, Any] | None = param(
+        None, "generator settings, e.g. {peak_hz: 12, snr: 1.5, faults: [{dip_deg: 35}]}: any of "
+              f"{', '.join(SYNTH_SETTINGS)}; the others are drawn from the seed", scopes=("step", "api"))
     overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, settings):
+        unknown = sorted(set(settings or {}) - set(SYNTH_SETTINGS))
+        if unknown:
+            raise ValueError(f"unknown generator setting(s) {', '.join(unknown)}: choose from "
+                             f"{', '.join(SYNTH_SETTINGS)}")
+        return settings
 
 
 class Train(Writes):
