@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Literal, get_args, get_origin
 
-from seisfuse import api, interrupts, pipeline, resources
+from seisfuse import api, interrupts, pipeline, resources, shipped
 from seisfuse._version import __version__
 from seisfuse.config.commands import COMMANDS, Command, check, step_aliases
 from seisfuse.errors import RunsFailed, SeisfuseError, Terminated
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=model.__doc__.strip().splitlines()[0])
         for field_name, field in model.fields_in("cli").items():
             _add_field(p, field_name, field)
-        if name == "info":  # printing, not a parameter of the command
+        if name in ("info", "models"):  # printing, not a parameter of the command
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
@@ -226,6 +226,26 @@ def _datasets(a: Command, ns) -> None:
             log.info("%s: %s", key, value)
 
 
+def _baseline(a: Command, ns) -> None:
+    result = api.baseline(**a.kwargs())
+    log.info("wrote variable %s (1 - coherence, %.3f -> 0.5) to %s", a.var, result["calibration"]["threshold"],
+             ", ".join(result["stores"]))
+
+
+def _models(a: Command, ns) -> None:
+    found = api.models(**a.kwargs())
+    if a.action == "package":
+        log.info("wrote %s and %s.json (%s weights, %.2f MB)", Path(a.into) / found["weights"]["file"],
+                 Path(a.into) / a.name, found["weights"]["dtype"], found["weights"]["bytes"] / 1e6)
+    elif ns.json:
+        print(json.dumps(found, indent=2))
+    elif not found:
+        print("no shipped models in this installation yet (folders searched: "
+              f"{', '.join(str(p) for p in shipped.search_path())})")
+    else:
+        print("\n\n".join(shipped.describe(card) for card in found))
+
+
 def _run(a: Command, ns) -> None:
     if a.list_cells:
         for c in pipeline.cells(a.pipeline):
@@ -240,7 +260,7 @@ def _run(a: Command, ns) -> None:
 
 HANDLERS = {"info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
             "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify,
-            "plot": _plot, "view": _view, "datasets": _datasets, "run": _run}
+            "plot": _plot, "view": _view, "datasets": _datasets, "baseline": _baseline, "models": _models, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:
