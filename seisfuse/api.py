@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seisfuse import devices, locks, resources
+from seisfuse import devices, locks, predicting, resources, shipped
 from seisfuse.config import values
 from seisfuse.config.quick import checked
-from seisfuse.errors import SeisfuseError, StoreError
+from seisfuse.errors import ConfigError, SeisfuseError, StoreError
 from seisfuse.io import integrity, schema
 from seisfuse.io.arrays import store_from_array, write_variable
 from seisfuse.io.export import export_segy
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 # `ingest` or `export` must not wait for torch (3 s) or xarray (0.4 s).
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "build_model",
-           "load_config", "train", "predict", "evaluate", "report", "verify", "plot", "view", "datasets"]
+           "load_config", "train", "predict", "evaluate", "report", "verify", "plot", "view", "datasets", "baseline",
+           "models", "list_models"]
 log = logging.getLogger("seisfuse")
 
 
@@ -119,63 +120,69 @@ def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: 
         return run_training(cfg, resume=a.resume, on_start=take_the_run)
 
 
-def predict(checkpoint, volume, *, var: str = "prediction", tile=None, classes: int = 1, overlap: float = 0.5,
-            blend: str = "gaussian", direction: str = "inline", tta: bool = False, batch_size: int = 16,
-            output: str = "probability", threshold: float = 0.5, device: str = "auto", scheduler: str | None = None,
-            overwrite: bool = False, force_unlock: bool = False):
+def predict(volume, checkpoint=None, *, model: str | None = None, out=None, normalization: str = "auto",
+            var: str = "prediction", tile=None, classes: int = 1, overlap: float = 0.5, blend: str = "gaussian",
+            direction: str = "inline", tta: bool = False, batch_size: int = 16, output: str = "probability",
+            threshold: float = 0.5, device: str = "auto", scheduler: str | None = None, overwrite: bool = False,
+            force_unlock: bool = False):
     """Predict a whole volume with overlap blending, out of core.
 
-    checkpoint: a checkpoint path (normalisation, tile and task come with it) or a model (then
-    give `tile`, and `classes` > 1 for a multi-class model; no normalisation is applied).
-    volume: a store path (the result becomes variable `var`; resumable; returns the path), an
-    xarray.DataArray or a numpy array of (inline, crossline, sample) or (trace, sample)
-    (returns the same kind, in memory). output: "probability" (binary: float32; multi-class:
-    labels), "label" (uint8), or "probabilities" (multi-class: labels in `var` and each
-    class's probability in `<var>_p<k>` of a store; in memory, (class, ...) float32).
-    scheduler: None (this process), "local" (a Dask LocalCluster: one worker per GPU, each on
-    its own, else 2) or a Dask scheduler address.
+    volume: a store path (the result becomes variable `var`; resumable; returns the path), a
+    SEG-Y file (ingested once into a cache store, see seisfuse.predicting; returns that store),
+    an xarray.DataArray or a numpy array of (inline, crossline, sample) or (trace, sample)
+    (returns the same kind, in memory). Give one of: checkpoint, a checkpoint path
+    (normalisation, tile and task come with it) or a model (then give `tile`, and `classes` > 1
+    for a multi-class model; no normalisation is applied); or model, the name of a shipped
+    model (`seisfuse models list`). normalization: "checkpoint" (the training data's statistics),
+    "survey" (the survey's own, with the checkpoint's method), "auto" (survey for a shipped
+    model). out: also export the prediction as SEG-Y under the survey's headers. output: "probability" (binary:
+    float32; multi-class: labels), "label" (uint8), or "probabilities" (multi-class: labels in
+    `var` and each class's probability in `<var>_p<k>` of a store; in memory, (class, ...)
+    float32). scheduler: None (this process), "local" (a Dask LocalCluster: one worker per GPU,
+    each on its own, else 2) or a Dask scheduler address.
     """
     a = checked("predict", locals(), "seisfuse.predict")
     devices.check_device(a.device)
-    # Imported here: torch takes seconds to import and the data commands must not pay for it.
-    from seisfuse.infer import Predictor, Settings
-    from seisfuse.infer.memory import predict_array
-    from seisfuse.infer.store import predict_store
+    return predicting.predict(**a.kwargs())
 
-    settings = Settings(overlap=a.overlap, blend=a.blend, direction=a.direction, batch_size=a.batch_size,
-                        output=a.output, threshold=a.threshold)
-    on_store = isinstance(a.volume, str | Path)
-    per_voxel = 4 * (1 + (a.classes if a.output == "probabilities" else 0))  # float32 output (and per class)
-    if on_store:  # a missing or incomplete store, or too little disk, is refused before the model loads
-        group = schema.open_group(a.volume)
-        integrity.require_intact(group, [schema.AMPLITUDE, schema.TRACE_MASK])
-        amplitude = group[schema.AMPLITUDE]
-        resources.check_disk(a.volume, per_voxel * amplitude.size, f"variable {a.var!r} of shape {amplitude.shape}")
-        nonfinite = (group.attrs.get("statistics") or {}).get("n_nonfinite", 0)  # counted at ingest
-    else:
-        nonfinite = int(np.count_nonzero(~np.isfinite(np.asarray(getattr(a.volume, "values", a.volume)))))
-        resources.check_memory(2 * per_voxel * int(np.prod(np.shape(a.volume))),
-                               f"the prediction of an array of shape {np.shape(a.volume)}",
-                               "predict a store instead (out of core), or a smaller array")
-    path = None
-    if isinstance(a.checkpoint, str | Path):
-        path = str(a.checkpoint)
-        predictor = Predictor.from_checkpoint(path, a.device, a.tta)
-    else:
-        if a.tile is None:
-            raise SeisfuseError("a model without a checkpoint needs the tile size", fix="pass tile=(128, 128)")
-        predictor = Predictor(a.checkpoint.eval(), tuple(a.tile), "binary" if a.classes == 1 else "multiclass",
-                              a.classes, tta=a.tta)
-    if nonfinite:
-        log.warning("%d NaN/Inf samples in the input: treated as missing (zero) by the model, and their "
-                    "prediction is 0", nonfinite)
-    if on_store:
-        with locks.guard(a.volume, a.var, force=a.force_unlock), \
-                resources.writing(f"the prediction {a.var!r}", a.volume, needed=per_voxel * amplitude.size,
-                                  again="resumes"):
-            return predict_store(predictor, a.volume, var=a.var, settings=settings, checkpoint_path=path,
-                                 scheduler=a.scheduler, device=a.device, tta=a.tta, overwrite=a.overwrite)
-    return predict_array(predictor, a.volume, settings, a.var)
+
+def baseline(store, *, var: str = "coherence", calibrate=(), label: str | None = None, sigma: float = 2.0,
+             device: str = "auto", overwrite: bool = False, force_unlock: bool = False) -> dict:
+    """The classical fault baseline, 1 - structure-tensor coherence of each inline section, as a
+    prediction variable `var` of each store (several stores: each), scored by `evaluate` as a
+    model's prediction is. calibrate: labelled stores (the training surveys) on which the
+    attribute's best-F1 threshold is found and mapped to 0.5 (monotonically, so AP and the
+    best-threshold F1 are the attribute's own). Returns the threshold and the stores written."""
+    a = checked("baseline", {**locals(), "calibrate": list(calibrate)}, "seisfuse.baseline")
+    devices.check_device(a.device)
+    return predicting.baseline(a.store, **a.kwargs(without=("store",)))
+
+
+def models(action, *, run=None, name: str | None = None, scores=None, baseline=None, recipe: str | None = None,
+           into=None, overwrite: bool = False):
+    """Shipped pretrained models. action "list": their cards (also `seisfuse.list_models()`);
+    "package": a finished training run -> `into/NAME.pt` and its card `into/NAME.json` (scores:
+    the model's evaluation JSON on held-out surveys, baseline: the classical baseline's, recipe:
+    the command that reproduces it); returns the card."""
+    a = checked("models", locals(), "seisfuse.models")
+    given = [f"--{k}" for k in ("run", "name", "scores", "baseline", "recipe", "into") if getattr(a, k) is not None]
+    if a.action == "list":
+        if given:
+            raise ConfigError(f"{', '.join(given)}: options of `models package`, not of list", where="models",
+                              fix="drop them, or use: seisfuse models package")
+        return shipped.available()
+    missing = [f"--{k}" for k in ("run", "name", "scores", "into") if getattr(a, k) is None]
+    if missing:
+        raise ConfigError(f"models package needs {', '.join(missing)}", where="models",
+                          fix="see `seisfuse models --help`")
+    from seisfuse.infer.package import package  # imports torch
+
+    return package(a.run, a.name, a.scores, a.baseline, a.into, recipe=a.recipe, overwrite=a.overwrite)
+
+
+def list_models() -> list[dict]:
+    """The shipped models' cards (seisfuse.shipped): name, task, input, weights, training, scores, limits."""
+    return models("list")
 
 
 def evaluate(store, *, pred: str = "prediction", label: str | None = None, region: tuple[int, int] | None = None,
@@ -334,13 +341,20 @@ def export(store, out, *, var: str = "amplitude", fmt: str | None = None, worker
 
 
 def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "faults", segy_format: str = "ieee",
-          overwrite: bool = False, force_unlock: bool = False, **survey_options) -> Path:
+          settings: dict | None = None, overwrite: bool = False, force_unlock: bool = False, **survey_options) -> Path:
     """A synthetic faulted survey as a store with `fault` and `facies` labels; with segy,
     also survey.sgy, fault.sgy and facies.sgy written in that folder (IEEE float, or IBM).
-    survey_options go to seisfuse.data.synthetic.make_survey (n_faults, peak_hz, snr...)."""
-    a = checked("synth", {k: v for k, v in locals().items() if k != "survey_options"}, "seisfuse.synth")
-    from seisfuse.data.synthetic import make_survey, memory_needed
+    settings (or the same as keywords) go to seisfuse.data.synthetic.make_survey (n_faults,
+    peak_hz, snr, faults=[{dip_deg: 40}]...); the others are drawn from the seed."""
+    a = checked("synth", {**{k: v for k, v in locals().items() if k != "survey_options"},
+                          "settings": {**(settings or {}), **survey_options} or None}, "seisfuse.synth")
+    from seisfuse.data.synthetic import check_settings, make_survey, memory_needed, text_header
 
+    try:
+        check_settings(a.shape, **(a.settings or {}))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"settings: {exc}", where="seisfuse.synth",
+                          fix="see seisfuse.data.synthetic.make_survey") from None
     resources.check_memory(memory_needed(a.shape), f"a synthetic survey of shape {a.shape}",
                            "choose a smaller --shape")
     needed = 6 * int(np.prod(a.shape)) + (15 * int(np.prod(a.shape)) if a.segy else 0)
@@ -348,10 +362,10 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
     resources.output_folder(a.out)
     with locks.guard(a.out, force=a.force_unlock), \
             resources.writing(f"the synthetic survey {Path(a.out).name}", a.out, needed=needed):
-        survey = make_survey(a.shape, a.seed, **survey_options)
+        survey = make_survey(a.shape, a.seed, **(a.settings or {}))
         # the survey draws its own sample interval (2-4 ms): the store's sample axis carries it
         store = store_from_array(survey.amplitude, a.out, labels={"fault": survey.fault, "facies": survey.facies},
-                                 overwrite=a.overwrite, text=_synthetic_text(a.seed, a.shape, survey.params),
+                                 overwrite=a.overwrite, text=text_header(a.seed, a.shape, survey.params),
                                  sample_interval=survey.params["sample_interval_ms"])
         with schema.removed_on_failure(store):  # the SEG-Y files too, or nothing: the same command starts clean
             group = schema.open_group(store, mode="r+")
@@ -360,13 +374,6 @@ def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "
             if a.segy is not None:
                 _synthetic_segy(store, Path(a.segy), a.segy_format, a.overwrite)
     return Path(store)
-
-
-def _synthetic_text(seed: int, shape, p: dict) -> list[str]:
-    return [f"seisfuse synthetic faulted survey, seed {seed}", f"shape {tuple(shape)} (inline, crossline, sample)",
-            f"{p['n_faults']} faults, Ricker {p['peak_hz']:.1f} Hz, phase {p['phase_deg']:.0f} deg, SNR {p['snr']:.1f}",
-            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
-            f"sample interval {p['sample_interval_ms']:g} ms, first sample 0 ms, TIME"]
 
 
 def _synthetic_segy(store: Path, segy_dir: Path, segy_format: str, overwrite: bool) -> None:

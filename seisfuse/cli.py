@@ -45,6 +45,7 @@ class _OnFirstUse:
 
 api = _OnFirstUse("seisfuse.api")
 pipeline = _OnFirstUse("seisfuse.pipeline")
+shipped = _OnFirstUse("seisfuse.shipped")
 
 
 class Parser(argparse.ArgumentParser):
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         for field in declaration["fields"]:
             if "cli" in field["scopes"]:
                 _add_field(p, field)
-        if name == "info":  # printing, not a parameter of the command
+        if name in ("info", "models"):  # printing, not a parameter of the command
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
@@ -233,6 +234,26 @@ def _datasets(a, ns) -> None:
             log.info("%s: %s", key, value)
 
 
+def _baseline(a, ns) -> None:
+    result = api.baseline(**a.kwargs())
+    log.info("wrote variable %s (1 - coherence, %.3f -> 0.5) to %s", a.var, result["calibration"]["threshold"],
+             ", ".join(result["stores"]))
+
+
+def _models(a, ns) -> None:
+    found = api.models(**a.kwargs())
+    if a.action == "package":
+        log.info("wrote %s and %s.json (%s weights, %.2f MB)", Path(a.into) / found["weights"]["file"],
+                 Path(a.into) / a.name, found["weights"]["dtype"], found["weights"]["bytes"] / 1e6)
+    elif ns.json:
+        print(json.dumps(found, indent=2))
+    elif not found:
+        print("no shipped models in this installation yet (folders searched: "
+              f"{', '.join(str(p) for p in shipped.search_path())})")
+    else:
+        print("\n\n".join(shipped.describe(card) for card in found))
+
+
 def _run(a, ns) -> None:
     if a.list_cells:
         for c in pipeline.cells(a.pipeline):  # with folds, the dataset as its run folder: dataset/fold_<image>
@@ -249,7 +270,7 @@ def _run(a, ns) -> None:
 
 HANDLERS = {"info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
             "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify,
-            "plot": _plot, "view": _view, "datasets": _datasets, "run": _run}
+            "plot": _plot, "view": _view, "datasets": _datasets, "baseline": _baseline, "models": _models, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,8 +67,10 @@ def _train(step, ctx: Context) -> None:
     cfg = api.load_config(step.config, step.overrides)
     stores = [s if Path(s).is_absolute() else ctx.at(s) for s in cfg.data.stores]
     runs = cfg.runs_dir if any(o.startswith("runs_dir=") for o in step.overrides) else ctx.at("runs")
-    cfg = api.load_config(cfg.model_dump(mode="json") | {"runs_dir": runs, "data": cfg.data.model_dump(
-        mode="json") | {"stores": stores}})
+    inside = {s: (s if Path(s).is_absolute() else ctx.at(s)) for s in cfg.data.stores}
+    data = cfg.data.model_dump(mode="json")
+    data["split"]["val_stores"] = [inside.get(v, v) for v in cfg.data.split.val_stores]  # the same stores, moved
+    cfg = api.load_config(cfg.model_dump(mode="json") | {"runs_dir": runs, "data": data | {"stores": stores}})
     summary = api.train(cfg, overwrite=ctx.overwrite)
     log.info("  %s: best validation %s %.3f at step %s (%s)", cfg.name, summary["metric"], summary["best"],
              summary["best_step"], summary["run_dir"])
@@ -77,6 +79,18 @@ def _train(step, ctx: Context) -> None:
 def _predict(step, ctx: Context) -> None:
     api.predict(**_call_kwargs(step, ctx))
     log.info("  %s: variable %s written", step.volume, step.var)
+
+
+def _baseline(step, ctx: Context) -> None:
+    result = api.baseline(**_call_kwargs(step, ctx))
+    log.info("  %s written into %d stores (threshold %.3f -> 0.5)", step.var, len(result["stores"]),
+             result["calibration"]["threshold"])
+
+
+def _models(step, ctx: Context) -> None:
+    card = api.models(**_call_kwargs(step, ctx))
+    log.info("  model %s packaged in %s (%s, %.1f MB)", card["name"], step.into, card["weights"]["dtype"],
+             card["weights"]["bytes"] / 1e6)
 
 
 def _evaluate(step, ctx: Context) -> None:
@@ -117,7 +131,7 @@ STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest
                               "info": _info, "train": _train, "predict": _predict, "evaluate": _evaluate,
                               "report": _report, "verify": _verify, "experiment": _experiment, "compare": _compare,
                               "plot": _plain("plot"), "view": _plain("view"),
-                              "datasets": _plain("datasets")}
+                              "datasets": _plain("datasets"), "baseline": _baseline, "models": _models}
 
 
 def _done(kind: str, step, ctx: Context) -> str | None:
@@ -126,12 +140,20 @@ def _done(kind: str, step, ctx: Context) -> str | None:
             step.segy is None or all((Path(ctx.at(step.segy)) / f"{name}.sgy").is_file()
                                      for name in ("survey", "fault", "facies"))):
         return step.out
+    if kind == "predict" and step.out is not None and not Path(ctx.at(step.out)).is_file():
+        return None
     if kind in ("ingest", "predict"):
         name = step.store if kind == "ingest" else step.volume
         store = ctx.at(name)
         if schema.is_complete(store) and (step.var == schema.AMPLITUDE
                                           or step.var in schema.complete_variables(schema.open_group(store))):
             return f"{name}:{step.var}"
+    if kind == "baseline" and all(schema.is_complete(ctx.at(s)) and step.var in schema.complete_variables(
+            schema.open_group(ctx.at(s))) for s in step.store):
+        return f"{step.var} of {len(step.store)} stores"
+    if kind == "models" and step.action == "package" and step.into and \
+            (Path(ctx.at(step.into)) / f"{step.name}.json").is_file():
+        return f"model {step.name}"
     if kind == "datasets" and schema.is_complete(ctx.at(step.out)):
         return step.out
     if kind == "export" and Path(ctx.at(step.out)).is_file():

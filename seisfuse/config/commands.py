@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BeforeValidator,
     ValidationError,
@@ -45,6 +46,7 @@ from seisfuse.config.params import (  # noqa: F401 - the shared types, also read
     Workers,
     _panel,
     _suffix,
+    checked,
     param,
 )
 from seisfuse.errors import ConfigError
@@ -112,6 +114,11 @@ class Export(Command):
         return values.export_format(self.fmt, self.var)
 
 
+# The keywords of seisfuse.data.synthetic.make_survey after shape and seed (a test keeps them equal).
+SYNTH_SETTINGS = ("n_faults", "snr", "peak_hz", "n_facies", "sample_interval_ms", "phase_deg", "bandpass_hz",
+                  "noise_traces", "fold", "faults")
+
+
 class Synth(Writes):
     """a synthetic faulted survey with fault and facies labels"""
 
@@ -122,6 +129,9 @@ class Synth(Writes):
     seed: int = param(0, "random seed", ge=0)
     task: Literal["faults", "facies"] = param("faults", "both labels are written; the task names the default label")
     segy_format: Literal["ieee", "ibm"] = param("ieee", "sample format of the SEG-Y files")
+    settings: Annotated[dict[str, Any] | None, AfterValidator(checked(values.known_keys, *SYNTH_SETTINGS))] = param(
+        None, "generator settings, e.g. {peak_hz: 12, snr: 1.5, faults: [{dip_deg: 35}]}: any of "
+              f"{', '.join(SYNTH_SETTINGS)}; the others are drawn from the seed", scopes=("step", "api"))
     overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
 
 
@@ -136,11 +146,20 @@ class Train(Writes):
 
 
 class Predict(Writes):
-    """predict a whole store with a trained checkpoint (overlap blending)"""
+    """predict a whole survey with a trained checkpoint or a shipped model (overlap blending)"""
 
-    checkpoint: Any = param(help="a checkpoint (or, in Python, a model)", path=True)
-    volume: Any = param(help="the store (or, in Python, an xarray.DataArray or numpy array)", positional=True,
-                        path=True, metavar="STORE", alias="volume", names=("store",))
+    volume: Any = param(help="the survey: a store, or a SEG-Y file (ingested into a cache store, reused next "
+                             "time) (or, in Python, an xarray.DataArray or numpy array)", positional=True,
+                        path=True, metavar="SURVEY", alias="volume", names=("store",))
+    checkpoint: Any = param(None, "a checkpoint written by seisfuse train (or, in Python, a model); or give --model",
+                            path=True)
+    model: Name | None = param(None, "a shipped pretrained model by name (see `seisfuse models list`), e.g. faults; "
+                                     "normalised with the survey's own statistics")
+    out: FilePath | None = param(None, "also export the prediction as SEG-Y (IEEE float) under the survey's "
+                                       "headers", path=True, metavar="OUT.sgy")
+    normalization: Literal["auto", "checkpoint", "survey"] = param(
+        "auto", "the amplitude statistics the checkpoint's normalisation uses: its training data's (checkpoint) or "
+                "the survey's own (survey: any amplitude scale); auto: survey for --model, checkpoint otherwise")
     var: Name = param("prediction", "the variable to write")
     tile: Ints | None = param(None, "tile size, for a model given without a checkpoint", scopes=("api",))
     classes: int = param(1, "classes of a model given without a checkpoint", scopes=("api",), ge=1)
@@ -156,7 +175,7 @@ class Predict(Writes):
     threshold: Probability = param(0.5, "probability threshold of output=label (binary)")
     device: Device = param("auto", "auto, cpu, cuda, cuda:N or mps")
     scheduler: str | None = param(None, "Dask: 'local' or a scheduler address (default: this process)")
-    overwrite: bool = param(False, "replace an existing variable", scopes=NOT_STEP)
+    overwrite: bool = param(False, "replace an existing variable (and the --out file)", scopes=NOT_STEP)
 
 
 class Evaluate(Command):
@@ -269,6 +288,42 @@ class Datasets(Writes):
     overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
 
 
+class Baseline(Writes):
+    """a classical fault attribute as a prediction variable: 1 - structure-tensor coherence"""
+
+    store: Stores = param(help="the stores to write it into (scored like a model's prediction by evaluate)",
+                          positional=True, path=True)
+    var: Name = param("coherence", "the variable to write")
+    calibrate: Annotated[list[FilePath], BeforeValidator(checked(values.listed))] = param(
+        [], "labelled stores (e.g. the training surveys) on which the best-F1 threshold of 1 - coherence is found; "
+            "it is mapped to 0.5 (monotonically: AP and ODS F1 unchanged), so that thresholded scores compare "
+            "with a model's at 0.5 (repeatable; default: none, the raw value)", path=True, metavar="STORE")
+    label: Name | None = param(None, "label variable of the --calibrate stores (default: each store's default "
+                                     "label, or fault)")
+    sigma: float = param(2.0, "smoothing of the structure tensor, in samples", gt=0, le=16)
+    device: Device = param("auto", "auto, cpu, cuda, cuda:N or mps")
+    overwrite: bool = param(False, "replace an existing variable", scopes=NOT_STEP)
+
+
+class Models(Command):
+    """shipped pretrained models: list them, or package a training run as one"""
+
+    action: Literal["list", "package"] = param(
+        help="list: the shipped models (name, task, input, size, training data, scores); package: a training "
+             "run -> weights and model card in a registry folder", positional=True)
+    run: FilePath | None = param(None, "package: the training run directory (runs/<name>)", path=True)
+    name: Name | None = param(None, "package: the model's name (what --model takes)")
+    scores: FilePath | None = param(None, "package: the evaluation JSON of the model on the held-out surveys "
+                                          "(seisfuse evaluate --out)", path=True)
+    baseline: FilePath | None = param(None, "package: the evaluation JSON of the classical baseline on the same "
+                                            "surveys", path=True)
+    recipe: str | None = param(None, "package: the command that reproduces the weights, recorded in the card "
+                                     "(e.g. seisfuse run pipelines/pretrain_faults.yaml)")
+    into: FilePath | None = param(None, "package: the registry folder to write NAME.pt and NAME.json into",
+                                  path=True, metavar="DIR")
+    overwrite: bool = param(False, "package: replace a model of that name in the folder", scopes=NOT_STEP)
+
+
 class Run(Command):
     """run a batch pipeline YAML (pipelines/*.yaml)"""
 
@@ -294,7 +349,7 @@ class Run(Command):
 COMMANDS: dict[str, type[Command]] = {
     "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
     "evaluate": Evaluate, "report": Report, "verify": Verify, "plot": Plot, "view": View, "datasets": Datasets,
-    "run": Run,
+    "baseline": Baseline, "models": Models, "run": Run,
 }
 
 

@@ -52,6 +52,13 @@ def suffix(value: str, *allowed: str) -> str:
     return value
 
 
+def known_keys(settings: dict | None, *allowed: str) -> dict | None:
+    unknown = sorted(set(settings or {}) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown generator setting(s) {', '.join(unknown)}: choose from {', '.join(allowed)}")
+    return settings
+
+
 def export_format(fmt: str | None, var: str) -> str:
     """Export's sample format when none is given: the source's for the amplitude, IEEE float for
     other variables (a probability cannot be written in the source's integer format)."""
@@ -59,4 +66,4 @@ def export_format(fmt: str | None, var: str) -> str:
 
 
 # name -> function: the declarations record the names of their checks (seisfuse.config.declared)
-CHECKS = {f.__name__: f for f in (split, fspath, listed, device, nonempty, header_byte, suffix)}
+CHECKS = {f.__name__: f for f in (split, fspath, listed, device, nonempty, header_byte, suffix, known_keys)}

@@ -122,6 +122,32 @@ def _settings(rng, given: dict) -> dict:
     return s
 
 
+def check_settings(shape, **settings) -> None:
+    """Refuse (ValueError, TypeError) generator settings that make_survey would refuse, without
+    making the survey: unknown keywords, values out of range, faults that cannot be drawn."""
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(0).spawn(5)]
+    faults = list(settings.pop("faults", None) or [])
+    settings.pop("n_facies", None)
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(unknown)}")
+    if settings.get("n_faults") is None and faults:
+        settings["n_faults"] = len(faults)
+    s = _settings(streams[0], settings)
+    if len(faults) > s["n_faults"]:
+        raise ValueError(f"{len(faults)} faults given for n_faults = {s['n_faults']}")
+    for given in faults:
+        draw_fault(streams[2], tuple(int(v) for v in shape), given)
+
+
+def text_header(seed: int, shape, p: dict) -> list[str]:
+    """The textual header lines of a synthetic survey's store and SEG-Y files."""
+    return [f"seisfuse synthetic faulted survey, seed {seed}", f"shape {tuple(shape)} (inline, crossline, sample)",
+            f"{p['n_faults']} faults, Ricker {p['peak_hz']:.1f} Hz, phase {p['phase_deg']:.0f} deg, SNR {p['snr']:.1f}",
+            "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
+            f"sample interval {p['sample_interval_ms']:g} ms, first sample 0 ms, TIME"]
+
+
 def _rms(a: np.ndarray) -> float:
     flat = a.reshape(-1)
     return float(np.sqrt(np.einsum("i,i->", flat, flat, dtype=np.float64) / max(flat.size, 1)))

@@ -26,14 +26,22 @@ class Predictor:
     amp: bool = False
 
     @classmethod
-    def from_checkpoint(cls, path, device: str = "auto", tta: bool = False) -> Predictor:
+    def from_checkpoint(cls, path, device: str = "auto", tta: bool = False,
+                        statistics: dict | None = None) -> Predictor:
+        """statistics: the survey's own amplitude statistics (a store's, seisfuse.stats), to normalise
+        with the checkpoint's method and clip percentile on them instead of the training data's
+        (shipped models: a survey of any amplitude scale is seen as in training)."""
         saved = Checkpoint.load(path)
         model = saved.build(str(path))
+        normalizer = Normalizer(**saved.normalization)
+        if statistics is not None:
+            percentile = (saved.config.get("data") or {}).get("clip_percentile", 99.5)
+            normalizer = Normalizer.from_statistics(statistics, normalizer.method, percentile)
         dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                            ("cpu" if device == "auto" else device))
         # channels-last weights: 1.04-1.34x a forward pass on 2 CPU cores (BENCHMARKS.md, prediction)
         return cls(to_channels_last(model.to(dev)).eval(), tuple(saved.tile), saved.task, saved.classes,
-                   Normalizer(**saved.normalization), dev, tta, dev.type == "cuda")
+                   normalizer, dev, tta, dev.type == "cuda")
 
     @property
     def channels(self) -> int:

@@ -82,13 +82,13 @@ def worker_device(device: str, worker_name) -> str:
 
 
 def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bool, settings: Settings,
-                block: tuple[int, int], b: int) -> int:
+                statistics: dict | None, block: tuple[int, int], b: int) -> int:
     from dask.distributed import get_worker  # runs on a Dask worker: distributed is there
 
     device = worker_device(device, get_worker().name)
-    key = (checkpoint_path, device, tta)
+    key = (checkpoint_path, device, tta, json.dumps(statistics, sort_keys=True))
     if key not in _WORKER_PREDICTORS:
-        _WORKER_PREDICTORS[key] = Predictor.from_checkpoint(checkpoint_path, device, tta)
+        _WORKER_PREDICTORS[key] = Predictor.from_checkpoint(checkpoint_path, device, tta, statistics)
     group = zarr.open_group(store, mode="r+")
     predictor = _WORKER_PREDICTORS[key]
     run_block(predictor, group, var, block, b, settings, plan_tiles(group[schema.AMPLITUDE].shape, predictor,
@@ -99,9 +99,28 @@ def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bo
 DEFAULT_SETTINGS = Settings()
 
 
+def manifest(predictor: Predictor, settings: Settings, checkpoint_path: str | None,
+             identity: str | None = None) -> dict:
+    """What a prediction variable was made with (resuming or reusing it needs the same): the
+    checkpoint (path, and `identity`: e.g. a shipped model's sha256), settings, tile, flips and
+    the normalisation applied."""
+    norm = predictor.normalizer.to_dict() if predictor.normalizer else None
+    return json.loads(json.dumps({"checkpoint": checkpoint_path, "identity": identity, "settings": settings.__dict__,
+                                  "tile": list(predictor.tile), "tta": predictor.tta, "normalization": norm}))
+
+
+def already_predicted(store, var: str, made_with: dict) -> bool:
+    """Whether `var` of the store is complete and was made with exactly this manifest."""
+    group = schema.open_group(store)
+    return var in schema.complete_variables(group) and group[var].attrs.get("predict_manifest") == made_with
+
+
 def predict_store(predictor: Predictor, store, *, var: str = "prediction", settings: Settings = DEFAULT_SETTINGS,
                   checkpoint_path: str | None = None, scheduler: str | None = None, device: str = "auto",
-                  tta: bool = False, overwrite: bool = False) -> Path:
+                  tta: bool = False, overwrite: bool = False, statistics: dict | None = None,
+                  identity: str | None = None) -> Path:
+    """statistics: the survey statistics the predictor normalises with in place of the checkpoint's
+    (passed on to Dask workers); identity: recorded in the manifest beside the checkpoint path."""
     group = schema.open_group(store, mode="r+")
     if schema.spatial_dims(group) != ("inline", "crossline"):
         raise StoreError("prediction needs a 3D (inline, crossline, sample) store", where=str(store))
@@ -110,9 +129,8 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     blocks = row_blocks(amp.shape[0], amp.chunks[0], max(t.size[0] for t in tiles))
     dtype = output_dtype(predictor, settings)
     extra = class_variables(var, predictor, settings)
-    manifest = json.loads(json.dumps({"checkpoint": checkpoint_path, "settings": settings.__dict__,
-                                      "tile": list(predictor.tile), "tta": predictor.tta}))
-    resume = _prepare(group, var, manifest, dtype, len(blocks), overwrite, extra)
+    resume = _prepare(group, var, manifest(predictor, settings, checkpoint_path, identity), dtype, len(blocks),
+                      overwrite, extra)
     todo = schema.blocks_to_do(group, "predict", var)
     if resume:
         log.info("predict: resuming, %d of %d blocks already done", len(blocks) - len(todo), len(blocks))
@@ -123,7 +141,8 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
         with cluster.connect(scheduler, local_workers=torch.cuda.device_count() or 2) as client:
             futures = client.map(_dask_block, [str(store)] * len(todo), [var] * len(todo),
                                  [str(checkpoint_path)] * len(todo), [device] * len(todo), [tta] * len(todo),
-                                 [settings] * len(todo), [blocks[b] for b in todo], todo, pure=False)
+                                 [settings] * len(todo), [statistics] * len(todo), [blocks[b] for b in todo], todo,
+                                 pure=False)
             with Progress(len(blocks), f"predict {var}", unit="block") as bar:
                 bar.update(len(blocks) - len(todo))
                 for future in futures:

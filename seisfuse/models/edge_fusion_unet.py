@@ -16,7 +16,9 @@ learn (tests/unit/models/test_edge_fusion_start.py). `fusion_residual: false` an
 `attention_form: gate` are the first design, kept as ablation rows. The edge encoder is
 `light` by default (seisfuse.models.blocks.LightEncoder, `edge_width` channels at the first
 scale: 1.2 M parameters), any smp encoder name, or None for the raw encoder's kind (the first
-design: a second resnet18); the choice and its numbers are in RESULTS.md.
+design: a second resnet18); the choice and its numbers are in RESULTS.md. The raw encoder may be
+`light` too (`encoder_width` channels at the first scale): with `fusion: none` a plain U-Net of
+FaultSeg's size (16-32-64-128), the compact model seisfuse ships (pipelines/pretrain_faults.yaml).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class EdgeFusionUNet(nn.Module):
                  dropout_position: str = "head", separable: bool = False, deformable: tuple[str, ...] = (),
                  dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default",
                  fusion_residual: bool = True, attention_form: str = "identity", edge_width: int = 16,
-                 edge_scale: str = "peak"):
+                 edge_scale: str = "peak", encoder_width: int = 16):
         super().__init__()
         _check_options(fusion, edge_input, attention_positions, dropout_position, deformable, dilation, aspp,
                        attention_form)
@@ -97,7 +99,11 @@ class EdgeFusionUNet(nn.Module):
             return part(nn.ModuleList(build_attention(attention if where in positions else "none", c,
                                                       form=attention_form) for c in widths))
 
-        raw_encoder = make_encoder(encoder, encoder_depth, encoder_weights)
+        if encoder == "light" and (encoder_weights or "encoder_last" in deformable):
+            raise ConfigError("the light encoder has no pretrained weights and no deepest smp stage",
+                              fix="drop encoder_weights and deformable: [encoder_last], or use an smp encoder")
+        raw_encoder = LightEncoder(encoder_depth, encoder_width) if encoder == "light" else \
+            make_encoder(encoder, encoder_depth, encoder_weights)
         if "encoder_last" in deformable:
             research.make_deformable(_deepest_stage(raw_encoder, self.output_stride))
         self.raw_encoder = part(raw_encoder, pretrained=bool(encoder_weights), role="encoder")

@@ -85,17 +85,23 @@ def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return x
 
 
-def coherence(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
-    """1 - structure-tensor coherence: high where reflectors stop being locally planar
-    (faults, edges of bodies), low along continuous reflectors. 2D."""
+def structure_coherence(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    """Structure-tensor coherence in [0, 1] (2D): ((l1 - l2) / (l1 + l2))^2 of the Gaussian-smoothed
+    gradient outer products; 1 along locally planar reflectors, low where they stop (faults,
+    edges of bodies) or where there is no structure. Independent of the amplitude's scale."""
     _require_2d(x, "coherence")
     gx = _conv(x, _separable_kernel(1, 2, _SMOOTH))
     gz = _conv(x, _separable_kernel(0, 2, _SMOOTH))
     jxx, jxz, jzz = (_gaussian(v, sigma) for v in (gx * gx, gx * gz, gz * gz))
     trace = jxx + jzz
     root = torch.sqrt((jxx - jzz) ** 2 + 4 * jxz * jxz)
-    coh = (root / trace.clamp_min(1e-12)) ** 2
-    return _normalise(1.0 - coh.clamp(0, 1))
+    return ((root / trace.clamp_min(1e-12)) ** 2).clamp(0, 1)
+
+
+def coherence(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    """1 - structure-tensor coherence: high where reflectors stop being locally planar
+    (faults, edges of bodies), low along continuous reflectors. 2D."""
+    return _normalise(1.0 - structure_coherence(x, sigma))
 
 
 def canny(x: torch.Tensor, sigma: float = 1.0, low: float = 0.1, high: float = 0.25) -> torch.Tensor:

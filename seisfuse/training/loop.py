@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import math
+import platform
 import time
 from itertools import islice
 from pathlib import Path
@@ -318,14 +319,28 @@ def finish(run: Run) -> dict:
     metric, history = main_metric(run.cfg), run.history
     summary = {"run_dir": str(run.run_dir), "steps": run.step, "best": run.best, "metric": metric,
                "best_step": max(history, key=lambda r: r.get(metric, -math.inf))["step"] if history else None,
-               "seconds": time.perf_counter() - run.started,
+               "seconds": time.perf_counter() - run.started,  # of this session (a resumed run: since the resume)
                "tiles_per_s": history[-1]["tiles_per_s"] if history else None,
+               "hardware": hardware(run.ctx.device, run.ctx.world),
                "final": history[-1] if history else {}}
     if run.ctx.main:
         (run.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         run.writer.close()
     distributed.teardown(run.ctx)
     return summary
+
+
+def hardware(device: torch.device, processes: int) -> dict:
+    """What a run trained on: the device's name (the CPU model from /proc/cpuinfo, or the GPU's),
+    torch's threads per process and the processes."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        cpuinfo = Path("/proc/cpuinfo")
+        names = [line.split(":", 1)[1].strip() for line in
+                 (cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []) if line.startswith("model name")]
+        name = f"{names[0]} ({len(names)} logical cores)" if names else platform.processor() or platform.machine()
+    return {"device": device.type, "name": name, "threads": torch.get_num_threads(), "processes": processes}
 
 
 def _rate(per_s: float) -> str:

@@ -32,11 +32,13 @@ def _flag(name, field) -> str:
 
 
 def _placeholders(model, root: Path) -> tuple[list[str], dict]:
-    """CLI arguments and API/pipeline values for the required fields: paths that do not exist."""
+    """CLI arguments and API/pipeline values for the required fields: paths that do not exist, or
+    the first choice of a field with choices (an action such as `models list`)."""
     argv, values = [], {}
     for name, f in model.model_fields.items():
         if f.is_required():
-            value = str(root / f"missing_{name}")
+            choices = cli._choices(f.annotation)
+            value = str(choices[0]) if choices else str(root / f"missing_{name}")
             values[name] = [value] if name == "run_dirs" else value
             argv += [value] if f.json_schema_extra["positional"] else [_flag(name, f), value]
     return argv, values

@@ -290,3 +290,38 @@ def test_synth_store_carries_the_survey_sample_interval(tmp_path):
     ds = seisfuse.open_store(store)
     np.testing.assert_allclose(np.diff(ds["sample"].values), 3.0)
     assert ds.attrs["synthetic"]["sample_interval_ms"] == 3.0
+
+
+def test_the_declared_settings_are_the_generator_keywords():
+    import inspect
+
+    from seisfuse.config.commands import SYNTH_SETTINGS
+
+    assert tuple(p for p in inspect.signature(make_survey).parameters if p not in ("shape", "seed")) == SYNTH_SETTINGS
+
+
+def test_settings_from_a_pipeline_and_the_api_reach_the_generator_or_are_refused_in_one_line(tmp_path, run_cli):
+    import yaml
+
+    from seisfuse.errors import ConfigError
+
+    pipeline = tmp_path / "p.yaml"
+    chosen = {"peak_hz": 12.0, "snr": 1.5, "sample_interval_ms": 4, "faults": [{"dip_deg": 35}]}
+    pipeline.write_text(yaml.safe_dump({"name": "p", "workdir": str(tmp_path / "w"), "steps": [
+        {"synth": {"out": "ood.zarr", "shape": [16, 16, 32], "seed": 4, "settings": chosen}}]}))
+    assert run_cli("run", pipeline)[0] == 0
+    made = seisfuse.open_store(tmp_path / "w" / "ood.zarr").attrs["synthetic"]
+    assert (made["peak_hz"], made["snr"], made["sample_interval_ms"]) == (12.0, 1.5, 4.0)
+    assert made["faults"][0]["dip_deg"] == 35 and made["n_faults"] == 1
+    same = seisfuse.open_store(seisfuse.synth(tmp_path / "api.zarr", shape=(16, 16, 32), seed=4, settings=chosen))
+    assert same.attrs["synthetic"] == made  # the API's settings= and the step's are one thing
+    for bad, message in [({"peak": 12}, "unknown generator setting(s) peak: choose from n_faults"),
+                         ({"snr": -1}, "snr = -1 out of range"), ({"faults": [{"dip": 3}]}, "unknown fault setting"),
+                         ({"n_faults": 1, "faults": [{}, {}]}, "2 faults given for n_faults = 1")]:
+        pipeline.write_text(yaml.safe_dump({"name": "p", "workdir": str(tmp_path / "w2"), "steps": [
+            {"synth": {"out": "bad.zarr", "shape": [16, 16, 32], "settings": bad}}]}))
+        code, _, err = run_cli("run", pipeline)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+        with pytest.raises(ConfigError, match=message.split(" out of")[0].replace("(", r"\(").replace(")", r"\)")):
+            seisfuse.synth(tmp_path / "bad.zarr", shape=(16, 16, 32), settings=bad)
+        assert not (tmp_path / "w2" / "bad.zarr").exists() and not (tmp_path / "bad.zarr").exists()

@@ -140,7 +140,7 @@ def test_rerunning_skips_finished_runs(grid_run, caplog):
 def test_evaluate_on_a_store_matches_in_memory_metrics(grid_run):
     store = grid_run / "s.zarr"
     ckpt = grid_run / "experiments/ablation/dense_spatial/synthA/seed0/best.pt"
-    seisfuse.predict(str(ckpt), store, var="p", overwrite=True)
+    seisfuse.predict(store, str(ckpt), var="p", overwrite=True)
     ds = seisfuse.open_store(store)
     result = seisfuse.evaluate(store, pred="p", label="fault", tolerance=1)
     expected = binary_metrics(ds.p.values, ds.fault.values, tolerance=1)

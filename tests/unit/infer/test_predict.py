@@ -26,24 +26,24 @@ def test_identity_model_on_arrays_every_window_and_overlap():
     for blend in ("constant", "hann", "gaussian"):
         for overlap in (0.0, 0.5):
             for direction in ("inline", "crossline", "both"):
-                out = seisfuse.predict(Identity(), volume, tile=(16, 32), overlap=overlap, blend=blend,
+                out = seisfuse.predict(volume, Identity(), tile=(16, 32), overlap=overlap, blend=blend,
                                        direction=direction)
                 np.testing.assert_allclose(out, volume, rtol=0, atol=2e-6)
 
 
 def test_volume_smaller_than_the_tile_and_sections_and_tta():
     small = np.random.default_rng(1).uniform(0.1, 0.9, (3, 7, 11)).astype(np.float32)
-    np.testing.assert_allclose(seisfuse.predict(Identity(), small, tile=(16, 32)), small, atol=2e-6)
+    np.testing.assert_allclose(seisfuse.predict(small, Identity(), tile=(16, 32)), small, atol=2e-6)
     section = small[0]
-    np.testing.assert_allclose(seisfuse.predict(Identity(), section, tile=(16, 32), tta=True), section, atol=2e-6)
-    cube = seisfuse.predict(Identity(), small, tile=(8, 8, 8))
+    np.testing.assert_allclose(seisfuse.predict(section, Identity(), tile=(16, 32), tta=True), section, atol=2e-6)
+    cube = seisfuse.predict(small, Identity(), tile=(8, 8, 8))
     np.testing.assert_allclose(cube, small, atol=2e-6)
 
 
 def test_dataarray_in_dataarray_out(trained):
     store, ckpt = trained
     amplitude = seisfuse.open_store(store).amplitude.load()
-    out = seisfuse.predict(ckpt, amplitude)
+    out = seisfuse.predict(amplitude, ckpt)
     assert isinstance(out, xr.DataArray) and out.dims == amplitude.dims
     assert np.array_equal(out.inline.values, amplitude.inline.values)
     assert float(out.min()) >= 0 and float(out.max()) <= 1
@@ -51,19 +51,19 @@ def test_dataarray_in_dataarray_out(trained):
 
 def test_store_prediction_equals_array_prediction_and_labels(trained, tmp_path):
     store, ckpt = trained
-    seisfuse.predict(ckpt, store, var="prob_a", overwrite=True)
+    seisfuse.predict(store, ckpt, var="prob_a", overwrite=True)
     ds = seisfuse.open_store(store)
     assert ds.prob_a.attrs["seisfuse_complete"] and ds.prob_a.dtype == np.float32
-    in_memory = seisfuse.predict(ckpt, ds.amplitude.values)
+    in_memory = seisfuse.predict(ds.amplitude.values, ckpt)
     assert np.array_equal(ds.prob_a.values, in_memory)
-    seisfuse.predict(ckpt, store, var="label_a", output="label", threshold=0.5, overwrite=True)
+    seisfuse.predict(store, ckpt, var="label_a", output="label", threshold=0.5, overwrite=True)
     labels = seisfuse.open_store(store).label_a.values
     assert labels.dtype == np.uint8 and np.array_equal(labels, (in_memory >= 0.5).astype(np.uint8))
 
 
 def test_interrupted_prediction_resumes_to_the_same_result(trained, monkeypatch):
     store, ckpt = trained
-    reference = seisfuse.predict(ckpt, seisfuse.open_store(store).amplitude.values)
+    reference = seisfuse.predict(seisfuse.open_store(store).amplitude.values, ckpt)
     monkeypatch.setattr(store_module, "row_blocks", lambda n, c, t: [(a, min(a + 8, n)) for a in range(0, n, 8)])
     real, calls = store_module.run_block, []
 
@@ -75,12 +75,12 @@ def test_interrupted_prediction_resumes_to_the_same_result(trained, monkeypatch)
 
     monkeypatch.setattr(store_module, "run_block", die_on_third)
     with pytest.raises(KeyboardInterrupt):
-        seisfuse.predict(ckpt, store, var="resumed", overwrite=True)
+        seisfuse.predict(store, ckpt, var="resumed", overwrite=True)
     assert "resumed" not in seisfuse.open_store(store)  # incomplete: not offered
     monkeypatch.setattr(store_module, "run_block", real)
     counted = []
     monkeypatch.setattr(store_module, "run_block", lambda *a, **k: (counted.append(1), real(*a, **k)))
-    seisfuse.predict(ckpt, store, var="resumed")
+    seisfuse.predict(store, ckpt, var="resumed")
     assert len(counted) == 5 - 2  # 40 inlines in blocks of 8: two were done before the interruption
     assert np.array_equal(seisfuse.open_store(store).resumed.values, reference)
 
@@ -88,8 +88,8 @@ def test_interrupted_prediction_resumes_to_the_same_result(trained, monkeypatch)
 @pytest.mark.slow
 def test_dask_local_cluster_equals_single_process(trained):
     store, ckpt = trained
-    seisfuse.predict(ckpt, store, var="single", overwrite=True)
-    seisfuse.predict(ckpt, store, var="dask", scheduler="local", overwrite=True)
+    seisfuse.predict(store, ckpt, var="single", overwrite=True)
+    seisfuse.predict(store, ckpt, var="dask", scheduler="local", overwrite=True)
     ds = seisfuse.open_store(store)
     assert np.array_equal(ds.single.values, ds.dask.values)
 
@@ -98,7 +98,7 @@ def test_missing_traces_stay_missing_and_export_keeps_headers(segy_dir, trained,
     _, ckpt = trained
     src = segy_dir / "f3-withdead.sgy"
     store = seisfuse.ingest(src, tmp_path / "dead.zarr")
-    seisfuse.predict(ckpt, store, var="prediction")
+    seisfuse.predict(store, ckpt, var="prediction")
     ds = seisfuse.open_store(store)
     assert float(abs(ds.prediction.where(~ds.trace_mask, 0)).max()) == 0.0
     out = seisfuse.export(store, tmp_path / "pred.sgy", var="prediction", fmt="ieee")
@@ -112,9 +112,9 @@ def test_missing_traces_stay_missing_and_export_keeps_headers(segy_dir, trained,
 
 def test_existing_prediction_needs_overwrite(trained):
     store, ckpt = trained
-    seisfuse.predict(ckpt, store, var="once", overwrite=True)
+    seisfuse.predict(store, ckpt, var="once", overwrite=True)
     with pytest.raises(seisfuse.errors.StoreError, match="already exists"):
-        seisfuse.predict(ckpt, store, var="once")
+        seisfuse.predict(store, ckpt, var="once")
 
 
 class ThreeClasses(torch.nn.Module):
@@ -138,16 +138,16 @@ def test_multiclass_probabilities_in_memory_are_the_model_probabilities():
     volume = np.random.default_rng(3).normal(0, 2, (5, 40, 48)).astype(np.float32)
     expected = _three_class_probabilities(volume)
     for blend, overlap in (("gaussian", 0.5), ("constant", 0.0)):
-        probs = seisfuse.predict(ThreeClasses(), volume, tile=(16, 32), classes=3, blend=blend, overlap=overlap,
+        probs = seisfuse.predict(volume, ThreeClasses(), tile=(16, 32), classes=3, blend=blend, overlap=overlap,
                                  output="probabilities")
         assert probs.shape == (3, *volume.shape) and probs.dtype == np.float32
         np.testing.assert_allclose(probs, expected, atol=2e-6)
-    labels = seisfuse.predict(ThreeClasses(), volume, tile=(16, 32), classes=3)  # default: labels
+    labels = seisfuse.predict(volume, ThreeClasses(), tile=(16, 32), classes=3)  # default: labels
     assert labels.dtype == np.uint8 and np.array_equal(labels, expected.argmax(axis=0))
-    section = seisfuse.predict(ThreeClasses(), volume[0], tile=(16, 32), classes=3, output="probabilities")
+    section = seisfuse.predict(volume[0], ThreeClasses(), tile=(16, 32), classes=3, output="probabilities")
     np.testing.assert_allclose(section, expected[:, 0], atol=2e-6)
     da = xr.DataArray(volume, dims=("inline", "crossline", "sample"), coords={"inline": np.arange(10, 15)})
-    out = seisfuse.predict(ThreeClasses(), da, tile=(16, 32), classes=3, output="probabilities", var="facies")
+    out = seisfuse.predict(da, ThreeClasses(), tile=(16, 32), classes=3, output="probabilities", var="facies")
     assert out.dims == ("class", "inline", "crossline", "sample") and out.name == "facies"
     assert out.inline.values.tolist() == list(range(10, 15)) and out["class"].values.tolist() == [0, 1, 2]
 
@@ -155,7 +155,7 @@ def test_multiclass_probabilities_in_memory_are_the_model_probabilities():
 def test_multiclass_probabilities_in_a_store_beside_the_labels(segy_dir, tmp_path):
     store = seisfuse.ingest(segy_dir / "f3-withdead.sgy", tmp_path / "s.zarr")  # missing traces too
     scale = 1 / float(seisfuse.open_store(store).attrs["statistics"]["std"])  # probabilities across (0, 1)
-    seisfuse.predict(ThreeClasses(scale), store, var="facies", tile=(16, 32), classes=3, output="probabilities")
+    seisfuse.predict(store, ThreeClasses(scale), var="facies", tile=(16, 32), classes=3, output="probabilities")
     ds = seisfuse.open_store(store)
     live = ds.trace_mask.values
     expected = _three_class_probabilities(ds.amplitude.values, scale)
@@ -166,9 +166,9 @@ def test_multiclass_probabilities_in_a_store_beside_the_labels(segy_dir, tmp_pat
         assert not p.values[~live].any()  # missing traces stay missing
     assert np.array_equal(ds.facies.values[live], expected.argmax(axis=0)[live])
     with pytest.raises(seisfuse.errors.StoreError, match="already exists"):
-        seisfuse.predict(ThreeClasses(), store, var="facies", tile=(16, 32), classes=3, output="probabilities")
+        seisfuse.predict(store, ThreeClasses(), var="facies", tile=(16, 32), classes=3, output="probabilities")
     with pytest.raises(seisfuse.errors.SeisfuseError, match="output: Input should be 'probability'"):
-        seisfuse.predict(ThreeClasses(), store, var="other", tile=(16, 32), classes=3, output="softmax")
+        seisfuse.predict(store, ThreeClasses(), var="other", tile=(16, 32), classes=3, output="softmax")
 
 
 def test_each_local_dask_worker_takes_its_own_gpu(monkeypatch):
@@ -216,15 +216,15 @@ def test_ctrl_c_ends_with_the_resume_line_and_nothing_else(trained):
 def test_a_dataarray_in_another_dim_order_is_predicted_by_its_dim_names(trained):
     store, ckpt = trained
     amplitude = seisfuse.open_store(store).amplitude.load()
-    reference = seisfuse.predict(ckpt, amplitude.values)
+    reference = seisfuse.predict(amplitude.values, ckpt)
     segysak = amplitude.rename(inline="iline", crossline="xline", sample="twt").transpose("twt", "iline", "xline")
-    result = seisfuse.predict(ckpt, segysak)
+    result = seisfuse.predict(segysak, ckpt)
     assert result.dims == ("twt", "iline", "xline")
     np.testing.assert_allclose(result.transpose("iline", "xline", "twt").values, reference, atol=1e-6)
     with pytest.raises(seisfuse.errors.GeometryError, match="unknown dim name"):
-        seisfuse.predict(ckpt, amplitude.rename(sample="frequency"))
+        seisfuse.predict(amplitude.rename(sample="frequency"), ckpt)
     with pytest.raises(seisfuse.errors.SeisfuseError, match="complex"):
-        seisfuse.predict(ckpt, amplitude.values.astype(np.complex64))
+        seisfuse.predict(amplitude.values.astype(np.complex64), ckpt)
 
 
 def test_nan_samples_are_missing_in_the_input_and_kept_out_of_the_output(trained, caplog):
@@ -233,9 +233,9 @@ def test_nan_samples_are_missing_in_the_input_and_kept_out_of_the_output(trained
     values[20, 10, 15] = np.nan
     zeroed = values.copy()
     zeroed[20, 10, 15] = 0
-    result = seisfuse.predict(ckpt, values)
+    result = seisfuse.predict(values, ckpt)
     assert np.isfinite(result).all() and result[20, 10, 15] == 0
-    expected = seisfuse.predict(ckpt, zeroed)
+    expected = seisfuse.predict(zeroed, ckpt)
     expected[20, 10, 15] = 0
     np.testing.assert_array_equal(result, expected)
     assert "1 NaN/Inf samples in the input" in caplog.text

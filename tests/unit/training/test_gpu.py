@@ -22,7 +22,7 @@ def test_predict_on_cuda(small_config, tmp_path):
     cfg = load_config(small_config(**{"train.device": "cuda", "train.steps": 2, "train.val_every": 2}))
     seisfuse.train(cfg)
     store = cfg.data.stores[0]
-    out = seisfuse.predict(str(cfg.run_dir / "best.pt"), seisfuse.open_store(store).amplitude.values, device="cuda")
+    out = seisfuse.predict(seisfuse.open_store(store).amplitude.values, str(cfg.run_dir / "best.pt"), device="cuda")
     assert out.shape == seisfuse.open_store(store).amplitude.shape
 
 
