@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,21 @@ def _flag(name, field) -> str:
     return (field.json_schema_extra["flags"] or (f"--{name.replace('_', '-')}",))[-1]
 
 
+def _choices(annotation) -> tuple | None:
+    """The values of a Literal field (or of the Literal in an Optional one)."""
+    for arg in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(arg) is typing.Literal:
+            return typing.get_args(arg)
+    return None
+
+
 def _placeholders(model, root: Path) -> tuple[list[str], dict]:
     """CLI arguments and API/pipeline values for the required fields: paths that do not exist, or
     the first choice of a field with choices (an action such as `models list`)."""
     argv, values = [], {}
     for name, f in model.model_fields.items():
         if f.is_required():
-            choices = cli._choices(f.annotation)
+            choices = _choices(f.annotation)
             value = str(choices[0]) if choices else str(root / f"missing_{name}")
             values[name] = [value] if name == "run_dirs" else value
             argv += [value] if f.json_schema_extra["positional"] else [_flag(name, f), value]
