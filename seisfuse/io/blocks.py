@@ -4,7 +4,9 @@ and store_from_array (bounded memory, one write per chunk, resumable by block)."
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
 from seisfuse.progress import Progress
 
@@ -47,4 +49,49 @@ def run_parallel(work, items, workers: int, bar: Progress) -> None:
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
+    pool.shutdown(wait=True)
+
+
+# The work of the forked processes of run_forked: set by the parent just before it forks them,
+# so every child has it (closures and open arrays need no pickling).
+_FORKED: dict = {}
+
+
+def _forked_start() -> None:
+    """In each forked worker: Ctrl-C is the parent's to handle (it reaches the whole process
+    group), and Blosc compresses in this process alone (its global thread pool, if the parent
+    started one, is not usable after a fork)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from numcodecs import blosc  # the codec ChunkIO uses; imported by the parent already
+
+    blosc.use_threads = False
+
+
+def _forked_call(item):
+    return _FORKED["work"](item)
+
+
+def run_forked(work, items, workers: int, bar: Progress) -> None:
+    """Run work(item) on `workers` forked processes (each its own interpreter: numpy code that
+    hands the GIL back and forth on cache-sized pieces runs there truly in parallel, which
+    threads do not: BENCHMARKS.md). On the first failure, what has not started is cancelled and
+    the error re-raised in the parent (finished blocks stay recorded for a resume). With one
+    worker, or where processes cannot be forked, the work runs on threads."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        run_parallel(work, items, max(1, workers), bar)
+        return
+    _FORKED["work"] = work
+    pool = ProcessPoolExecutor(min(workers, len(items)), mp_context=multiprocessing.get_context("fork"),
+                               initializer=_forked_start)
+    try:
+        futures = [pool.submit(_forked_call, item) for item in items]
+        for future in as_completed(futures):
+            future.result()
+            bar.update()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        _FORKED.clear()
     pool.shutdown(wait=True)

@@ -45,7 +45,13 @@ def checksum_ok(raw: bytes) -> bool:
 class ChunkIO:
     """Reads and writes blocks of whole chunks of one array (the fast path), or lets zarr do it."""
 
-    def __init__(self, array: zarr.Array):
+    def __init__(self, array: zarr.Array, atomic: bool = True):
+        """atomic: each chunk written aside and renamed (a reader never sees half a chunk). An
+        array that nobody reads until its writer marks it complete (an ingest: the store's or
+        the variable's completion marker comes last) is written in place, which saves a rename
+        per chunk (0.2-1.5 ms here: a tenth of an ingest); a writer killed mid-chunk leaves a
+        torn chunk in a block its ledger does not record, which the resume writes again."""
+        self.atomic = atomic
         self.array = array.with_config({"write_empty_chunks": True})  # zarr's path writes every chunk too
         self.chunks = tuple(array.chunks)
         self.shape = tuple(array.shape)
@@ -179,11 +185,16 @@ class ChunkIO:
         return len(stale)
 
     def _put(self, path: Path, raw, tail: bytes = b"") -> None:
-        """Write one chunk file atomically (a reader never sees half a chunk)."""
+        """Write one chunk file, atomically unless the array is written in place (see __init__)."""
         parent = path.parent
         if parent not in self._dirs:  # two threads may both mkdir: exist_ok makes that harmless
             parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(parent)
+        if not self.atomic:
+            with open(path, "wb") as f:
+                f.write(raw)
+                f.write(tail)
+            return
         tmp = parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(tmp, "wb") as f:
             f.write(raw)

@@ -20,7 +20,7 @@ from seisfuse import resources
 from seisfuse.errors import StoreError
 from seisfuse.io import integrity, schema, skipped
 from seisfuse.io import segy_format as sf
-from seisfuse.io.blocks import blocks_covering, chunk_blocks, run_parallel
+from seisfuse.io.blocks import blocks_covering, chunk_blocks, run_forked
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ibm import NaNError
 from seisfuse.io.segy_file import decode_samples
@@ -153,7 +153,7 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
             def work(block):
                 _write_block(fd, io, var, block, positions, code, order, len(head), trace_size)
 
-            run_parallel(work, blocks, workers or min(4, os.cpu_count() or 1), bar)
+            run_forked(work, blocks, workers or min(4, os.cpu_count() or 1), bar)
         _write_skipped(fd, skipped_raw, skipped_out, code, attrs["sample_format"], order, var == schema.AMPLITUDE,
                        len(head), trace_size)
     except BaseException:

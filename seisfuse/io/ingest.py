@@ -253,7 +253,7 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, 
     if len(todo) < len(blocks):
         log.info("%s: resuming, %d of %d blocks already written", desc, len(blocks) - len(todo), len(blocks))
     names = [var, *_state_names(var), *(_trace_arrays(group) if with_headers else [])]
-    io = {name: ChunkIO(group[name]) for name in names}
+    io = {name: ChunkIO(group[name], atomic=False) for name in names}  # marked complete only at the end
     if len(todo) < len(blocks):
         for chunk_io in io.values():
             chunk_io.remove_temporaries()
@@ -262,10 +262,10 @@ def _run_blocks(layout, group, var, index, blocks, workers, with_headers, desc, 
         if scheduler:
             _copy_on_dask(scheduler, workers, layout, group, var, names, index, blocks, todo, bar)
         else:
-            _copy_in_threads(layout, io, var, index, blocks, todo, workers, bar)
+            _copy_in_workers(layout, io, var, index, blocks, todo, workers, bar)
 
 
-def _copy_in_threads(layout, io, var, index, blocks, todo, workers, bar) -> None:
+def _copy_in_workers(layout, io, var, index, blocks, todo, workers, bar) -> None:
     local, readers = threading.local(), []
 
     def work(b: int) -> None:
@@ -275,7 +275,7 @@ def _copy_in_threads(layout, io, var, index, blocks, todo, workers, bar) -> None
         _copy_block(local.reader, io, var, index.grid.trace_at_cell[blocks[b]], blocks[b], b)
 
     try:
-        blocks_mod.run_parallel(work, todo, workers, bar)
+        blocks_mod.run_forked(work, todo, workers, bar)
     finally:
         for reader in readers:
             reader.close()
@@ -304,7 +304,8 @@ def _dask_copy(token: str, layout: SegyLayout, store: str, var: str, names: list
         if "reader" in _WORKER_RUN:
             _WORKER_RUN["reader"].close()
         group = zarr.open_group(store, mode="r+", zarr_format=3)
-        _WORKER_RUN.update(token=token, reader=SegyReader(layout), io={name: ChunkIO(group[name]) for name in names})
+        io = {name: ChunkIO(group[name], atomic=False) for name in names}  # complete only when finalized
+        _WORKER_RUN.update(token=token, reader=SegyReader(layout), io=io)
     _copy_block(_WORKER_RUN["reader"], _WORKER_RUN["io"], var, cells, block, b)
     return b
 

@@ -55,9 +55,11 @@ DEFAULT_CHUNKS = (64, 64, 64)
 
 def codec_for(dtype) -> list:
     """Blosc-lz4 with bit shuffle: chosen by scripts/bench_codecs.py (fastest reads, see
-    BENCHMARKS.md); headers and masks are highly redundant and any codec shrinks them. Then
-    zarr's crc32c codec: every chunk carries its checksum, checked on every read."""
-    return [BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.bitshuffle,
+    BENCHMARKS.md); headers and masks are highly redundant and any codec shrinks them. Level 1:
+    on seismic amplitudes the same ratio as level 5 (1.136 against 1.138), encoded 1.5x and
+    decoded 1.1x faster (BENCHMARKS.md, "Chunk codec"). Then zarr's crc32c codec: every chunk
+    carries its checksum, checked on every read."""
+    return [BloscCodec(cname="lz4", clevel=1, shuffle=BloscShuffle.bitshuffle,
                        typesize=np.dtype(dtype).itemsize), Crc32cCodec()]
 
 

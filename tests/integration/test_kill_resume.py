@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 # The ingest CLI in a child process that SIGKILLs itself in the middle of its KILL_AT-th chunk
-# write, with half of that chunk's temporary file on disk: a real kill at a known point, on any
-# machine speed (no cleanup handler runs).
+# write, with half of that chunk on disk (ingest writes the chunks of an incomplete store in
+# place): a real kill at a known point, on any machine speed (no cleanup handler runs).
 KILLED_CLI = """
 import os, signal, sys
 from seisfuse import cli
@@ -29,7 +29,7 @@ def put(self, path, raw, *tail):
     calls.append(1)
     if len(calls) == int(os.environ["KILL_AT"]):
         path.parent.mkdir(parents=True, exist_ok=True)
-        (path.parent / f".{path.name}.1.1.tmp").write_bytes(bytes(raw)[: len(raw) // 2])
+        path.write_bytes(bytes(raw)[: len(raw) // 2])  # a torn chunk
         os.kill(os.getpid(), signal.SIGKILL)
     real(self, path, raw, *tail)
 chunkio.ChunkIO._put = put
@@ -47,7 +47,7 @@ def test_sigkill_mid_ingest_then_rerun_gives_the_uninterrupted_store(tmp_path):
     assert not schema.is_complete(tmp_path / "k.zarr")
     done = zarr.open_group(str(tmp_path / "k.zarr"), mode="r")["_ingest_amplitude_done"][:]
     assert 0 < done.sum() < done.size  # some blocks recorded, not all
-    assert list((tmp_path / "k.zarr").rglob("*.tmp"))  # the chunk cut by the kill
+    assert seisfuse.verify(tmp_path / "k.zarr", deep=True)["damaged"]  # the chunk cut by the kill
     with pytest.raises(StoreError, match="incomplete"):
         seisfuse.open_store(tmp_path / "k.zarr")
     assert subprocess.run([sys.executable, "-m", "seisfuse.cli", *args]).returncode == 0
@@ -55,4 +55,4 @@ def test_sigkill_mid_ingest_then_rerun_gives_the_uninterrupted_store(tmp_path):
     for name in ("amplitude", "trace_headers", "trace_mask", "trace_index"):
         np.testing.assert_array_equal(resumed[name].values, reference[name].values)
     assert resumed.attrs["statistics"] == reference.attrs["statistics"]
-    assert not list((tmp_path / "k.zarr").rglob("*.tmp"))
+    assert not seisfuse.verify(tmp_path / "k.zarr", deep=True)["damaged"]
