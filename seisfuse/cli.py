@@ -188,8 +188,14 @@ def _report(a, ns) -> None:
 
 def _verify(a, ns) -> None:
     report = api.verify(**a.kwargs())
-    checked = f"{report['chunks']:,} chunks of {report['arrays']} arrays" + (", checksums read" if a.deep else "")
-    if not report["checksums"]:
+    checked = f"{report['chunks']:,} chunks of {report['arrays']} arrays" + (
+        "" if not a.deep else ", every chunk decoded" if report.get("mdio") else ", checksums read")
+    if report.get("mdio"):
+        log.warning("%s is an MDIO store: MDIO writes no checksums and leaves chunks of only the fill value "
+                    "unwritten, so a missing chunk is no damage; %s", a.store,
+                    "every chunk present was read and decoded" if a.deep else
+                    "its arrays' metadata was read (--deep also decodes every chunk)")
+    elif not report["checksums"]:
         log.warning("%s was written before checksums (schema 1): only its completion marker can be checked; "
                     "re-ingest it to get checksums", a.store)
     for line in report["damage"][:50]:

@@ -17,7 +17,6 @@ from seisfuse._version import __version__
 from seisfuse.errors import GeometryError
 from seisfuse.geometry import VOLUME_DIMS, canonical_dims
 from seisfuse.io import schema
-from seisfuse.io import segy_format as sf
 from seisfuse.io.blocks import chunk_blocks
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.segy_write import binary_header, text_header, trace_headers
@@ -115,31 +114,21 @@ def _build(amplitude, dims, coords, path: Path, *, labels, sample_interval, samp
     lines = text or [f"seisfuse {__version__} store_from_array", f"shape {dict(zip(dims, shape))}",
                      "inline bytes 189-192, crossline 193-196, CDP X/Y 181/185 (scalar -100)",
                      f"sample interval {sample_interval:g} {unit}, first sample {start:g} {unit}, IEEE float"]
-    group = zarr.open_group(str(path), mode="w", zarr_format=3)
     n_traces = int(np.prod(shape[:-1]))
     live = np.ones(shape[:-1], bool) if trace_mask is None else np.asarray(trace_mask, bool)
     if live.shape != shape[:-1]:
         raise GeometryError(f"trace_mask has shape {live.shape}, the traces {shape[:-1]}",
                             fix="give one bool per trace")
-    group.attrs.update(schema.root_attributes(
+    root = schema.root_attributes(
         spatial_dims=spatial, text_headers=[text_header(lines)], binary_header=binary_header(shape[-1], dt_us, fmt),
         text_encoding="ebcdic", sample_format=fmt, byteorder="big", iline_byte=189, xline_byte=193,
-        sample_interval=dt_us, sample_unit="ms" if domain == "time" else "m", domain=domain, domain_source="given",
-        n_traces=n_traces, n_live=int(live.sum()), n_missing=int(n_traces - live.sum())))
-    group.attrs.update(attrs or {})
-    schema.create_array(group, schema.AMPLITUDE, shape, chunks, store_dtype, dims,
-                        attrs={"coordinates": " ".join(schema.HEADER_COORDS), "long_name": "amplitude"})
-    schema.create_array(group, schema.TRACE_MASK, shape[:-1], chunks[:-1], "bool", spatial)
-    schema.create_array(group, schema.TRACE_HEADERS, (*shape[:-1], sf.TRACE_HEADER_SIZE),
-                        (*chunks[:-1], sf.TRACE_HEADER_SIZE), "uint8", (*spatial, "header_byte"))
-    schema.create_array(group, schema.TRACE_INDEX, shape[:-1], chunks[:-1], "int64", spatial, fill_value=-1)
-    for d in spatial:
-        schema.write_coordinate(group, d, axes[d], (d,))
-    schema.write_coordinate(group, "sample", sample_axis, ("sample",),
-                            attrs={"units": "ms" if domain == "time" else "m", "domain": domain})
-    schema.write_coordinate(group, "cdp_x", x.reshape(shape[:-1]).astype(np.float64), spatial)
-    schema.write_coordinate(group, "cdp_y", y.reshape(shape[:-1]).astype(np.float64), spatial)
-    schema.write_coordinate(group, "offset", np.zeros(shape[:-1], dtype=np.int32), spatial)
+        sample_interval=dt_us, sample_unit=unit, domain=domain, domain_source="given",
+        n_traces=n_traces, n_live=int(live.sum()), n_missing=int(n_traces - live.sum()))
+    group = schema.create_store(
+        path, attrs={**root, **(attrs or {})}, shape=shape, chunks=chunks, dtype=store_dtype, dims=spatial,
+        axes=axes, sample_axis=sample_axis, sample_unit=unit, domain=domain, source_format=fmt,
+        coords={"cdp_x": x.reshape(shape[:-1]).astype(np.float64), "cdp_y": y.reshape(shape[:-1]).astype(np.float64),
+                "offset": np.zeros(shape[:-1], dtype=np.int32)})
     headers = trace_headers(il, xl, shape[-1], dt_us, cdp_x=x, cdp_y=y, delay=int(start)).reshape(*shape[:-1], -1)
     index = np.arange(int(np.prod(shape[:-1]))).reshape(shape[:-1])
     io = {name: ChunkIO(group[name]) for name in (schema.TRACE_HEADERS, schema.TRACE_MASK, schema.TRACE_INDEX)}

@@ -86,41 +86,15 @@ def _root_attrs(layout: SegyLayout, index: SegyIndex, manifest: dict) -> dict:
 
 
 def _create_store(path: Path, layout: SegyLayout, index: SegyIndex, chunks, manifest, n_blocks) -> zarr.Group:
-    grid, dims = index.grid, index.grid.dims
-    group = zarr.open_group(str(path), mode="w", zarr_format=3)
-    group.attrs.update(_root_attrs(layout, index, manifest))
-    shape = grid.shape
-    ns = layout.n_samples
-    spatial_chunks = chunks[:len(dims)]
-    schema.create_array(group, schema.AMPLITUDE, (*shape, ns), (*spatial_chunks, chunks[-1]),
-                        layout.sample_format.store_dtype, (*dims, "sample"),
-                        attrs={"coordinates": " ".join(schema.HEADER_COORDS),
-                               "long_name": "amplitude", "source_format": layout.sample_format.code})
-    schema.create_array(group, schema.TRACE_MASK, shape, spatial_chunks, "bool", dims,
-                        attrs={"long_name": "live trace"})
-    schema.create_array(group, schema.TRACE_HEADERS, (*shape, sf.TRACE_HEADER_SIZE),
-                        (*spatial_chunks, sf.TRACE_HEADER_SIZE), "uint8", (*dims, "header_byte"),
-                        attrs={"long_name": "raw 240-byte trace headers, source byte order"})
-    schema.create_array(group, schema.TRACE_INDEX, shape, spatial_chunks, "int64", dims, fill_value=-1,
-                        attrs={"long_name": "0-based trace position in the source file, -1 = missing"})
-    if layout.sample_format.code == 1:
-        schema.create_array(group, schema.IBM_WORDS, (*shape, ns), (*spatial_chunks, chunks[-1]), "uint32",
-                            (*dims, "sample"), attrs={"sparse": True, "long_name": "source IBM words that do not "
-                                                      "re-encode to themselves, 0 elsewhere (sparse)"})
-    _write_coordinates(group, index)
+    dims = index.grid.dims
+    group = schema.create_store(
+        path, attrs=_root_attrs(layout, index, manifest), shape=(*index.grid.shape, layout.n_samples),
+        chunks=(*chunks[:len(dims)], chunks[-1]), dtype=layout.sample_format.store_dtype, dims=dims,
+        axes=index.grid.axes, sample_axis=index.sample_axis, sample_unit=index.sample_unit, domain=index.domain,
+        coords=index.coords, source_format=layout.sample_format.code, ibm_words=layout.sample_format.code == 1)
     skipped.write(group, layout, index.skipped)
     _create_state(group, schema.AMPLITUDE, n_blocks)
     return group
-
-
-def _write_coordinates(group: zarr.Group, index: SegyIndex) -> None:
-    dims = index.grid.dims
-    for dim in dims:
-        schema.write_coordinate(group, dim, index.grid.axes[dim], (dim,))
-    schema.write_coordinate(group, "sample", index.sample_axis, ("sample",),
-                            attrs={"units": index.sample_unit, "domain": index.domain})
-    for name, values in index.coords.items():
-        schema.write_coordinate(group, name, values, dims)
 
 
 def _trace_arrays(group: zarr.Group) -> list[str]:
@@ -147,7 +121,8 @@ def _start_repair(group: zarr.Group, var: str, blocks: list, index: SegyIndex) -
     group[var].attrs.update({schema.REPAIRING: True, schema.COMPLETE: False})
     if var == schema.AMPLITUDE:
         group.attrs[schema.COMPLETE] = False
-        _write_coordinates(group, index)
+        schema.write_coordinates(group, index.grid.dims, index.grid.axes, index.sample_axis, index.sample_unit,
+                                 index.domain, index.coords)
     _create_state(group, var, len(blocks))
     done = np.ones(len(blocks), np.uint8)
     done[redo] = 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse import stats
-from seisfuse.io import integrity, schema, skipped
+from seisfuse.io import integrity, mdio, schema, skipped
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyReader, decode_samples, scan
 from seisfuse.io.segy_index import build_index
@@ -86,14 +86,20 @@ def store_info(path) -> dict:
     attrs = dict(group.attrs)
     dims = tuple(attrs.get("spatial_dims", ()))
     variables = {}
+    is_mdio = isinstance(group, mdio.MdioStore)
+    shown = {schema.AMPLITUDE, *schema.complete_variables(group)} if is_mdio else None
     for name, array in sorted(group.arrays()):
         if name in schema.RESERVED and name != schema.AMPLITUDE or name.startswith("_"):
+            continue
+        if is_mdio and name not in shown:
             continue
         done = name == schema.AMPLITUDE and attrs.get(schema.COMPLETE) or array.attrs.get(schema.COMPLETE)
         variables[name] = f"{array.dtype} {tuple(array.shape)} chunks {tuple(array.chunks)}" + \
             ("" if done else "  INCOMPLETE")
     out = {
-        "kind": "store", "path": str(Path(path)), "complete": bool(attrs.get(schema.COMPLETE, False)),
+        "kind": "MDIO v1 store" if is_mdio else "store", "path": str(Path(path)),
+        **({"mdio": attrs["mdio"]} if is_mdio else {}),
+        "complete": bool(attrs.get(schema.COMPLETE, False)),
         "integrity": integrity_state(group),
         "source_file": attrs.get("source_file"),
         "sample_format": f"{attrs.get('sample_format')} ({attrs.get('sample_format_name')})",
@@ -120,6 +126,8 @@ def store_info(path) -> dict:
         "statistics": attrs.get("statistics"), "text_header": attrs.get("text_header"),
         "seisfuse_version": attrs.get("seisfuse_version"),
     }
+    if is_mdio:  # what seisfuse records and MDIO does not (byte order, key bytes, ...): not shown as None
+        out = {k: v for k, v in out.items() if v is not None and "None" not in str(v)}
     return out
 
 
@@ -132,6 +140,9 @@ def _collection(attrs) -> str:
 
 def integrity_state(group) -> str:
     """damaged (first missing chunk), incomplete, verified (when, deep or not), or complete."""
+    if isinstance(group, mdio.MdioStore):
+        return ("an MDIO store: no checksums (MDIO writes none) and chunks of only the fill value are not "
+                "written, so `seisfuse verify --deep` decodes every chunk present")
     if not group.attrs.get(schema.COMPLETE, False):
         return "incomplete (no completion marker)"
     if not integrity.applies(group):

@@ -29,6 +29,7 @@ from zarr.storage import LocalStore
 
 from seisfuse._version import __version__
 from seisfuse.errors import GeometryError, StoreError
+from seisfuse.io import mdio
 from seisfuse.io import segy_format as sf
 
 SCHEMA_VERSION = 2  # 2: every chunk written and checksummed (crc32c), chunk inventory at completion
@@ -107,10 +108,12 @@ def removed_on_failure(path: str | Path):
 
 
 def attribute(path: str | Path, key: str, default=None):
-    """A root attribute of whatever is at `path`, or `default` if it is not a readable store."""
+    """A root attribute of whatever is at `path` (as seisfuse reads an MDIO store's), or
+    `default` if it is not a readable store."""
     try:
-        return zarr.open_group(str(path), mode="r", zarr_format=3).attrs.get(key, default)
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError, ValueError, KeyError, OSError):
+        group = zarr.open_group(str(path), mode="r", zarr_format=3)
+        return (mdio.MdioStore(group) if mdio.is_mdio(group.attrs) else group).attrs.get(key, default)
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError, ValueError, KeyError, OSError, StoreError):
         return default
 
 
@@ -119,7 +122,8 @@ def is_complete(path: str | Path) -> bool:
 
 
 def open_group(path: str | Path, mode: str = "r", require_complete: bool = True) -> zarr.Group:
-    """The store's root group; by default refuses stores without the completion marker."""
+    """The store's root group; by default refuses stores without the completion marker. An
+    MDIO v1 store comes back as a view under seisfuse's names (seisfuse.io.mdio.MdioStore)."""
     path = Path(path)
     if not path.exists():
         raise StoreError("no store here", where=str(path), fix="check the path, or create it with `seisfuse ingest`")
@@ -128,6 +132,8 @@ def open_group(path: str | Path, mode: str = "r", require_complete: bool = True)
     except Exception as exc:  # zarr raises several types for corrupt metadata
         raise StoreError(f"not a readable Zarr v3 store ({type(exc).__name__}: {exc})", where=str(path),
                          fix="re-create it with `seisfuse ingest ... --overwrite`") from None
+    if mdio.is_mdio(group.attrs):
+        return mdio.MdioStore(group)
     if require_complete and not group.attrs.get(COMPLETE, False):
         raise StoreError(
             "the store is incomplete (no completion marker): an ingest or synth was interrupted "
@@ -154,6 +160,43 @@ def for_writing(array: zarr.Array) -> zarr.Array:
     return array.with_config({"write_empty_chunks": True})
 
 
+def create_store(path: str | Path, *, attrs: dict, shape: tuple[int, ...], chunks: tuple[int, ...], dtype,
+                 dims: tuple[str, ...], axes: dict[str, np.ndarray], sample_axis: np.ndarray, sample_unit: str,
+                 domain: str, coords: dict[str, np.ndarray], source_format: int, ibm_words: bool = False) -> zarr.Group:
+    """The base layout of every store, made in one place (ingest, stores from arrays, MDIO
+    conversion): root attributes; the amplitude (spatial dims + sample), trace mask, raw trace
+    headers and trace index (source positions, -1 = missing) with their long names; the IBM word
+    record of an IBM source; the coordinates (the line axes, the sample axis in its units, the
+    header coordinates on the grid). Nothing is marked complete: the writer does that last."""
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    group.attrs.update(attrs)
+    spatial, spatial_chunks = shape[:-1], tuple(chunks[:-1])
+    create_array(group, AMPLITUDE, shape, chunks, dtype, (*dims, "sample"),
+                 attrs={"coordinates": " ".join(HEADER_COORDS), "long_name": "amplitude",
+                        "source_format": int(source_format)})
+    create_array(group, TRACE_MASK, spatial, spatial_chunks, "bool", dims, attrs={"long_name": "live trace"})
+    create_array(group, TRACE_HEADERS, (*spatial, sf.TRACE_HEADER_SIZE), (*spatial_chunks, sf.TRACE_HEADER_SIZE),
+                 "uint8", (*dims, "header_byte"), attrs={"long_name": "raw 240-byte trace headers, source byte order"})
+    create_array(group, TRACE_INDEX, spatial, spatial_chunks, "int64", dims, fill_value=-1,
+                 attrs={"long_name": "0-based trace position in the source file, -1 = missing"})
+    if ibm_words:
+        create_array(group, IBM_WORDS, shape, chunks, "uint32", (*dims, "sample"),
+                     attrs={"sparse": True, "long_name": "source IBM words that do not re-encode to themselves, "
+                                                         "0 elsewhere (sparse)"})
+    write_coordinates(group, dims, axes, sample_axis, sample_unit, domain, coords)
+    return group
+
+
+def write_coordinates(group: zarr.Group, dims, axes: dict, sample_axis, sample_unit: str, domain: str,
+                      coords: dict) -> None:
+    """The line axes, the sample axis (in its units) and the header coordinates on the grid."""
+    for dim in dims:
+        write_coordinate(group, dim, axes[dim], (dim,))
+    write_coordinate(group, "sample", sample_axis, ("sample",), attrs={"units": sample_unit, "domain": domain})
+    for name, values in coords.items():
+        write_coordinate(group, name, values, dims)
+
+
 def write_coordinate(group: zarr.Group, name: str, values: np.ndarray, dims, attrs=None) -> None:
     values = np.asarray(values)
     array = create_array(group, name, values.shape, values.shape or (1,), values.dtype, dims,
@@ -166,7 +209,10 @@ def spatial_dims(group: zarr.Group) -> tuple[str, ...]:
 
 
 def complete_variables(group: zarr.Group) -> list[str]:
-    """Label/prediction variables whose writing finished (they carry the marker)."""
+    """Label/prediction variables whose writing finished (they carry the marker; of an MDIO
+    store, every variable of the amplitude's dims but its own and seisfuse's unfinished ones)."""
+    if isinstance(group, mdio.MdioStore):
+        return mdio.complete_variables(group)
     names = []
     for name, array in group.arrays():
         if name in RESERVED or name.startswith("_"):
@@ -205,7 +251,7 @@ def check_new_variable(group: zarr.Group, name: str, overwrite: bool, of: str | 
     """A label or prediction variable may be (re)written here: not a reserved name, not a
     complete variable unless overwrite. of: the variable it belongs to (class probabilities)."""
     what = f"variable {name!r}" + (f" (a class probability of {of!r})" if of else "")
-    if name in RESERVED or name.startswith("_"):
+    if name in RESERVED or name.startswith("_") or isinstance(group, mdio.MdioStore) and name in mdio.RESERVED:
         raise StoreError(f"{what} has a reserved name", where=where(group), fix="choose another --var name")
     if name in group and group[name].attrs.get(COMPLETE) and not overwrite:
         raise StoreError(f"{what} already exists", where=where(group),
@@ -216,6 +262,8 @@ def create_variable(group: zarr.Group, name: str, dtype, attrs: dict | None = No
     """A label or prediction variable with the amplitude's geometry, chunks and dims (no marker:
     it is complete only once mark_complete has run)."""
     amp = group[AMPLITUDE]
+    if isinstance(group, mdio.MdioStore):
+        return mdio.create_variable(group, name, dtype, attrs)
     if shape is not None and tuple(shape) != tuple(amp.shape):
         raise GeometryError(f"variable {name!r} has shape {tuple(shape)} but the store's amplitude has "
                             f"{tuple(amp.shape)}", where=where(group), fix="give an array of the survey's shape")
