@@ -13,10 +13,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
-    echo "seisfuse: installing (torch first, then seisfuse[test,hpc,lint])"
+    echo "seisfuse: installing (torch first, then seisfuse[test,hpc,lint,mdio,docs])"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[test,hpc,lint]"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[test,hpc,lint,mdio,docs]"
     touch "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"

@@ -274,7 +274,12 @@ def _run(a, ns) -> None:
         pipeline.run(**a.kwargs())
 
 
-HANDLERS = {"info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
+def _convert(a, ns) -> None:
+    out = api.convert(**a.kwargs())
+    log.info("wrote %s", out)
+
+
+HANDLERS = {"convert": _convert, "info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
             "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify,
             "plot": _plot, "view": _view, "datasets": _datasets, "baseline": _baseline, "models": _models, "run": _run}
 

@@ -273,6 +273,15 @@ class View(Picture):
         return self
 
 
+class Convert(Writes):
+    """a seisfuse store <-> an MDIO v1 store (multidimio), each keeping what it can hold"""
+
+    src: FilePath = param(help="the store to convert: a seisfuse store (becomes MDIO) or an MDIO store (becomes "
+                               "a seisfuse store)", positional=True, path=True)
+    dst: FilePath = param(help="the store to write", positional=True, path=True)
+    overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
+
+
 DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)
 
 
@@ -349,7 +358,7 @@ class Run(Command):
 COMMANDS: dict[str, type[Command]] = {
     "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
     "evaluate": Evaluate, "report": Report, "verify": Verify, "plot": Plot, "view": View, "datasets": Datasets,
-    "baseline": Baseline, "models": Models, "run": Run,
+    "baseline": Baseline, "models": Models, "convert": Convert, "run": Run,
 }
 
 

@@ -158,7 +158,7 @@ def _write_blocks(group: zarr.Group, name: str, values, dtype, live: np.ndarray 
 def write_variable(store, name: str, values, *, overwrite: bool = False, attrs: dict | None = None,
                    dtype=None) -> None:
     """Add a label or prediction variable (same shape as amplitude) to a complete store."""
-    group = store if isinstance(store, zarr.Group) else schema.open_group(store, mode="r+")
+    group = store if hasattr(store, "arrays") else schema.open_group(store, mode="r+")  # a group, or its path
     schema.check_new_variable(group, name, overwrite)
     values = _unpack(values, None)[0] if hasattr(values, "dims") else values  # a DataArray by its dim names
     if np.iscomplexobj(values) or not np.issubdtype(np.asarray(values[:0]).dtype, np.number):

@@ -18,11 +18,12 @@ import numpy as np
 
 from seisfuse import resources
 from seisfuse.errors import StoreError
-from seisfuse.io import integrity, schema, skipped
+from seisfuse.io import integrity, mdio, schema, skipped
 from seisfuse.io import segy_format as sf
 from seisfuse.io.blocks import blocks_covering, chunk_blocks, run_forked
 from seisfuse.io.chunkio import ChunkIO
 from seisfuse.io.ibm import NaNError
+from seisfuse.io.mdio_segy import export_mdio
 from seisfuse.io.segy_file import decode_samples
 from seisfuse.io.segy_write import encode_samples, output_format, put_field
 from seisfuse.progress import Progress
@@ -106,6 +107,11 @@ def _write_block(fd: int, io: dict[str, ChunkIO], var: str, block, positions: np
 def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source", overwrite: bool = False,
                 workers: int | None = None) -> Path:
     group = schema.open_group(store)
+    if isinstance(group, mdio.MdioStore):  # its own file and trace headers, as MDIO kept them
+        if var != schema.AMPLITUDE and var not in schema.complete_variables(group):
+            raise StoreError(f"no complete variable {var!r} in the MDIO store", where=str(store),
+                             fix=f"choose one of: {', '.join([schema.AMPLITUDE, *schema.complete_variables(group)])}")
+        return export_mdio(group, out, var=var, fmt=fmt, overwrite=overwrite)
     integrity.require_intact(group, [n for n in (var, *schema.TRACE_ARRAYS) if n in group])
     where = str(store)
     if var not in group or (var != schema.AMPLITUDE and var not in schema.complete_variables(group)):
