@@ -274,6 +274,16 @@ def _run(a, ns) -> None:
         pipeline.run(**a.kwargs())
 
 
+def _labels(a, ns) -> None:
+    from seisfuse.io.sparse import ranges as sparse_ranges
+
+    found = api.labels(**a.kwargs())
+    lines = found["labelled_lines"]
+    log.info("imported %d masks into %s of %s: labelled inlines %s, crosslines %s (%d labelled pixels; classes %s)",
+             len(found["masks"]), found["var"], found["store"], sparse_ranges(lines["inline"]),
+             sparse_ranges(lines["crossline"]), found["labelled_pixels"], ", ".join(found["class_names"]))
+
+
 def _convert(a, ns) -> None:
     out = api.convert(**a.kwargs())
     log.info("wrote %s", out)
@@ -281,7 +291,8 @@ def _convert(a, ns) -> None:
 
 HANDLERS = {"convert": _convert, "info": _info, "ingest": _ingest, "export": _export, "synth": _synth, "train": _train,
             "predict": _predict, "evaluate": _evaluate, "report": _report, "verify": _verify,
-            "plot": _plot, "view": _view, "datasets": _datasets, "baseline": _baseline, "models": _models, "run": _run}
+            "plot": _plot, "view": _view, "datasets": _datasets, "baseline": _baseline, "models": _models,
+            "labels": _labels, "run": _run}
 
 
 def main(argv: list[str] | None = None) -> int:

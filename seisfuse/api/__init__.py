@@ -17,6 +17,7 @@ from seisfuse.api.surveys import (
     export,
     info,
     ingest,
+    labels,
     open_store,
     store_from_array,
     synth,
@@ -26,4 +27,4 @@ from seisfuse.api.surveys import (
 
 __all__ = ["ingest", "open_store", "export", "synth", "info", "convert", "store_from_array", "write_variable",
            "build_model", "load_config", "train", "predict", "evaluate", "report", "verify", "plot", "view",
-           "datasets", "baseline", "models", "list_models"]
+           "datasets", "labels", "baseline", "models", "list_models"]

@@ -157,6 +157,19 @@ def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: b
         return prepare(a.name, a.src, a.out, overwrite=a.overwrite)
 
 
+def labels(action, store, src, *, var: str, classes: tuple[str, ...] = (), force_unlock: bool = False) -> dict:
+    """`seisfuse labels import STORE SRC --var NAME`: per-line masks (a folder, a ZIP such as the
+    viewer's Save, or an image stack named by lines) -> the sparse label variable NAME, each mask
+    at its line, every other trace left as it was (unlabelled in a new variable); see
+    seisfuse.io.sparse."""
+    from seisfuse.io.sparse import import_lines
+
+    a = checked("labels", locals(), "seisfuse.labels")
+    with locks.guard(a.store, a.var, force=a.force_unlock), \
+            resources.writing(f"the labels {a.var!r} of {Path(a.store).name}", a.store):
+        return import_lines(a.store, a.src, a.var, classes=tuple(a.classes))
+
+
 def open_store(path, chunks="auto") -> xr.Dataset:
     """A complete store as a lazy xarray.Dataset (dask-backed), without unfinished variables."""
     import xarray as xr

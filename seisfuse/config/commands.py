@@ -282,6 +282,20 @@ class Convert(Writes):
     overwrite: bool = param(False, "replace an existing store", scopes=NOT_STEP)
 
 
+class Labels(Writes):
+    """labels drawn on a few lines of a survey -> a sparse label variable of the store"""
+
+    action: Literal["import"] = param(help="what to do: import", positional=True)
+    store: FilePath = param(help="the survey store to import into", positional=True, path=True)
+    src: FilePath = param(help="a folder or ZIP of per-line masks (the viewer's Save), or an image stack "
+                               "(datasets prepare image-folder) whose image names are line names. "
+                               + values.LINE_NAME_RULE,
+                          positional=True, path=True)
+    var: Name = param(help="the label variable to write (created all unlabelled if missing; re-import adds lines)")
+    classes: Names = param((), "class names, class 0 first (default: the variable's own, or the ZIP's labels.json)",
+                           metavar="NAME,NAME")
+
+
 DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)
 
 
@@ -358,7 +372,7 @@ class Run(Command):
 COMMANDS: dict[str, type[Command]] = {
     "info": Info, "ingest": Ingest, "export": Export, "synth": Synth, "train": Train, "predict": Predict,
     "evaluate": Evaluate, "report": Report, "verify": Verify, "plot": Plot, "view": View, "datasets": Datasets,
-    "baseline": Baseline, "models": Models, "convert": Convert, "run": Run,
+    "baseline": Baseline, "models": Models, "convert": Convert, "labels": Labels, "run": Run,
 }
 
 

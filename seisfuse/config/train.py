@@ -4,10 +4,10 @@ overrides. It is written into the run directory and into every checkpoint."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import ByteSize, Field, ValidationError, field_validator, model_validator
+from pydantic import ByteSize, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from seisfuse.config.base import Strict, describe, read_yaml
 from seisfuse.config.commands import Device
@@ -29,6 +29,10 @@ class SplitConfig(Strict):
     val_images: list[str] = []
     # or by fold, for stacks that record one per image (tgs-salt: folds.csv or a stratified K-fold)
     val_fold: int | None = Field(None, ge=0)
+    # split by labelled line, for sparse labels (`seisfuse labels import`): these lines validate,
+    # e.g. ["inline 130", "crossline 575"] (the survey's numbers); default: the last val_fraction
+    # of the labelled lines along `axis`; lines within `gap` of a validation line never train
+    val_lines: list[Annotated[str, StringConstraints(pattern=r"^(inline|crossline)[ :_]?-?[0-9]+$")]] = []
 
 
 class AugmentConfig(Strict):

@@ -67,3 +67,10 @@ def export_format(fmt: str | None, var: str) -> str:
 
 # name -> function: the declarations record the names of their checks (seisfuse.config.declared)
 CHECKS = {f.__name__: f for f in (split, fspath, listed, device, nonempty, header_byte, suffix, known_keys)}
+
+
+# how `seisfuse labels import` finds a mask's line (seisfuse.io.sparse.LINE_NAME parses it)
+LINE_NAME_RULE = ("a mask per line, named by the line: inline_130.png, inline_130_mask.png, crossline_575.tif, "
+                  "il130.npy, xl575.npy (inline|iline|il or crossline|xline|xl, then the line number in the "
+                  "survey's numbering; PNG, TIFF or NPY); rows = samples (the first on top), columns = the traces "
+                  "along the line; value = class number, 255 = not labelled here")

@@ -20,16 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import zarr
 
 from seisfuse import stats
 from seisfuse.config.train import DataConfig
-from seisfuse.data import augment
+from seisfuse.data import augment, sparse
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.slabs import Partition, SlabStream
 from seisfuse.data.sources import choose, class_labels, decoded_copy, lazy_variables, tile_extents
+from seisfuse.data.stacks import image_order
 from seisfuse.errors import ConfigError
 from seisfuse.io import integrity, schema
+from seisfuse.io.sparse import unlabelled_value
 from seisfuse.tiling.grid import starts as tile_starts
 
 AXES = {"inline": 0, "crossline": 1}
@@ -55,6 +56,13 @@ class Survey:
     # sections), None for cubes (seisfuse.data.sources.plan_streams)
     streams: dict[int | None, SlabStream] | None = None
     owned: tuple[int, int] | None = None  # a slab: tiles start in its first owned[k] traces along axis k
+    # a sparse label (seisfuse.data.sparse): the code of its unlabelled voxels in `label`, the
+    # training and validation lines by direction (0: inline indices), the validation traces
+    # (`valid` then holds the training traces: away from the validation lines)
+    unknown: int | None = None
+    lines: dict[int, np.ndarray] | None = None
+    val_lines: dict[int, np.ndarray] | None = None
+    val_valid: np.ndarray | None = None
 
     def training_voxels(self) -> int:
         """Live voxels of the training lines (counted once, then kept)."""
@@ -97,7 +105,9 @@ def fit_normalizer(surveys: list[Survey], cfg: DataConfig) -> Normalizer:
         raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
                                                                "data.split.val_stores")
     used = training if cfg.normalize_over == "pooled" else training[:1]
-    key = hashlib.sha256(json.dumps([[Path(s.amplitude.filename).name, s.axis, *s.train] for s in used]).encode())
+    key = hashlib.sha256(json.dumps([[Path(s.amplitude.filename).name, s.axis, *s.train]
+                                     + ([] if s.val_lines is None else [v.tolist() for v in s.val_lines.values()])
+                                     for s in used]).encode())
     saved = Path(used[0].amplitude.filename).with_name(f"normalization-{key.hexdigest()[:16]}.json")
     if saved.exists():
         statistics = json.loads(saved.read_text())
@@ -128,37 +138,6 @@ def _directions(shape, cfg: DataConfig, images: bool, store: str) -> tuple[int, 
     return kept
 
 
-def _image_order(group: zarr.Group, cfg: DataConfig, store: str) -> tuple[np.ndarray, int]:
-    """The images of a stack with the validation images last (data.split.val_images and
-    val_fold, or the store's own order), as the decoded copy holds them; and how many were
-    chosen to validate."""
-    names = list(group.attrs.get("image_names") or [])
-    chosen = list(cfg.split.val_images)
-    if cfg.split.val_fold is not None:
-        folds = group.attrs.get("image_folds")
-        if folds is None:
-            raise ConfigError("data.split.val_fold needs a stack that records a fold per image", where=store,
-                              fix="use data.split.val_images, or prepare the data set with its folds")
-        chosen += [n for n, f in zip(names, folds) if f == cfg.split.val_fold and n not in chosen]
-        if not chosen:
-            raise ConfigError(f"no image is in fold {cfg.split.val_fold} (folds {sorted(set(folds))})", where=store)
-    if cfg.dims == 3:
-        raise ConfigError("3D tiles of an image stack would cut across unrelated images", where=store,
-                          fix="train image stacks with data.dims: 2")
-    if cfg.sections == "crossline":
-        raise ConfigError("crossline sections of an image stack run across unrelated images", where=store,
-                          fix="use data.sections: inline (each image is an inline)")
-    unknown = [v for v in chosen if v not in names]
-    if unknown:
-        raise ConfigError(f"data.split.val_images names {unknown}, not images of this stack", where=store,
-                          fix=f"choose from {names}")
-    if len(chosen) >= len(names):
-        raise ConfigError("every image would validate: none is left to train on", where=store,
-                          fix="leave at least one image out of data.split.val_images")
-    val = [names.index(v) for v in chosen]
-    return np.array([k for k in range(len(names)) if k not in val] + val, dtype=np.int64), len(val)
-
-
 def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer | None = None,
                 fit: bool = True) -> tuple[Survey, Normalizer | None]:
     """One store as a Survey. Its normaliser: `normalizer`, else (fit) one from its own
@@ -175,26 +154,38 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
     if (cfg.split.val_images or cfg.split.val_fold is not None) and not images:
         raise ConfigError("data.split.val_images is for image stacks; this store is a survey", where=store,
                           fix="split a survey by lines (val_fraction, gap) or by store (val_stores)")
-    order, n_chosen = _image_order(group, cfg, store) if images else (None, 0)
-    source = choose(group, cfg, store, line=line, images=images)
-    to_classes = lambda b: class_labels(b, cfg, store)  # noqa: E731
+    order, n_chosen = image_order(group, cfg, store) if images else (None, 0)
+    unlabelled = unlabelled_value(group[cfg.label])
+    if unlabelled is not None:
+        sparse.refuse_unsupported(cfg, store, images=images, line=line)
+    source = "memmap" if unlabelled is not None else choose(group, cfg, store, line=line, images=images)
+    copy_dtype = np.int64 if cfg.task == "multiclass" else np.uint8
+    to_classes = (sparse.to_classes(unlabelled, cfg, store, copy_dtype) if unlabelled is not None
+                  else lambda b: class_labels(b, cfg, store))
     if source == "streamed":
         amplitude, label = lazy_variables(group, store, cfg, cache, to_classes)
     else:
         amplitude = decoded_copy(group, schema.AMPLITUDE, cache, np.float32, order=order)
-        label = decoded_copy(group, cfg.label, cache, np.int64 if cfg.task == "multiclass" else np.uint8,
-                             to_classes, order=order)
+        label = decoded_copy(group, cfg.label, cache, copy_dtype, to_classes, order=order)
     valid = group[schema.TRACE_MASK][:]
     valid = valid if order is None else valid[order]
     axis = AXES[cfg.split.axis]
     if line:  # seen as a one-inline volume; the split runs along its traces (the gap in traces)
         amplitude, label, valid, axis = amplitude[None], label[None], valid[None], 1
     n = amplitude.shape[axis]
-    if images:  # split by image: the chosen images (moved last in the copy) validate, no gap
+    held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)
+    if unlabelled is not None:  # split by labelled line
+        numbers = {0: np.asarray(group["inline"][...]), 1: np.asarray(group["crossline"][...])}
+        lines, val_lines = sparse.split(cfg, numbers, sparse.labelled_lines(label, valid, copy_dtype), store,
+                                        held_out if cfg.split.val_stores else None)
+        sparse.describe(Path(store).name, numbers, lines, val_lines)
+        valid, val_valid = sparse.masks(valid, val_lines, cfg.split.gap)
+        train = (0, n) if any(len(v) for v in lines.values()) else (0, 0)
+        val = (0, n) if any(len(v) for v in val_lines.values()) else (n, n)
+    elif images:  # split by image: the chosen images (moved last in the copy) validate, no gap
         n_val = n_chosen or max(1, int(round(cfg.split.val_fraction * n)))
         train, val = (0, n - n_val), (n - n_val, n)
     elif cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
-        held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)
         train, val = ((0, 0), (0, n)) if held_out else ((0, n), (n, n))
     else:
         n_val = max(1, int(round(cfg.split.val_fraction * n)))
@@ -210,6 +201,12 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
                                                              "data.split.val_fraction / gap")
     survey = Survey(Path(store).name, amplitude, label, valid, train, val, 0 if images else axis, images=images,
                     directions=_directions(amplitude.shape, cfg, images, store), source=source)
+    if unlabelled is not None:
+        survey.unknown, survey.lines, survey.val_lines, survey.val_valid = (sparse.code(copy_dtype), lines,
+                                                                            val_lines, val_valid)
+        if train[1] > train[0] and not any(len(lines[d]) for d in survey.directions):
+            raise ConfigError(f"data.sections {cfg.sections}: none of the labelled training lines runs that way",
+                              where=store, fix="use data.sections: both")
     if normalizer is None and fit and train[1] > train[0]:
         normalizer = fit_normalizer([survey], cfg)
     survey.normalizer = normalizer
@@ -263,11 +260,16 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
         cut = lambda a: _crop(a, starts, tile)  # noqa: E731
         valid = np.broadcast_to(_crop(survey.valid, starts[:2], tile[:2])[..., None], tile)
         return survey.normalize(cut(survey.amplitude)), cut(survey.label), np.ascontiguousarray(valid)
+    directions = survey.directions if survey.lines is None else \
+        tuple(d for d in survey.directions if len(survey.lines[d]))  # sparse: the labelled lines' directions
     if along is None:
-        along = survey.directions[int(rng.integers(len(survey.directions)))]  # the axis the section is cut across
+        along = directions[int(rng.integers(len(directions)))]  # the axis the section is cut across
     across = 1 - along
     ranges = _starts_within(survey, ranges, tile_extents(cfg, along))
-    index = _window(rng, *ranges[along], 1)
+    if survey.lines is None:
+        index = _window(rng, *ranges[along], 1)
+    else:  # a sparse label: a labelled training line
+        index = int(survey.lines[along][int(rng.integers(len(survey.lines[along])))])
     # an image of a stack: inside its own width (narrower images are padded with missing traces)
     width = (0, int(survey.valid[index].sum())) if survey.images else ranges[across]
     lateral = _window(rng, *width, tile[0])
@@ -275,7 +277,8 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     take = (lambda a: a[index]) if along == 0 else (lambda a: a[:, index])
     image = survey.normalize(_crop(take(survey.amplitude), (lateral, start_t), tile))
     label = _crop(take(survey.label), (lateral, start_t), tile)
-    return image, label, valid_2d(take(survey.valid), lateral, start_t, tile, ns)
+    valid = valid_2d(take(survey.valid), lateral, start_t, tile, ns)
+    return (image, label, valid) if survey.unknown is None else (image, *sparse.known(label, valid, survey.unknown))
 
 
 def _streamed_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, share: float, step: int,
@@ -357,6 +360,9 @@ def validation_tiles(survey: Survey, cfg: DataConfig):
     """A fixed grid of tiles over the validation lines (inline sections or cubes). Where
     tiles overlap, each pixel is validated once: `valid` is False where an earlier tile of
     the grid already covered it."""
+    if survey.val_lines is not None:
+        yield from sparse.validation_sections(survey, cfg)
+        return
     tile, (lo, hi) = cfg.tile, survey.val
     shape = survey.amplitude.shape
     # the prediction grid's starts (evenly spread, the last tile at the border), spaced at most

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse import stats
-from seisfuse.io import integrity, mdio, schema, skipped
+from seisfuse.io import integrity, mdio, schema, skipped, sparse
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyReader, decode_samples, scan
 from seisfuse.io.segy_index import build_index
@@ -94,8 +94,9 @@ def store_info(path) -> dict:
         if is_mdio and name not in shown:
             continue
         done = name == schema.AMPLITUDE and attrs.get(schema.COMPLETE) or array.attrs.get(schema.COMPLETE)
+        labelled = sparse.describe(array) if done and name != schema.AMPLITUDE else None
         variables[name] = f"{array.dtype} {tuple(array.shape)} chunks {tuple(array.chunks)}" + \
-            ("" if done else "  INCOMPLETE")
+            ("" if done else "  INCOMPLETE") + (f"; {labelled}" if labelled else "")
     out = {
         "kind": "MDIO v1 store" if is_mdio else "store", "path": str(Path(path)),
         **({"mdio": attrs["mdio"]} if is_mdio else {}),

@@ -7,6 +7,7 @@ import numpy as np
 
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.io import integrity, schema
+from seisfuse.io.sparse import unlabelled_value
 from seisfuse.metrics.binary import BinaryMetrics, tolerance_hits
 from seisfuse.metrics.multiclass import MulticlassMetrics
 from seisfuse.progress import Progress
@@ -46,7 +47,10 @@ def _accumulator(task: str, classes: int | None, threshold: float, tolerance: in
 
 
 def _classes(group, label: str, lo: int, hi: int, classes: int | None) -> int:
-    """The class count: given, else from the label's recorded statistics (no pass over it)."""
+    """The class count: given, else from the label's recorded statistics (no pass over it);
+    a sparse label's from its class names."""
+    if unlabelled_value(group[label]) is not None and not classes:
+        return len(group[label].attrs.get("class_names") or []) or 1
     top = (group[label].attrs.get("statistics") or {}).get("max")
     return classes or (int(top) + 1 if top is not None else int(np.asarray(group[label][lo:hi]).max()) + 1)
 
@@ -62,6 +66,19 @@ def _accumulate(store, pred: str, label: str, accs: list, region, task, classes,
                              fix=f"choose from {valid_names}")
     integrity.require_intact(group, [pred, label, schema.TRACE_MASK])
     p_arr, l_arr, mask = group[pred], group[label], group[schema.TRACE_MASK]
+    unlabelled = unlabelled_value(l_arr)  # a sparse label: its labelled pixels only are scored
+
+    def labelled(lines: slice):
+        """The live traces' pixels of a block of lines, and its label (0 where unlabelled)."""
+        live = np.broadcast_to(mask[lines][..., None], p_arr[lines].shape)
+        values = np.asarray(l_arr[lines])
+        if unlabelled is None:
+            return live, values
+        known = values != unlabelled
+        if values.dtype.kind == "f":
+            known &= ~np.isnan(values)
+        return live & known, np.where(known, values, 0)
+
     lo, hi = region or (0, p_arr.shape[0])
     step = p_arr.chunks[0]
     pixels, positives, per_class = 0, 0, np.zeros(classes or 1, np.int64)
@@ -70,10 +87,10 @@ def _accumulate(store, pred: str, label: str, accs: list, region, task, classes,
             integrity.reading(store, f"{pred} or {label}"):
         for a in range(lo, hi, step):
             b = min(a + step, hi)
-            valid = np.broadcast_to(mask[a:b][..., None], p_arr[a:b].shape)
-            p_block, l_block = np.asarray(p_arr[a:b]), np.asarray(l_arr[a:b])
+            valid, l_block = labelled(slice(a, b))
+            p_block = np.asarray(p_arr[a:b])
             _check_block(p_block, l_block, pred, label, task, classes, store,
-                         (l_arr.attrs.get("statistics") or {}).get("max"))
+                         None if unlabelled is not None else (l_arr.attrs.get("statistics") or {}).get("max"))
             live = l_block[valid]
             pixels += int(live.size)
             if task == "multiclass":
@@ -86,9 +103,9 @@ def _accumulate(store, pred: str, label: str, accs: list, region, task, classes,
                     acc.update(p_block, l_block, valid, tolerance_region=False)
                 # the tolerance counts need neighbours across the block edge: read a halo
                 ha, hb = max(lo, a - tolerance), min(hi, b + tolerance)
-                halo_valid = np.broadcast_to(mask[ha:hb][..., None], p_arr[ha:hb].shape)
+                halo_valid, halo_label = labelled(slice(ha, hb))
                 predicted = (np.asarray(p_arr[ha:hb]) >= threshold) & halo_valid
-                truth = (np.asarray(l_arr[ha:hb]) > 0) & halo_valid
+                truth = (halo_label > 0) & halo_valid
                 tol += np.array(tolerance_hits(predicted, truth, tolerance, core=(a - ha, b - ha)))
             bar.update(b - a)
     if task != "multiclass":

@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,6 +225,15 @@ def test_paint_undo_erase_and_save_in_a_real_browser(store, tmp_path):
     assert index == {"store": "v.zarr", "var": "picks", "class_names": PICKS, "step": 1,
                      "lines": [{"file": name, "direction": "inline", "line": int(INLINES[i]),
                                 "shape": [len(SAMPLES), len(CROSSLINES)]}]}
+    # the saved ZIP imported into (a copy of) the store: the painted pixels at their line, no other
+    copy = Path(shutil.copytree(store, tmp_path / "copy.zarr"))
+    found = seisfuse.labels("import", copy, zipped, var="picks")
+    assert found["labelled_lines"] == {"inline": [int(INLINES[i])], "crossline": []}
+    picks = zarr.open_group(copy, mode="r")["picks"]
+    assert picks.attrs["class_names"] == PICKS and picks.attrs["unlabelled"] == 255
+    placed = np.full(SHAPE, 255, np.uint8)
+    placed[i] = expected.T
+    assert np.array_equal(picks[...], placed) and found["labelled_pixels"] == len(cells - erased)
 
 
 def _index_at(browser, stroke: Stroke) -> tuple[int, int, int]:
