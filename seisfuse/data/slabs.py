@@ -28,9 +28,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import zarr
 
-from seisfuse.io import integrity
+from seisfuse.io import integrity, schema
 
 RESIDENT_SLABS = 8  # slabs are lengthened only while this many fit: the tiles of a batch mix 8 places
 
@@ -57,7 +56,7 @@ class LineReader:
     @property
     def array(self):
         if self._array is None:  # opened in the process that reads (not pickled to loader workers)
-            self._array = zarr.open_group(self.store, mode="r")[self.name]
+            self._array = schema.open_group(self.store)[self.name]  # an MDIO store too
         return self._array
 
     @property

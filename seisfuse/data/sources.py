@@ -46,6 +46,13 @@ def class_labels(block: np.ndarray, cfg: DataConfig, store: str) -> np.ndarray:
     return block.astype(np.int64) if cfg.task == "multiclass" else (block > 0)
 
 
+def finite(block: np.ndarray) -> np.ndarray:
+    """Amplitudes with NaN and infinities as 0: an MDIO store's missing traces are NaN (its
+    fill value); they are outside the trace mask, so no loss or statistic sees them, but a NaN
+    in a tile's input would make every output pixel near it NaN."""
+    return np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def data_identity(store: str, label: str) -> dict:
     """What a run trains on, by content: the shapes and exact statistics of the amplitude and
     the label. A store rebuilt from the same data matches; different data (or a moved and
@@ -131,7 +138,7 @@ def choose(group: zarr.Group, cfg: DataConfig, store: str, *, line: bool, images
 
 def lazy_variables(group: zarr.Group, store: str, cfg: DataConfig, cache: Path, transform) -> tuple:
     """A streamed survey's amplitude and label as LazyLines (chunk row by chunk row)."""
-    readers = (LineReader(store, schema.AMPLITUDE, np.float32),
+    readers = (LineReader(store, schema.AMPLITUDE, np.float32, finite),
                LineReader(store, cfg.label, label_dtype(cfg), transform))
     return tuple(LazyLines(r, str(cache / f"{r.name}-{_key(group, r.name, r.dtype, None)}.stream")) for r in readers)
 

@@ -26,7 +26,7 @@ from seisfuse.config.train import DataConfig
 from seisfuse.data import augment, sparse
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.slabs import Partition, SlabStream
-from seisfuse.data.sources import choose, class_labels, decoded_copy, lazy_variables, tile_extents
+from seisfuse.data.sources import choose, class_labels, decoded_copy, finite, lazy_variables, tile_extents
 from seisfuse.data.stacks import image_order
 from seisfuse.errors import ConfigError
 from seisfuse.io import integrity, schema
@@ -165,7 +165,7 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
     if source == "streamed":
         amplitude, label = lazy_variables(group, store, cfg, cache, to_classes)
     else:
-        amplitude = decoded_copy(group, schema.AMPLITUDE, cache, np.float32, order=order)
+        amplitude = decoded_copy(group, schema.AMPLITUDE, cache, np.float32, finite, order=order)
         label = decoded_copy(group, cfg.label, cache, copy_dtype, to_classes, order=order)
     valid = group[schema.TRACE_MASK][:]
     valid = valid if order is None else valid[order]

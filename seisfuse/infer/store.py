@@ -89,7 +89,7 @@ def _dask_block(store: str, var: str, checkpoint_path: str, device: str, tta: bo
     key = (checkpoint_path, device, tta, json.dumps(statistics, sort_keys=True))
     if key not in _WORKER_PREDICTORS:
         _WORKER_PREDICTORS[key] = Predictor.from_checkpoint(checkpoint_path, device, tta, statistics)
-    group = zarr.open_group(store, mode="r+")
+    group = schema.open_group(store, mode="r+")  # an MDIO store too
     predictor = _WORKER_PREDICTORS[key]
     run_block(predictor, group, var, block, b, settings, plan_tiles(group[schema.AMPLITUDE].shape, predictor,
                                                                      settings))
