@@ -72,6 +72,8 @@ def binary_header(headers: dict, where: str) -> tuple[bytes, str, list[str]]:
     for name in record.dtype.names:
         if name in fields:
             record[name] = fields[name]
+    if "segy_revision" in record.dtype.names and "segy_revision_major" in fields:  # MDIO splits the word
+        record["segy_revision"] = (int(fields["segy_revision_major"]) << 8) | int(fields.get("segy_revision_minor", 0))
     return record.tobytes(), ">", ["the binary header re-encoded from MDIO's parsed fields (big-endian; "
                                    "unassigned bytes written as zeros)"]
 

@@ -22,11 +22,14 @@ from seisfuse.io.mdio_convert import MDIO_ENV, MDIO_INGEST  # noqa: E402
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def mdio_ingest(segy: Path, out: Path, *, file_headers: bool = True, template: str = "PostStack3DTime") -> Path:
+def mdio_ingest(segy: Path, out: Path, *, file_headers: bool = True, raw_headers: bool = True,
+                template: str = "PostStack3DTime") -> Path:
     """An MDIO store made by multidimio's segy_to_mdio (in a child process: it spawns workers)."""
     env = {**os.environ, **MDIO_ENV, "MDIO__IMPORT__CPU_COUNT": "1"}
     if not file_headers:
         env["MDIO__IMPORT__SAVE_SEGY_FILE_HEADER"] = "false"
+    if not raw_headers:
+        env["MDIO__IMPORT__RAW_HEADERS"] = "false"
     job = {"segy": str(segy), "out": str(out), "template": template, "key_bytes": [189, 193], "scalar_zero": False}
     done = subprocess.run([sys.executable, "-c", MDIO_INGEST, json.dumps(job)], env=env, capture_output=True,
                           text=True)
@@ -180,3 +183,40 @@ def test_dead_traces_and_depth_surveys_export_byte_exact(name, template, segy_di
         assert all(back[k] == 0x40 for k in differ)  # an EBCDIC space
     else:
         assert not lost
+
+
+def test_without_raw_headers_the_rev1_fields_are_re_encoded(segy_dir, tmp_path, run_cli, caplog):
+    """MDIO without MDIO__IMPORT__RAW_HEADERS keeps the rev-1 fields (232 bytes) only: the
+    trace headers are re-encoded from them; f3's bytes past 232 are zero, so the export is
+    still byte-exact, and nothing is said lost."""
+    store = mdio_ingest(segy_dir / "f3.sgy", tmp_path / "noraw.mdio", raw_headers=False)
+    assert "raw_headers" not in zarr_names(store)
+    code, _, err = run_cli("export", store, tmp_path / "back.sgy")
+    assert code == 0, err
+    assert (tmp_path / "back.sgy").read_bytes() == (segy_dir / "f3.sgy").read_bytes()
+
+
+def zarr_names(store: Path) -> set[str]:
+    return {p.name for p in store.iterdir() if p.is_dir()}
+
+
+def test_predicting_into_an_existing_variable_is_refused(tiny_model, f3_copy, run_cli):
+    _, checkpoint = tiny_model
+    assert run_cli("predict", f3_copy, "--checkpoint", checkpoint, "--var", "p")[0] == 0
+    code, _, err = run_cli("predict", f3_copy, "--checkpoint", checkpoint, "--var", "p")
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+
+
+def test_predicting_into_a_read_only_mdio_store_is_refused(tiny_model, f3_mdio, small_fs, run_cli):
+    """On a real read-only file system (a tmpfs remounted ro): one line, the store unchanged."""
+    import shutil
+
+    _, checkpoint = tiny_model
+    small_fs.resize("16m")
+    store = Path(shutil.copytree(f3_mdio, small_fs.path / "f3.mdio"))
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    small_fs.read_only()
+    code, _, err = run_cli("predict", store, "--checkpoint", checkpoint, "--var", "q")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "read-only" in err.lower()
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
