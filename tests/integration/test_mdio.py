@@ -143,7 +143,7 @@ def test_training_reads_an_mdio_store_with_missing_traces(source, segy_dir, tmp_
            "model": {"name": "edge_fusion_unet", "options": {"encoder_depth": 2, "decoder_channels": [8, 8]}},
            "train": {"steps": 3, "batch_size": 4, "val_every": 3, "threads": 1}}
     summary = seisfuse.train(cfg)
-    rows = list(csv.DictReader(open(Path(summary["run_dir"], "metrics.csv"))))
+    rows = list(csv.DictReader(Path(summary["run_dir"], "metrics.csv").read_text().splitlines()))
     losses = [float(r[k]) for r in rows for k in ("train_loss", "val_loss") if r.get(k)]
     assert losses and np.isfinite(losses).all()
 
