@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv if missing, install everything, run the linters and the test suite.
+# Create .venv if missing, install everything, run the linters, the docs build and the test suite.
 # Extra arguments go to pytest, e.g. ./scripts/test.sh -k ibm
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh"
@@ -22,5 +22,7 @@ echo "seisfuse: ruff"
 ruff check seisfuse tests scripts
 echo "seisfuse: import-linter (layers of DESIGN.md)"
 lint-imports
+echo "seisfuse: docs (mkdocs build --strict: a broken link, page or API reference fails)"
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet
 echo "seisfuse: pytest"
 exec python -m pytest -n 2 "$@"

@@ -1,4 +1,5 @@
-"""The README's Python examples run as written."""
+"""The Python examples of the README and of the documentation pages run as written (each in a
+fresh folder); a block that cannot run here says so in its first line: `# not run: <reason>`."""
 
 import re
 from pathlib import Path
@@ -6,11 +7,16 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.integration
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+BLOCKS = [(page, block) for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+          for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)]
 
 
-@pytest.mark.parametrize("index", range(len(re.findall(r"```python\n", README.read_text()))))
-def test_readme_python_blocks_run(tmp_path, monkeypatch, index):
-    block = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[index]
+@pytest.mark.parametrize("page, block", BLOCKS, ids=[f"{p.relative_to(ROOT)}:{k}" for k, (p, _) in enumerate(BLOCKS)])
+def test_python_blocks_run(tmp_path, monkeypatch, page, block):
+    if block.startswith("# not run:"):
+        reason = block.splitlines()[0].removeprefix("# not run:").strip()
+        assert reason, f"{page.name}: a block marked not run gives no reason"
+        pytest.skip(reason)
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, f"README.md python block {index + 1}", "exec"), {})
+    exec(compile(block, f"{page.name} python block", "exec"), {})

@@ -1,5 +1,6 @@
-"""Every `seisfuse` command line the README documents parses and passes its declaration, each
-optional part included once; and the training section runs as written in a fresh folder."""
+"""Every `seisfuse` command line that the README and the documentation pages show parses and
+passes its declaration, each optional part included once; the README's command list names every
+command; and the training guide's first example runs as written in a fresh folder."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from seisfuse.config.commands import COMMANDS, check
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def documented_lines() -> list[str]:
+def documented_lines(pages=PAGES) -> list[str]:
     lines, fence = [], None
-    for line in README.splitlines():
+    for line in (text for page in pages for text in page.read_text().splitlines()):
         if line.startswith("```"):
             fence = None if fence is not None else line[3:].strip()
         elif fence in ("", "bash", "sh") and line.startswith("seisfuse "):
@@ -45,7 +47,8 @@ LINES = [v for line in documented_lines() for v in variants(line)]
 
 
 def test_the_readme_documents_every_command():
-    assert {shlex.split(v)[1] for v in LINES} >= set(COMMANDS) - {"report"}
+    listed = [v for line in documented_lines([ROOT / "README.md"]) for v in variants(line)]
+    assert {shlex.split(v)[1] for v in listed} >= set(COMMANDS) - {"report"}
 
 
 @pytest.mark.parametrize("line", LINES)
@@ -58,7 +61,7 @@ def test_documented_command_lines_are_valid(line):
 
 @pytest.mark.slow
 def test_the_training_section_runs_in_a_fresh_folder(tmp_path, monkeypatch, run_cli):
-    section = README.split("### Training", 1)[1].split("```", 2)[1]
+    section = (ROOT / "docs" / "guide" / "training.md").read_text().split("```", 2)[1]
     commands = [line.split("  #")[0].strip() for line in section.splitlines() if line.startswith("seisfuse ")]
     assert commands[0].startswith("seisfuse synth data/faults.zarr")
     shutil.copytree(ROOT / "configs", tmp_path / "configs")
