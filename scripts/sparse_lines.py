@@ -125,6 +125,7 @@ def figure(rows: list[dict], path: Path) -> None:
     if full:
         ax.axhline(np.mean(full), color="k", ls="--", lw=1, label="every voxel labelled")
     ax.set_xscale("log", base=2)
+    ax.set_xticks([1, 2, 4, 8], labels=["1", "2", "4", "8"])
     ax.set_xlabel("labelled lines k (of 64 inlines x 64 crosslines)")
     ax.set_ylabel("mIoU on the unlabelled voxels")
     ax.set_title(f"Facies from a few labelled lines (synthetic, {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]})", fontsize=9)
