@@ -166,8 +166,19 @@ def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
 
     prepare: only the steps before the first experiment (the data for a job array of
     `run_cell`). retry_failed=False reports experiment runs that failed before instead of
-    running them again (for the job that reports after a job array). Raises RunsFailed
-    (exit code 1) after the last step when experiment runs failed.
+    running them again (for the job that reports after a job array).
+
+    Args:
+        pipeline: the pipeline YAML (or its dict).
+        prepare: only the steps before the first experiment.
+        retry_failed: run experiment runs that failed before again (False: report them).
+
+    Returns:
+        Path: the pipeline's workdir.
+
+    Raises:
+        ConfigError: an invalid pipeline or step (every bad key named).
+        RunsFailed: after the last step, when experiment runs failed (exit code 1).
     """
     a = commands.check(commands.Run, locals(), "seisfuse.run")
     loaded = load_pipeline(a.pipeline)
@@ -238,14 +249,36 @@ def cells(pipeline) -> list[dict]:
     """Every experiment run of a pipeline, numbered across its experiment steps (the index of a
     SLURM job array task): variant, dataset, fold (the held-out image, None without folds) and
     seed, with its run directory and status (done, failed, todo). A grid with folds reads its
-    images from the prepared stores."""
+    images from the prepared stores.
+
+    Args:
+        pipeline: the pipeline YAML (or its dict).
+
+    Returns:
+        list[dict]: one record per experiment run, in cell order.
+
+    Raises:
+        ConfigError: an invalid pipeline.
+    """
     return [record for _, record in _experiment_cells(load_pipeline(pipeline))]
 
 
 def run_cell(pipeline, cell: int) -> dict:
     """Run one experiment run of a pipeline (a SLURM array task), after `run(..., prepare=True)`
-    has made its data. Raises when the run fails, so that the task fails visibly; a run that is
-    already finished is not run again (its record has skipped=True)."""
+    has made its data; a run that is already finished is not run again (its record has
+    skipped=True).
+
+    Args:
+        pipeline: the pipeline YAML (or its dict).
+        cell: the run's number (`cells`, e.g. $SLURM_ARRAY_TASK_ID).
+
+    Returns:
+        dict: the run's record.
+
+    Raises:
+        ConfigError: an invalid pipeline or a cell out of range.
+        SeisfuseError: the run's own failure, so that the array task fails visibly.
+    """
     loaded = load_pipeline(pipeline)
     listed = _experiment_cells(loaded)
     if not 0 <= cell < len(listed):

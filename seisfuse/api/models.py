@@ -9,6 +9,7 @@ import shutil
 from typing import TYPE_CHECKING
 
 from seisfuse import devices, locks, predicting, resources, shipped
+from seisfuse.api._docs import documented
 from seisfuse.config.quick import checked
 from seisfuse.errors import ConfigError
 
@@ -20,7 +21,18 @@ log = logging.getLogger("seisfuse")
 
 
 def build_model(name: str, **kwargs):
-    """A registered model by name (see README: Models); every keyword is a config key."""
+    """A registered model by name (see README: Models); every keyword is a config key.
+
+    Args:
+        name: a registered model (seisfuse.models.registry.MODELS).
+        kwargs: its options (unknown ones are refused by name).
+
+    Returns:
+        torch.nn.Module: the model.
+
+    Raises:
+        ConfigError: an unknown model or option.
+    """
     # Imported here, not at the top: torch takes ~3 s to import, and the data commands
     # (info, ingest, export, synth) must not pay for it.
     from seisfuse.models import build_model as build
@@ -29,18 +41,38 @@ def build_model(name: str, **kwargs):
 
 
 def load_config(path, overrides: list[str] | None = None) -> TrainConfig:
-    """A training config from YAML (or a dict) with `a.b=v` overrides, validated."""
+    """A training config from YAML (or a dict) with `a.b=v` overrides, validated.
+
+    Args:
+        path: a YAML file, a dict or a TrainConfig.
+        overrides: `a.b=v` strings applied on top.
+
+    Returns:
+        TrainConfig: the validated config.
+
+    Raises:
+        ConfigError: every unknown or invalid key, named.
+    """
     from seisfuse.config import load_config as load_train_config
 
     return load_train_config(path, overrides)
 
 
+@documented("train")
 def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: bool = False,
           force_unlock: bool = False) -> dict:
     """Train a model from a config (path, dict or TrainConfig); writes runs/<name>/.
 
     The same call after an interruption resumes from runs/<name>/last.pt (resume=False
     ignores it); overwrite=True starts again from scratch. Returns the run summary.
+
+    Returns:
+        dict: run_dir, steps, best metric and its step, metric name.
+
+    Raises:
+        ConfigError: an invalid config (every bad key named).
+        StoreError: a missing or damaged store.
+        LockError: another writer of the run.
     """
     from seisfuse.config import TrainConfig
 
@@ -64,6 +96,7 @@ def train(config, overrides: list[str] = (), *, resume: bool = True, overwrite: 
         return run_training(cfg, resume=a.resume, on_start=take_the_run)
 
 
+@documented("predict")
 def predict(volume, checkpoint=None, *, model: str | None = None, out=None, normalization: str = "auto",
             var: str = "prediction", tile=None, classes: int = 1, overlap: float = 0.5, blend: str = "gaussian",
             direction: str = "inline", tta: bool = False, batch_size: int = 16, output: str = "probability",
@@ -84,30 +117,56 @@ def predict(volume, checkpoint=None, *, model: str | None = None, out=None, norm
     `var` and each class's probability in `<var>_p<k>` of a store; in memory, (class, ...)
     float32). scheduler: None (this process), "local" (a Dask LocalCluster: one worker per GPU,
     each on its own, else 2) or a Dask scheduler address.
+
+    Returns:
+        Path: the store the prediction was written into (or the SEG-Y file with `out`).
+
+    Raises:
+        ConfigError: a checkpoint and a model together, an unknown model, a tile the network cannot take.
+        StoreError: an existing variable without overwrite, a damaged store.
+        DiskError, LockError.
     """
     a = checked("predict", locals(), "seisfuse.predict")
     devices.check_device(a.device)
     return predicting.predict(**a.kwargs())
 
 
+@documented("baseline")
 def baseline(store, *, var: str = "coherence", calibrate=(), label: str | None = None, sigma: float = 2.0,
              device: str = "auto", overwrite: bool = False, force_unlock: bool = False) -> dict:
     """The classical fault baseline, 1 - structure-tensor coherence of each inline section, as a
     prediction variable `var` of each store (several stores: each), scored by `evaluate` as a
     model's prediction is. calibrate: labelled stores (the training surveys) on which the
     attribute's best-F1 threshold is found and mapped to 0.5 (monotonically, so AP and the
-    best-threshold F1 are the attribute's own). Returns the threshold and the stores written."""
+    best-threshold F1 are the attribute's own). Returns the threshold and the stores written.
+
+    Returns:
+        dict: `calibration` (the threshold) and the `stores` written.
+
+    Raises:
+        StoreError: an unknown label, an existing variable without overwrite.
+        LockError.
+    """
     a = checked("baseline", {**locals(), "calibrate": list(calibrate)}, "seisfuse.baseline")
     devices.check_device(a.device)
     return predicting.baseline(a.store, **a.kwargs(without=("store",)))
 
 
+@documented("models")
 def models(action, *, run=None, name: str | None = None, scores=None, baseline=None, recipe: str | None = None,
            into=None, overwrite: bool = False):
     """Shipped pretrained models. action "list": their cards (also `seisfuse.list_models()`);
     "package": a finished training run -> `into/NAME.pt` and its card `into/NAME.json` (scores:
     the model's evaluation JSON on held-out surveys, baseline: the classical baseline's, recipe:
-    the command that reproduces it); returns the card."""
+    the command that reproduces it); returns the card.
+
+    Returns:
+        list[dict] (list: the cards) or dict (package: the card written).
+
+    Raises:
+        ConfigError: package without run, name, scores or into.
+        StoreError: damaged weights.
+    """
     a = checked("models", locals(), "seisfuse.models")
     given = [f"--{k}" for k in ("run", "name", "scores", "baseline", "recipe", "into") if getattr(a, k) is not None]
     if a.action == "list":
@@ -125,5 +184,12 @@ def models(action, *, run=None, name: str | None = None, scores=None, baseline=N
 
 
 def list_models() -> list[dict]:
-    """The shipped models' cards (seisfuse.shipped): name, task, input, weights, training, scores, limits."""
+    """The shipped models' cards (seisfuse.shipped): name, task, input, weights, training, scores, limits.
+
+    Returns:
+        list[dict]: one card per shipped model.
+
+    Raises:
+        StoreError: a registry whose weights do not match their card.
+    """
     return models("list")

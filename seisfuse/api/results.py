@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seisfuse import resources
+from seisfuse.api._docs import documented
 from seisfuse.config.quick import checked
 from seisfuse.errors import SeisfuseError
 from seisfuse.io import integrity, schema
@@ -19,13 +20,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("seisfuse")
 
 
+@documented("evaluate")
 def evaluate(store, *, pred: str = "prediction", label: str | None = None, region: tuple[int, int] | None = None,
              task: str = "binary", classes: int | None = None, threshold: float = 0.5, tolerance: int = 2,
              out: str | Path | None = None) -> dict:
     """Metrics of a prediction variable against a label variable, chunk by chunk; with `out`,
     also written as JSON. label defaults to the store's default label (synthetic) or `fault`.
     `store` may be several stores: then the pooled metrics (one confusion matrix over all
-    their pixels), each store's own under "stores", and the pixel counts."""
+    their pixels), each store's own under "stores", and the pixel counts.
+
+    Returns:
+        dict: the metrics (binary: AP, ODS F1, tolerance F1...; multiclass: mIoU, per-class
+        IoU...) and `pixels`, the number of (labelled)
+        pixels scored; with several stores, the pooled metrics and each store's.
+
+    Raises:
+        StoreError: an unknown or incomplete variable, a damaged store.
+        SeisfuseError: a prediction or label of the wrong values.
+    """
     from seisfuse.metrics.store import evaluate_store, evaluate_stores  # torch-free callers should not pay
 
     a = checked("evaluate", {**locals(), "out": None if out is None else str(out)}, "seisfuse.evaluate")
@@ -52,10 +64,19 @@ def evaluate(store, *, pred: str = "prediction", label: str | None = None, regio
     return result
 
 
+@documented("report")
 def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiments", pairs=(), panel=None) -> dict:
     """Tables (Markdown, LaTeX, CSV) and figures (PNG) from experiment directories; pairs =
     ["a-b", ...] adds the seed-by-seed differences of variant a to variant b; panel =
-    (store, label, [prediction variables]) adds the section figure."""
+    (store, label, [prediction variables]) adds the section figure.
+
+    Returns:
+        dict: the paths of the tables and figures written.
+
+    Raises:
+        ConfigError: runs that cannot be compared, an unknown pair.
+        StoreError: a run without its metrics.
+    """
     from seisfuse.experiments import collect, write_report  # imports matplotlib
     from seisfuse.experiments.figures import panel_figure  # imports torch
     from seisfuse.experiments.report import unknown_pairs
@@ -92,13 +113,22 @@ def report(run_dirs, out: str = "report", *, caption: str = "seisfuse experiment
     return result
 
 
+@documented("plot")
 def plot(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
          inline: float | None = None, crossline: float | None = None, sample: float | None = None,
          inline_index: int | None = None, crossline_index: int | None = None, sample_index: int | None = None,
          aspect: float | None = None, out: str = "section.png"):
     """A QC figure of one section (by line number or time; the middle inline by default):
     the amplitude with `variables` drawn over it, axes in the survey's units. Saved to `out`;
-    returns the matplotlib figure."""
+    returns the matplotlib figure.
+
+    Returns:
+        Path: the figure written.
+
+    Raises:
+        ConfigError: a section outside the survey, an unknown variable.
+        StoreError: a damaged store.
+    """
     from seisfuse.viz.plot import plot_figure  # imports matplotlib
 
     a = checked("plot", locals(), "seisfuse.plot")
@@ -111,13 +141,22 @@ def plot(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity
                            opacity=a.opacity, aspect=a.aspect, out=tmp)
 
 
+@documented("view")
 def view(store, *, variables=(), clip: float = 99.0, cmap: str = "gray", opacity: float = 0.5,
          out: str = "view.html", budget_mb: float = 50.0, region: tuple[int, int] | None = None,
          label: str | None = None, classes=()) -> dict:
     """A self-contained HTML viewer of the store (inline, crossline and slice panels with
     sliders, layers with opacity, the value under the cursor), decimated to fit budget_mb.
     `label`: a variable to paint (`classes`: its class names when it is not in the store yet);
-    the page's save downloads masks in `labels import`'s format (seisfuse.viz.labels)."""
+    the page's save downloads masks in `labels import`'s format (seisfuse.viz.labels).
+
+    Returns:
+        dict: the page written and its decimation `step`.
+
+    Raises:
+        ConfigError, SeisfuseError: an unknown variable, a label that cannot be painted.
+        StoreError: a damaged store.
+    """
     from seisfuse.viz.view import write_view  # imports matplotlib's colour maps
 
     a = checked("view", locals(), "seisfuse.view")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from seisfuse import locks, resources
+from seisfuse.api._docs import documented
 from seisfuse.config import values
 from seisfuse.config.quick import checked
 from seisfuse.errors import ConfigError, SeisfuseError, StoreError
@@ -26,15 +27,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("seisfuse")
 
 
+@documented("info")
 def info(path, *, iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto", x_byte: int = 181,
          y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error", skip_traces=()) -> dict:
-    """Geometry, format, headers and statistics of a SEG-Y file or a store."""
+    """Geometry, format, headers and statistics of a SEG-Y file or a store.
+
+    Returns:
+        dict: what `seisfuse info` prints (kind, geometry, format, headers, statistics, damage).
+
+    Raises:
+        SegyFormatError: a file seisfuse cannot read (named bytes and values).
+        GeometryError: traces that form no grid.
+        StoreError: a store that is not one.
+    """
     a = checked("info", locals(), "seisfuse.info")
     if Path(a.path).is_dir():
         return inspect_info(a.path)
     return inspect_info(a.path, **{k: v for k, v in a.kwargs().items() if k != "path"})
 
 
+@documented("ingest")
 def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_byte: int = 193, layout: str = "auto",
            x_byte: int = 181, y_byte: int = 185, byteorder: str | None = None, duplicates: str = "error",
            skip_traces=(), chunks=None,
@@ -43,6 +55,16 @@ def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_b
     """SEG-Y (or .npy) -> store. With var != 'amplitude', adds a label variable to an existing store.
 
     scheduler: None (threads in this process); 'local', 'slurm:N' or an address: Dask workers.
+
+    Returns:
+        Path: the store.
+
+    Raises:
+        SegyFormatError, GeometryError: the file or its trace keys (damaged headers are named,
+            with --skip-traces as the fix).
+        StoreError: an existing store without overwrite.
+        DiskError: no room or no right to write.
+        LockError: another writer of the same store.
     """
     a = checked("ingest", locals(), "seisfuse.ingest")
     src = Path(a.src)
@@ -60,10 +82,19 @@ def ingest(src, store, *, var: str = "amplitude", iline_byte: int = 189, xline_b
         return ingest_segy(**a.kwargs(without=("force_unlock",)))
 
 
+@documented("export")
 def export(store, out, *, var: str = "amplitude", fmt: str | None = None, workers: int | None = None,
            overwrite: bool = False) -> Path:
     """A store variable -> SEG-Y under the source's headers (byte-exact for the amplitude).
-    fmt: source, ibm or ieee; default source for the amplitude, ieee for other variables."""
+    fmt: source, ibm or ieee; default source for the amplitude, ieee for other variables.
+
+    Returns:
+        Path: the SEG-Y file written.
+
+    Raises:
+        StoreError: an incomplete or damaged store, an unknown variable, an existing file without overwrite.
+        DiskError: no room or no right to write.
+    """
     a = checked("export", locals(), "seisfuse.export")
     resources.output_folder(a.out)
     with resources.writing(f"the export of {a.var!r}", a.out):
@@ -71,12 +102,22 @@ def export(store, out, *, var: str = "amplitude", fmt: str | None = None, worker
                            overwrite=a.overwrite, workers=a.workers)
 
 
+@documented("synth", survey_options='generator settings as keywords (the same as `settings`)')
 def synth(out, *, segy=None, shape=(128, 128, 128), seed: int = 0, task: str = "faults", segy_format: str = "ieee",
           settings: dict | None = None, overwrite: bool = False, force_unlock: bool = False, **survey_options) -> Path:
     """A synthetic faulted survey as a store with `fault` and `facies` labels; with segy,
     also survey.sgy, fault.sgy and facies.sgy written in that folder (IEEE float, or IBM).
     settings (or the same as keywords) go to seisfuse.data.synthetic.make_survey (n_faults,
-    peak_hz, snr, faults=[{dip_deg: 40}]...); the others are drawn from the seed."""
+    peak_hz, snr, faults=[{dip_deg: 40}]...); the others are drawn from the seed.
+
+    Returns:
+        Path: the store.
+
+    Raises:
+        ConfigError: settings outside the generator's ranges.
+        DiskError: no room.
+        LockError: another writer.
+    """
     a = checked("synth", {**{k: v for k, v in locals().items() if k != "survey_options"},
                           "settings": {**(settings or {}), **survey_options} or None}, "seisfuse.synth")
     from seisfuse.data.synthetic import check_settings, make_survey, memory_needed, text_header
@@ -128,9 +169,18 @@ def _synthetic_segy(store: Path, segy_dir: Path, segy_format: str, overwrite: bo
         raise
 
 
+@documented("convert")
 def convert(src, dst, *, overwrite: bool = False, force_unlock: bool = False) -> Path:
     """A seisfuse store -> an MDIO v1 store (through MDIO's own ingest), or an MDIO store -> a
-    seisfuse store, by what `src` is; each side keeps what it can hold (seisfuse.io.mdio_convert)."""
+    seisfuse store, by what `src` is; each side keeps what it can hold (seisfuse.io.mdio_convert).
+
+    Returns:
+        Path: the store written.
+
+    Raises:
+        StoreError: a source of the wrong kind, an MDIO store without file headers, a 2D store, MDIO's ingest failing.
+        DiskError, LockError.
+    """
     a = checked("convert", locals(), "seisfuse.convert")
     from seisfuse.io.mdio_convert import convert as run_convert
 
@@ -139,16 +189,33 @@ def convert(src, dst, *, overwrite: bool = False, force_unlock: bool = False) ->
         return run_convert(a.src, a.dst, overwrite=a.overwrite)
 
 
+@documented("verify")
 def verify(store, *, deep: bool = False) -> dict:
     """Every chunk of every variable present (a listing) and, with deep, its checksum read and
-    checked. Returns the report: `damaged`, and `damage` naming variable, chunk and lines."""
+    checked. Returns the report: `damaged`, and `damage` naming variable, chunk and lines.
+
+    Returns:
+        dict: the report: `damaged`, and `damage` naming variable, chunk and lines.
+
+    Raises:
+        StoreError: not a store.
+    """
     a = checked("verify", locals(), "seisfuse.verify")
     return integrity.verify(a.store, deep=a.deep)
 
 
+@documented("datasets")
 def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: bool = False) -> dict:
     """`seisfuse datasets prepare NAME SRC OUT`: a data set's files -> its stores (see
-    seisfuse.datasets.prepare, which this checks and calls)."""
+    seisfuse.datasets.prepare, which this checks and calls).
+
+    Returns:
+        dict: what was prepared (stores and their counts).
+
+    Raises:
+        SeisfuseError: the data set's files missing or malformed (named).
+        DiskError, LockError.
+    """
     from seisfuse.datasets import prepare
 
     a = checked("datasets", locals(), "seisfuse.datasets")
@@ -157,11 +224,21 @@ def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: b
         return prepare(a.name, a.src, a.out, overwrite=a.overwrite)
 
 
+@documented("labels")
 def labels(action, store, src, *, var: str, classes: tuple[str, ...] = (), force_unlock: bool = False) -> dict:
     """`seisfuse labels import STORE SRC --var NAME`: per-line masks (a folder, a ZIP such as the
     viewer's Save, or an image stack named by lines) -> the sparse label variable NAME, each mask
     at its line, every other trace left as it was (unlabelled in a new variable); see
-    seisfuse.io.sparse."""
+    seisfuse.io.sparse.
+
+    Returns:
+        dict: store, var, masks imported, labelled_lines, labelled_pixels, class_names.
+
+    Raises:
+        StoreError: a mask of the wrong shape, of an unknown line, of values that are not classes;
+            a variable of another dtype.
+        LockError, DiskError.
+    """
     from seisfuse.io.sparse import import_lines
 
     a = checked("labels", locals(), "seisfuse.labels")
@@ -171,7 +248,18 @@ def labels(action, store, src, *, var: str, classes: tuple[str, ...] = (), force
 
 
 def open_store(path, chunks="auto") -> xr.Dataset:
-    """A complete store as a lazy xarray.Dataset (dask-backed), without unfinished variables."""
+    """A complete store as a lazy xarray.Dataset (dask-backed), without unfinished variables.
+
+    Args:
+        path: the store.
+        chunks: dask chunks ("auto": the store's).
+
+    Returns:
+        xarray.Dataset: every complete variable with its coordinates.
+
+    Raises:
+        StoreError: not a complete store.
+    """
     import xarray as xr
 
     group = schema.open_group(path)

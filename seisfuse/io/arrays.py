@@ -78,6 +78,26 @@ def store_from_array(amplitude, path, *, labels: dict | None = None, dims=None, 
     `trace_mask` (bool, the spatial shape; default all live) marks missing traces (e.g. the
     padding of narrower images in a stack): they are left out of the statistics and of
     training. `attrs` are added to the store's root attributes.
+
+    Args:
+        amplitude: the volume: numpy (inline, crossline, sample) or (trace, sample), or an
+            xarray.DataArray read by its dim names.
+        path: the store to write.
+        labels: {name: array of the same shape} written as variables.
+        dims, sample_interval, sample_start, domain: the axes (see above).
+        chunks: the chunk shape (default 64^3, or 4096 x 256 for a line).
+        overwrite: replace an existing store.
+        text: lines of the textual header (default: a description of the store).
+        trace_mask: live traces (default all).
+        attrs: extra root attributes.
+
+    Returns:
+        Path: the store.
+
+    Raises:
+        GeometryError: an array that is not a volume, an irregular sample axis, a mask of
+            the wrong shape.
+        StoreError: an existing store without overwrite.
     """
     amplitude, dims, coords = _unpack(amplitude, dims)
     path = Path(path)
@@ -157,7 +177,23 @@ def _write_blocks(group: zarr.Group, name: str, values, dtype, live: np.ndarray 
 
 def write_variable(store, name: str, values, *, overwrite: bool = False, attrs: dict | None = None,
                    dtype=None) -> None:
-    """Add a label or prediction variable (same shape as amplitude) to a complete store."""
+    """Add a label or prediction variable (same shape as amplitude) to a complete store.
+
+    Args:
+        store: the store (its path, or an open group).
+        name: the variable's name (not a reserved one).
+        values: an array of the amplitude's shape (numpy, memory-mapped, or a DataArray).
+        overwrite: replace a complete variable of that name.
+        attrs: the variable's attributes (e.g. class_names, unlabelled).
+        dtype: the stored dtype (default the values').
+
+    Returns:
+        None.
+
+    Raises:
+        StoreError: a reserved name, an existing variable without overwrite.
+        GeometryError: values of another shape or not real numbers.
+    """
     group = store if hasattr(store, "arrays") else schema.open_group(store, mode="r+")  # a group, or its path
     schema.check_new_variable(group, name, overwrite)
     values = _unpack(values, None)[0] if hasattr(values, "dims") else values  # a DataArray by its dim names

@@ -41,13 +41,15 @@ def _choices(annotation) -> tuple | None:
 
 
 def _placeholders(model, root: Path) -> tuple[list[str], dict]:
-    """CLI arguments and API/pipeline values for the required fields: paths that do not exist, or
-    the first choice of a field with choices (an action such as `models list`)."""
+    """CLI arguments and API/pipeline values for the required fields: paths that do not exist, a
+    name for a required name (labels' --var), or the first choice of a field with choices (an
+    action such as `models list`)."""
     argv, values = [], {}
     for name, f in model.model_fields.items():
         if f.is_required():
             choices = _choices(f.annotation)
-            value = str(choices[0]) if choices else str(root / f"missing_{name}")
+            value = str(choices[0]) if choices else str(root / f"missing_{name}") \
+                if f.json_schema_extra["path"] else f"missing_{name}"
             values[name] = [value] if name == "run_dirs" else value
             argv += [value] if f.json_schema_extra["positional"] else [_flag(name, f), value]
     return argv, values
@@ -117,8 +119,10 @@ def test_the_same_message_from_cli_pipeline_and_api(tmp_path, capsys):
         if name in inspect.signature(func).parameters:  # the API given the same string as the CLI
             positional = [base[p] for p, prm in inspect.signature(func).parameters.items()
                           if prm.kind is prm.POSITIONAL_OR_KEYWORD and p in base]
+            required = {p: base[p] for p, prm in inspect.signature(func).parameters.items()
+                        if prm.kind is prm.KEYWORD_ONLY and prm.default is prm.empty and p in base}
             with pytest.raises(ConfigError) as api_error:
-                func(*positional, **{name: candidate})
+                func(*positional, **{**required, name: candidate})
             assert api_error.value.where == f"seisfuse.{command}"
             assert _core(str(api_error.value)) == cli_core, (command, name, candidate)
             compared += 1
