@@ -18,7 +18,7 @@ from seisfuse.io import integrity, schema
 from seisfuse.io.arrays import store_from_array, write_variable
 from seisfuse.io.export import export_segy
 from seisfuse.io.ingest import ingest_segy
-from seisfuse.io.inspect import info as inspect_info
+from seisfuse.io.survey_info import info as inspect_info
 
 if TYPE_CHECKING:
     import xarray as xr

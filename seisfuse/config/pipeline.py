@@ -23,7 +23,7 @@ class ExperimentStep(Strict):
     common: list[str] = []
     reference: str | None = None
     # the test split of a dataset: stores evaluated once per run with its best checkpoint,
-    # after training, with the data set's own metric (seisfuse.experiments.testing)
+    # after training, with the data set's own metric (seisfuse.experiments.held_out)
     test: dict[str, list[str]] = {}
     # published figures of other code, shown as rows of the test table, marked as such
     published: dict[str, dict[str, float]] = {}

@@ -29,7 +29,7 @@ def _run_one(spec: GridSpec, cell: Cell, run_dir: Path) -> dict:
     summary = train(cfg)
     dataset = cell.dataset
     if spec.test.get(dataset) and not (run_dir / "test.json").exists():  # once, with the best checkpoint
-        from seisfuse.experiments.testing import evaluate_test
+        from seisfuse.experiments.held_out import evaluate_test
 
         result = evaluate_test(run_dir / "best.pt", spec.test[dataset], cfg.data.label, cfg.data.split.val_fold)
         (run_dir / "test.json").write_text(json.dumps(result, indent=2))

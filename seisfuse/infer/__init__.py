@@ -3,11 +3,12 @@
 from seisfuse.infer.predictor import Predictor
 from seisfuse.infer.volume import (
     Settings,
-    finish,
     output_dtype,
     plan_tiles,
     predict_rows,
+    to_output,
     with_class_probabilities,
 )
 
-__all__ = ["Predictor", "Settings", "finish", "output_dtype", "plan_tiles", "predict_rows", "with_class_probabilities"]
+__all__ = ["Predictor", "Settings", "output_dtype", "plan_tiles", "predict_rows", "to_output",
+           "with_class_probabilities"]

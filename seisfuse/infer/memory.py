@@ -7,7 +7,7 @@ import numpy as np
 from seisfuse.errors import SeisfuseError
 from seisfuse.geometry import VOLUME_DIMS, canonical_dims
 from seisfuse.infer.predictor import Predictor
-from seisfuse.infer.volume import Settings, finish, output_dtype, predict_rows, with_class_probabilities
+from seisfuse.infer.volume import Settings, output_dtype, predict_rows, to_output, with_class_probabilities
 
 
 def predict_array(predictor: Predictor, volume, settings: Settings, var: str = "prediction"):
@@ -36,7 +36,7 @@ def predict_array(predictor: Predictor, volume, settings: Settings, var: str = "
         if per_class:
             out[:, row:row + len(rows)] = rows.swapaxes(0, 1)
         else:
-            out[row:row + len(rows)] = finish(rows, predictor, settings)
+            out[row:row + len(rows)] = to_output(rows, predictor, settings)
 
     predict_rows(predictor, cube, 0, cube.shape[0], write, settings)
     result = (out[:, 0] if per_class else out[0]) if values.ndim == 2 else out

@@ -15,7 +15,7 @@ import zarr
 from seisfuse import cluster, stats
 from seisfuse.errors import SeisfuseError, StoreError
 from seisfuse.infer.predictor import Predictor
-from seisfuse.infer.volume import Settings, finish, output_dtype, plan_tiles, predict_rows, with_class_probabilities
+from seisfuse.infer.volume import Settings, output_dtype, plan_tiles, predict_rows, to_output, with_class_probabilities
 from seisfuse.io import integrity, schema
 from seisfuse.progress import Progress
 
@@ -56,7 +56,7 @@ def run_block(predictor: Predictor, group: zarr.Group, var: str, block: tuple[in
     per_class = [schema.for_writing(group[name]) for name in class_variables(var, predictor, settings)]
 
     def write(row: int, values: np.ndarray) -> None:  # values: (rows, C, crossline, sample)
-        result = finish(values, predictor, settings)
+        result = to_output(values, predictor, settings)
         live = mask[row:row + len(result)]
         result[~live] = 0  # missing traces stay missing
         out[row:row + len(result)] = result

@@ -14,20 +14,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seisfuse.config._declared import COMMANDS as DECLARED
 from seisfuse.infer.predictor import Predictor
 from seisfuse.progress import Progress
 from seisfuse.tiling import BandMerger, Tile, blend_window, section_tiles, volume_tiles
 
+# the defaults of `seisfuse predict`, read from its declaration (seisfuse.config.commands.Predict):
+# written once there, never here
+_DECLARED = {f["name"]: f["default"] for f in DECLARED["predict"]["fields"]}
+
 
 @dataclass(frozen=True)
 class Settings:
-    overlap: float = 0.5
-    blend: str = "gaussian"
-    direction: str = "inline"  # 2D models: inline, crossline or both (averaged)
-    batch_size: int = 16
-    output: str = "probability"  # or "label": threshold (binary) / argmax (multi-class), uint8; or
-    #                              "probabilities": multi-class labels plus every class's probability
-    threshold: float = 0.5
+    """How a volume is tiled, blended and written (the `seisfuse predict` options of that name)."""
+
+    overlap: float = _DECLARED["overlap"]
+    blend: str = _DECLARED["blend"]
+    direction: str = _DECLARED["direction"]  # 2D models: inline, crossline or both (averaged)
+    batch_size: int = _DECLARED["batch_size"]
+    # "probability", or "label": threshold (binary) / argmax (multi-class), uint8; or
+    # "probabilities": multi-class labels plus every class's probability
+    output: str = _DECLARED["output"]
+    threshold: float = _DECLARED["threshold"]
 
 
 def plan_tiles(shape, predictor: Predictor, settings: Settings) -> list[Tile]:
@@ -106,7 +114,7 @@ def predict_rows(predictor: Predictor, volume, first: int, stop: int, write: Cal
     merger.finalize()
 
 
-def finish(values: np.ndarray, predictor: Predictor, settings: Settings) -> np.ndarray:
+def to_output(values: np.ndarray, predictor: Predictor, settings: Settings) -> np.ndarray:
     """(rows, C, ...) blended probabilities -> the stored form: (rows, ...) float32 or uint8."""
     if predictor.task == "binary":
         p = values[:, 0]

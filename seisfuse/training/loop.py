@@ -37,7 +37,7 @@ from seisfuse.models.checkpoint import Checkpoint
 from seisfuse.progress import Progress
 from seisfuse.training import distributed
 from seisfuse.training.preview import preview_image, preview_tiles
-from seisfuse.training.run import Run
+from seisfuse.training.run import TrainingRun
 
 log = logging.getLogger("seisfuse")
 
@@ -152,7 +152,7 @@ def main_metric(cfg: TrainConfig) -> str:
     return "ods_f1" if cfg.data.task == "binary" else "miou"
 
 
-def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
+def setup(cfg: TrainConfig, resume: bool, on_start=None) -> TrainingRun:
     """Data, model, loss, optimiser; the states of last.pt when resuming. on_start: called by
     rank 0 once the model is built, before the run folder is written (the caller's lock)."""
     ctx = distributed.setup(cfg.train.device)
@@ -201,7 +201,7 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
         loss_fn = DistillationLoss(loss_fn, cfg.distill.weight, cfg.distill.temperature)
     optimizer = make_optimizer(cfg, model.parameters())
     amp = cfg.train.amp != "none" and ctx.device.type == "cuda"
-    run = Run(cfg, ctx, surveys, normalizer, model, model, loss_fn, teacher, optimizer,
+    run = TrainingRun(cfg, ctx, surveys, normalizer, model, model, loss_fn, teacher, optimizer,
               make_schedule(cfg, optimizer), torch.amp.GradScaler("cuda", enabled=amp and cfg.train.amp == "fp16"),
               amp, [data_identity(store, cfg.data.label) for store in cfg.data.stores],
               SummaryWriter(str(cfg.run_dir / "tensorboard")) if ctx.main else None)
@@ -216,7 +216,7 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> Run:
     return run
 
 
-def train_step(run: Run, micro_batches) -> float:
+def train_step(run: TrainingRun, micro_batches) -> float:
     """One optimiser step over `accumulate` micro-batches; returns the mean training loss."""
     cfg, ctx, running = run.cfg, run.ctx, 0.0
     dtype = torch.bfloat16 if cfg.train.amp == "bf16" else torch.float16
@@ -253,7 +253,7 @@ def train_step(run: Run, micro_batches) -> float:
     return train_loss
 
 
-def validate_and_checkpoint(run: Run, train_loss: float) -> bool:
+def validate_and_checkpoint(run: TrainingRun, train_loss: float) -> bool:
     """Validation metrics, last.pt (and best.pt when the metric improved), metrics.csv and
     TensorBoard (scalars, and the preview tiles as an image); returns whether early stopping
     says stop. Rank 0 only. `train_loss`: the mean over the steps since the last validation."""
@@ -313,10 +313,10 @@ def train(cfg: TrainConfig, resume: bool = True, on_start=None) -> dict:
                 if ctx.main:
                     log.info("early stopping at step %d: no improvement in %d validations", run.step, run.since_best)
                 break
-    return finish(run)
+    return summarize(run)
 
 
-def finish(run: Run) -> dict:
+def summarize(run: TrainingRun) -> dict:
     """summary.json, from the history; closes TensorBoard and the process group."""
     metric, history = main_metric(run.cfg), run.history
     summary = {"run_dir": str(run.run_dir), "steps": run.step, "best": run.best, "metric": metric,
@@ -350,7 +350,7 @@ def _rate(per_s: float) -> str:
     return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2g}"
 
 
-def _write_counts(run: Run, counts: dict) -> None:
+def _write_counts(run: TrainingRun, counts: dict) -> None:
     """validation.json: the counts of the run's last validation (pixels, and the confusion matrix
     or the binary histograms), so that a report can pool the held-out pixels of several runs
     (the folds of a grid) into one confusion matrix. Replaced whole, never half written."""

@@ -1,5 +1,5 @@
 """One training run's state between steps, and its round trip through a checkpoint:
-`Run.to_checkpoint()` holds every state a resumed run needs, `Run.restore(checkpoint)` reads
+`TrainingRun.to_checkpoint()` holds every state a resumed run needs, `TrainingRun.restore(checkpoint)` reads
 them back (refusing a checkpoint of other data or another model)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _check_same_data(saved: list | None, current: list, cfg: TrainConfig, run_di
 
 
 @dataclass
-class Run:
+class TrainingRun:
     """Everything one training run holds between steps."""
 
     cfg: TrainConfig
