@@ -45,6 +45,14 @@ class LockError(SeisfuseError):
     """Another process is writing the same store variable or training run."""
 
 
+def unknown(what: str, value, choices, *, error: type[SeisfuseError] | None = None, where: str | None = None,
+            note: str = "") -> SeisfuseError:
+    """The error of a value that is none of the known ones: `unknown <what> <value>`, and the fix
+    that lists them (raise what it returns). error: the class (default ConfigError)."""
+    return (error or ConfigError)(f"unknown {what} {value!r}", where=where,
+                                  fix=f"use one of {', '.join(map(str, choices))}{note}")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a scheduler's time limit), handled as Ctrl-C is: exit code 143, and the same
     command again resumes."""

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, unknown
 
 METHODS = ("robust_zscore", "robust_minmax")
 
@@ -25,7 +25,7 @@ class Normalizer:
     @classmethod
     def from_statistics(cls, statistics: dict, method: str = "robust_zscore", percentile: float = 99.5):
         if method not in METHODS:
-            raise ConfigError(f"unknown normalization {method!r}", fix=f"use one of {', '.join(METHODS)}")
+            raise unknown("normalization", method, METHODS)
         pct = statistics.get("percentiles", {})
         hi_key, lo_key = f"{percentile:g}", f"{100 - percentile:g}"
         if hi_key not in pct or lo_key not in pct:

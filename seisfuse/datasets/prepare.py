@@ -6,7 +6,7 @@ from pathlib import Path
 
 from seisfuse.datasets.benchmarks import f3_facies, faultseg3d, tgs_salt
 from seisfuse.datasets.images import find_pairs, read_image, read_mask, write_image_stack
-from seisfuse.errors import SeisfuseError
+from seisfuse.errors import SeisfuseError, unknown
 
 
 def image_folder(src: Path, out: Path, overwrite: bool = False) -> dict:
@@ -26,5 +26,5 @@ DATASETS = {"image-folder": image_folder, "f3-facies": f3_facies, "tgs-salt": tg
 
 def prepare(name: str, src, out, overwrite: bool = False) -> dict:
     if name not in DATASETS:
-        raise SeisfuseError(f"unknown data set {name!r}", fix=f"use one of {', '.join(DATASETS)}")
+        raise unknown("data set", name, DATASETS, error=SeisfuseError)
     return DATASETS[name](Path(src), Path(out), overwrite=overwrite)

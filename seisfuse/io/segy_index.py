@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seisfuse import geometry
-from seisfuse.errors import GeometryError, SeisfuseError
+from seisfuse.errors import GeometryError, SeisfuseError, unknown
 from seisfuse.io import segy_format as sf
 from seisfuse.io.segy_file import SegyLayout, SegyReader
 
@@ -120,7 +120,7 @@ def build_index(layout: SegyLayout, reader: SegyReader, *, iline_byte: int = 189
                 allow_short_tail: bool = False, x_byte: int = 181, y_byte: int = 185,
                 skip_traces=()) -> SegyIndex:
     if mode not in LAYOUTS:
-        raise SeisfuseError(f"unknown layout {mode!r}", fix=f"use one of {', '.join(LAYOUTS)}")
+        raise unknown("layout", mode, LAYOUTS, error=SeisfuseError)
     check_key_byte(iline_byte, "--iline-byte")
     check_key_byte(xline_byte, "--xline-byte")
     skipped = check_skip_traces(skip_traces, layout.n_traces, layout.path)

@@ -20,7 +20,7 @@ from segmentation_models_pytorch import losses as smp_losses
 from torch import nn
 
 from seisfuse.config.train import LOSS_NAMES
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, unknown
 
 LOSSES = LOSS_NAMES
 MODES = ("binary", "multiclass")
@@ -116,7 +116,7 @@ def _term(name: str, mode: str, tile, pos_weight, win_size, smoothing, class_wei
         return smp_losses.JaccardLoss(smp_mode, from_logits=True, ignore_index=ignore)
     if name in ("ssim", "ms_ssim"):
         return SSIMLoss(name == "ms_ssim", win_size, tile, mode)
-    raise ConfigError(f"unknown loss {name!r}", fix=f"use any of {', '.join(LOSSES)}")
+    raise unknown("loss", name, LOSSES)
 
 
 class CompositeLoss(nn.Module):
@@ -167,15 +167,15 @@ def build_loss(spec: dict[str, float] | str, mode: str = "binary", *, tile: tupl
     """A weighted sum of named losses; `spec` is {name: weight} or one name. class_weight: a
     weight per class for ce (class_weights gives the median-frequency ones)."""
     if mode not in MODES:
-        raise ConfigError(f"unknown loss mode {mode!r}", fix=f"use one of {', '.join(MODES)}")
+        raise unknown("loss mode", mode, MODES)
     spec = {spec: 1.0} if isinstance(spec, str) else dict(spec)
     if "hybrid" in spec:  # BASNet: bce + ssim + iou
         weight = spec.pop("hybrid")
         for part in ("bce", "ssim", "iou"):
             spec[part] = spec.get(part, 0.0) + weight
-    unknown = [n for n in spec if n not in LOSSES]
-    if unknown or not spec:
-        raise ConfigError(f"unknown loss name(s) {unknown}" if unknown else "no loss terms given",
+    strangers = [n for n in spec if n not in LOSSES]
+    if strangers or not spec:
+        raise ConfigError(f"unknown loss name(s) {strangers}" if strangers else "no loss terms given",
                           fix=f"use any of {', '.join(LOSSES)}")
     terms = {n: _term(n, mode, tile, pos_weight, win_size, label_smoothing, class_weight) for n in spec}
     return CompositeLoss(terms, spec, mode)

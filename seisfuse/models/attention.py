@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, unknown
 
 
 def _conv(dims: int):
@@ -244,9 +244,9 @@ class ScaledResidual(nn.Module):
 
 def build_attention(name: str, channels: int, dims: int = 2, form: str = "identity") -> nn.Module:
     if name not in ATTENTION:
-        raise ConfigError(f"unknown attention {name!r}", fix=f"use one of {', '.join(ATTENTION)}")
+        raise unknown("attention", name, ATTENTION)
     if form not in FORMS:
-        raise ConfigError(f"unknown attention form {form!r}", fix=f"use one of {', '.join(FORMS)}")
+        raise unknown("attention form", form, FORMS)
     block = ATTENTION[name](channels, dims)
     if form == "gate" or name == "none":
         return block

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, unknown
 from seisfuse.models import research
 from seisfuse.models.attention import build_attention
 from seisfuse.models.blocks import ConvNormAct
@@ -46,7 +46,7 @@ class EdgeFusionUNet3D(nn.Module):
                  init: str = "default", fusion_residual: bool = True, attention_form: str = "identity"):
         super().__init__()
         if fusion not in FUSIONS:
-            raise ConfigError(f"unknown fusion {fusion!r}", fix=f"use one of {', '.join(FUSIONS)}")
+            raise unknown("fusion", fusion, FUSIONS)
         if edge_operator not in EDGES_3D:
             raise ConfigError(f"edge operator {edge_operator!r} is 2D only", fix=f"use one of {', '.join(EDGES_3D)}")
         self.config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}

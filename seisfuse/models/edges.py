@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, unknown
 
 _SMOOTH = torch.tensor([1.0, 2.0, 1.0])
 _SCHARR = torch.tensor([3.0, 10.0, 3.0])
@@ -161,9 +161,9 @@ class EdgeMap(nn.Module):
     def __init__(self, name: str, scale: str = "peak"):
         super().__init__()
         if name not in EDGE_OPERATORS:
-            raise ConfigError(f"unknown edge operator {name!r}", fix=f"use one of {', '.join(EDGE_OPERATORS)}")
+            raise unknown("edge operator", name, EDGE_OPERATORS)
         if scale not in EDGE_SCALES:
-            raise ConfigError(f"unknown edge_scale {scale!r}", fix=f"use one of {', '.join(EDGE_SCALES)}")
+            raise unknown("edge_scale", scale, EDGE_SCALES)
         self.name, self.scale = name, scale
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import unknown
 from seisfuse.models.blocks import ConvNormAct, conv_layer, norm_layer
 
 FUSIONS = ("dense", "concat", "add", "none")
@@ -80,7 +80,7 @@ def build_fusion(name: str, raw_ch: int, edge_ch: int, out_ch: int, dims: int = 
     elif name == "add":
         block = AddFusion(raw_ch, edge_ch, out_ch, dims, norm)
     else:
-        raise ConfigError(f"unknown fusion {name!r}", fix=f"use one of {', '.join(FUSIONS)}")
+        raise unknown("fusion", name, FUSIONS)
     if not residual:
         return block
     if name == "add":  # AddFusion is raw + project(edge) already: the zero scale goes on the edge term

@@ -13,7 +13,7 @@ import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import ConfigError, unknown
 from seisfuse.models.blocks import drop_unused_stages
 from seisfuse.models.edge_fusion_unet import EdgeFusionUNet
 from seisfuse.models.edge_fusion_unet3d import EdgeFusionUNet3D
@@ -94,14 +94,14 @@ MODELS = {"edge_fusion_unet": EdgeFusionUNet, "edge_fusion_unet3d": EdgeFusionUN
 
 def build_model(name: str, **kwargs) -> nn.Module:
     if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}", fix=f"use one of {', '.join(MODELS)}")
+        raise unknown("model", name, MODELS)
     builder = MODELS[name]
     params = inspect.signature(builder).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    unknown = [k for k in kwargs if k not in params]
-    if unknown and not takes_any:
+    strangers = [k for k in kwargs if k not in params]
+    if strangers and not takes_any:
         valid = [p for p in params if params[p].kind is not inspect.Parameter.VAR_KEYWORD]
-        raise ConfigError(f"unknown argument(s) {unknown} for model {name!r}", fix=f"valid: {', '.join(valid)}")
+        raise ConfigError(f"unknown argument(s) {strangers} for model {name!r}", fix=f"valid: {', '.join(valid)}")
     model = builder(**kwargs)
     model.registry_name = name
     return model

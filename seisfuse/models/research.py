@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import DeformConv2d
 
-from seisfuse.errors import ConfigError
+from seisfuse.errors import unknown
 
 ACTIVATIONS = {"relu": lambda: nn.ReLU(inplace=True), "silu": nn.SiLU, "mish": nn.Mish, "hardswish": nn.Hardswish,
                "gelu": nn.GELU, "elu": nn.ELU, "leaky_relu": lambda: nn.LeakyReLU(0.01, inplace=True)}
@@ -28,7 +28,7 @@ HYBRID_DILATIONS = (1, 2, 5)
 
 def _check(name: str, valid, what: str) -> None:
     if name not in valid:
-        raise ConfigError(f"unknown {what} {name!r}", fix=f"use one of {', '.join(valid)}")
+        raise unknown(f"{what}", name, valid)
 
 
 def activation(name: str) -> nn.Module:

@@ -117,7 +117,7 @@ def class_counts(surveys, classes: int, binary: bool = False) -> np.ndarray:
             part = np.asarray(s.label[tuple(sl)])  # (lines, crossline, sample)
             live = np.asarray(s.valid[tuple(sl[:2])])  # (lines, crossline)
             values = part[live].ravel()  # (live traces x samples,)
-            if s.unknown is not None:  # a sparse label: its labelled voxels only
+            if getattr(s, "unknown", None) is not None:  # a sparse label: its labelled voxels only
                 values = values[values != s.unknown]
             counts += np.bincount((values > 0) if binary else values, minlength=classes)[:classes]
     return counts
