@@ -115,6 +115,22 @@ def already_predicted(store, var: str, made_with: dict) -> bool:
     return var in schema.complete_variables(group) and group[var].attrs.get("predict_manifest") == made_with
 
 
+def warn_if_mostly_padding(shape, tile, direction: str, where: str) -> None:
+    """Say so when the survey's sections are less than half the model's tile: each tile is then
+    mostly reflection padding, which no model saw in training (a shipped fault model calls
+    much of such a crop a fault): the numbers are not to be trusted."""
+    if len(tile) == 3:
+        sizes, names = shape, "inline x crossline x sample"
+    else:
+        lateral = {"inline": shape[1], "crossline": shape[0]}.get(direction, min(shape[:2]))
+        sizes, names = (lateral, shape[2]), "traces x samples of a section"
+    if any(n < t / 2 for n, t in zip(sizes, tile)):
+        log.warning("%s: %s %s, less than half the model's tile %s: each tile is mostly reflection padding, "
+                    "which the model never saw in training; do not trust this prediction (use a larger part "
+                    "of the survey)", Path(where).name, " x ".join(map(str, sizes)), names,
+                    " x ".join(map(str, tile)))
+
+
 def predict_store(predictor: Predictor, store, *, var: str = "prediction", settings: Settings = DEFAULT_SETTINGS,
                   checkpoint_path: str | None = None, scheduler: str | None = None, device: str = "auto",
                   tta: bool = False, overwrite: bool = False, statistics: dict | None = None,
@@ -125,6 +141,7 @@ def predict_store(predictor: Predictor, store, *, var: str = "prediction", setti
     if schema.spatial_dims(group) != ("inline", "crossline"):
         raise StoreError("prediction needs a 3D (inline, crossline, sample) store", where=str(store))
     amp = group[schema.AMPLITUDE]
+    warn_if_mostly_padding(amp.shape, predictor.tile, settings.direction, str(store))
     tiles = plan_tiles(amp.shape, predictor, settings)
     blocks = row_blocks(amp.shape[0], amp.chunks[0], max(t.size[0] for t in tiles))
     dtype = output_dtype(predictor, settings)
