@@ -32,7 +32,9 @@ def index_seconds(path) -> tuple[float, int]:
 
 def main() -> None:
     args = parse_args(__doc__)
-    path = survey_files(args.workdir, args.shape, "base")["ibm"]
+    # bench_ingest.py's files: "base" (the default shape) and "large" (--large-inlines N)
+    tag = "base" if args.shape == (400, 400, 750) else "large"
+    path = survey_files(args.workdir, args.shape, tag)["ibm"]
     cat = cat_rate(path)
     runs, info = [], []
     for _ in range(args.repeats):
