@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from seisfuse.errors import DiskError, SeisfuseError
+from seisfuse.errors import DiskError, SeisfuseError, StoreError
 
 # errno -> what it means for a write, and what to do about it
 _WRITE_FAILURES = {
@@ -142,6 +142,31 @@ def replacing(out):
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, out)
+
+
+@contextlib.contextmanager
+def partial_file(out: Path, size: int, what: str):
+    """A file descriptor to `OUT.partial`, its disk space checked and taken first: renamed to
+    `out` when the block succeeds, removed when it fails (a file that is there is complete)."""
+    partial = out.with_name(out.name + ".partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as exc:
+        if write_failure(exc):
+            raise
+        raise StoreError(f"cannot write the output ({exc.strerror})", where=str(out),
+                         fix="choose a writable output path") from None
+    try:
+        check_disk(out, size, what)
+        preallocate(fd, size)  # the disk space now, not half-way through
+        os.ftruncate(fd, size)
+        yield fd
+    except BaseException:
+        os.close(fd)
+        partial.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(partial, out)
 
 
 @contextlib.contextmanager

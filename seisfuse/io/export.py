@@ -137,20 +137,9 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
     trace_size = sf.TRACE_HEADER_SIZE + ns * sf.SAMPLE_FORMATS[code].itemsize
     dims = schema.spatial_dims(group)
     blocks = chunk_blocks(positions.shape, group[var].chunks[:len(dims)], ns * 8)
-    partial = out.with_name(out.name + ".partial")
     size = len(head) + n_out * trace_size
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    except OSError as exc:
-        if resources.write_failure(exc):
-            raise
-        raise StoreError(f"cannot write the output ({exc.strerror})", where=str(out),
-                         fix="choose a writable output path") from None
-    try:
-        resources.check_disk(out, size, f"the SEG-Y file {out.name}")
+    with resources.partial_file(out, size, f"the SEG-Y file {out.name}") as fd:
         os.pwrite(fd, head, 0)
-        resources.preallocate(fd, size)  # the disk space now, not half-way through
-        os.ftruncate(fd, size)
         io = {name: ChunkIO(group[name]) for name in (var, schema.TRACE_HEADERS)}
         if var == schema.AMPLITUDE and code == 1 == attrs["sample_format"] and schema.IBM_WORDS in group:
             io[schema.IBM_WORDS] = ChunkIO(group[schema.IBM_WORDS])  # the source's own words, restored
@@ -162,10 +151,4 @@ def export_segy(store, out, *, var: str = schema.AMPLITUDE, fmt: str = "source",
             run_forked(work, blocks, workers or min(4, os.cpu_count() or 1), bar)
         _write_skipped(fd, skipped_raw, skipped_out, code, attrs["sample_format"], order, var == schema.AMPLITUDE,
                        len(head), trace_size)
-    except BaseException:
-        os.close(fd)
-        partial.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(partial, out)
     return out

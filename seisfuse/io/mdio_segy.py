@@ -131,13 +131,9 @@ def export_mdio(store: MdioStore, out, *, var: str = "amplitude", fmt: str = "so
     size = sf.FILE_HEADER_SIZE + int(mask.sum()) * trace_size
     for loss in [*losses, *trace_headers.losses]:
         log.warning("%s: %s", Path(where).name, loss)
-    partial = out.with_name(out.name + ".partial")
-    resources.check_disk(out, size, f"the SEG-Y file {out.name}")
     rows = values.chunks[0]  # a chunk row at a time: MDIO's chunks span 128 inlines
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
+    with resources.partial_file(out, size, f"the SEG-Y file {out.name}") as fd:
         os.pwrite(fd, text + binary.tobytes(), 0)
-        resources.preallocate(fd, size)
         offset = sf.FILE_HEADER_SIZE
         with Progress(-(-mask.shape[0] // rows), f"export {var} -> {out.name}", unit="chunk row") as bar:
             for start in range(0, mask.shape[0], rows):
@@ -151,10 +147,4 @@ def export_mdio(store: MdioStore, out, *, var: str = "amplitude", fmt: str = "so
                 os.pwrite(fd, traces.tobytes(), offset)
                 offset += traces.nbytes
                 bar.update()
-    except BaseException:
-        os.close(fd)
-        partial.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(partial, out)
     return out

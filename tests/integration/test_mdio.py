@@ -220,3 +220,24 @@ def test_predicting_into_a_read_only_mdio_store_is_refused(tiny_model, f3_mdio, 
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "read-only" in err.lower()
     assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
+
+
+def test_plot_view_and_evaluate_an_mdio_store(f3_copy, tmp_path, run_cli):
+    """QC figures and the viewer read an MDIO store as a store, and evaluate scores one of its
+    variables against another (a label written as MDIO's own API sees it)."""
+    from seisfuse.io.arrays import write_variable
+
+    group = schema.open_group(f3_copy, mode="r+")
+    shape = group["amplitude"].shape
+    label = np.broadcast_to(np.arange(shape[1])[None, :, None] % 4 == 0, shape).astype("u1")
+    write_variable(group, "fault", label)
+    write_variable(group, "guess", np.where(label > 0, 0.9, 0.1).astype("f4"))
+    inline = int(np.asarray(group["inline"][...])[3])
+    code, _, err = run_cli("plot", f3_copy, "--inline", inline, "--vars", "fault", "--out", tmp_path / "s.png")
+    assert code == 0 and (tmp_path / "s.png").stat().st_size > 1000, err
+    code, _, err = run_cli("view", f3_copy, "--vars", "fault", "--out", tmp_path / "v.html")
+    assert code == 0 and "<html" in (tmp_path / "v.html").read_text().lower(), err
+    code, out, err = run_cli("evaluate", f3_copy, "--pred", "guess", "--label", "fault", "--json", tmp_path / "e.json")
+    assert code == 0, err
+    result = json.loads((tmp_path / "e.json").read_text())
+    assert result["ap"] == pytest.approx(1.0) and result["pixels"] == int(np.prod(shape))
