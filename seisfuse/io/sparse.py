@@ -80,15 +80,20 @@ def parse_line_name(name: str) -> tuple[str, int] | None:
 
 
 def _decode(name: str, data: bytes) -> np.ndarray:
-    if name.lower().endswith(".npy"):
-        return np.load(io.BytesIO(data), allow_pickle=False)
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as image:
-        if image.mode not in ("L", "P", "I", "I;16", "F"):
-            raise StoreError(f"mask {name} is a {image.mode} image, not a single-channel mask of class numbers",
-                             fix="save masks as 8-bit greyscale (value = class number, 255 = unlabelled)")
-        return np.asarray(image)
+    try:
+        if name.lower().endswith(".npy"):
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode not in ("L", "P", "I", "I;16", "F"):
+                raise StoreError(f"mask {name} is a {image.mode} image, not a single-channel mask of class numbers",
+                                 fix="save masks as 8-bit greyscale (value = class number, 255 = unlabelled)")
+            return np.asarray(image)
+    except (ValueError, OSError, EOFError, UnidentifiedImageError) as exc:  # a damaged or foreign file
+        raise StoreError(f"mask {name} cannot be read as {'NPY' if name.lower().endswith('.npy') else 'an image'}: "
+                         f"{str(exc).splitlines()[0][:120]}", fix="save it again as PNG, TIFF or NPY (no pickled "
+                                                                   "objects)") from None
 
 
 def read_masks(src) -> tuple[list[tuple[str, str, int, np.ndarray]], dict]:
@@ -200,6 +205,9 @@ def import_lines(store, src, var: str, *, classes: tuple[str, ...] = (), src_var
             raise StoreError(f"classes {','.join(names)} differ from the class names of {var!r}: {','.join(recorded)}",
                              where=where, fix="leave out --classes")
         names = names if len(names) > len(recorded) else recorded
+        if not names:  # a label without class names: its classes are the values it holds
+            top = (old.attrs.get("statistics") or {}).get("max")
+            names = [f"class {k}" for k in range(int(top) + 1)] if top is not None else []
         values = np.asarray(old[...])
         lines = labelled_lines(old) or {"inline": [int(n) for n in group["inline"][...]], "crossline": []}
     else:

@@ -118,6 +118,34 @@ def test_a_malformed_mask_is_refused_in_one_line_and_nothing_is_written(store, t
     assert "facies" not in zarr.open_group(store, mode="r")
 
 
+@pytest.mark.parametrize("name, data, message", [
+    ("il103.npy", b"not an npy file", "mask il103.npy cannot be read as NPY"),
+    ("inline_103.png", b"\x89PNG\r\n\x1a\n damaged", "mask inline_103.png cannot be read as an image"),
+])
+def test_a_damaged_mask_file_is_refused_in_one_line(store, tmp_path, run_cli, name, data, message):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    code, _, err = run_cli("labels", "import", store, folder, "--var", "facies", "--classes", "a,b")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+    assert "facies" not in zarr.open_group(store, mode="r")
+
+
+def test_classes_beyond_those_of_an_existing_label_are_refused(store, tmp_path, run_cli):
+    """Masks of 6 facies into a binary label without class names: refused (no silent mixing),
+    unless --classes names them."""
+    binary = np.zeros((len(INLINES), len(CROSSLINES), NS), np.uint8)
+    binary[:, :, NS // 2:] = 1
+    seisfuse.write_variable(store, "fault", binary)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    np.save(folder / "il103.npy", mask("inline", 5))
+    code, _, err = run_cli("labels", "import", store, folder, "--var", "fault")
+    assert code == 2 and "holds class 5, but the label has 2 classes" in err, err
+    assert np.array_equal(zarr.open_group(store, mode="r")["fault"][...], binary)
+    assert run_cli("labels", "import", store, folder, "--var", "fault", "--classes", "a,b,c,d,e,f")[0] == 0
+
+
 def test_an_image_stack_named_by_lines_is_imported(store, tmp_path, run_cli):
     images = tmp_path / "images"
     (images / "images").mkdir(parents=True)
