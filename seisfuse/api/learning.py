@@ -21,7 +21,7 @@ log = logging.getLogger("seisfuse")
 
 
 def build_model(name: str, **kwargs):
-    """A registered model by name (see README: Models); every keyword is a config key.
+    """A registered model by name (see docs/models.md); every keyword is a config key.
 
     Args:
         name: a registered model (seisfuse.models.registry.MODELS).

@@ -97,7 +97,7 @@ def load_pipeline(path: str | Path) -> Pipeline:
         pipeline = Pipeline(**data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, "", Pipeline), where=str(path),
-                          fix="see README (Pipelines)") from None
+                          fix="see the docs: HPC and pipelines (docs/guide/hpc.md), configuration reference") from None
     try:
         pipeline.parsed_steps()
     except ConfigError as exc:

@@ -275,7 +275,8 @@ def validate(data: dict, where: str = "config") -> TrainConfig:
         return TrainConfig(**data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, "", TrainConfig), where=where,
-                          fix="see README (Training configuration)") from None
+                          fix="see the docs: the configuration reference (docs/reference, built by scripts/docs.sh) "
+                              "and docs/guide/training.md") from None
 
 
 def load_config(path: str | Path | dict, overrides: list[str] | None = None) -> TrainConfig:

@@ -169,6 +169,9 @@ def mdio_to_store(src, dst, *, chunks=schema.DEFAULT_CHUNKS, overwrite: bool = F
 
 def convert(src, dst, *, overwrite: bool = False) -> Path:
     """seisfuse store -> MDIO store, or MDIO store -> seisfuse store, by what SRC is."""
+    if Path(src).is_file():
+        raise StoreError("convert takes a store (a folder), not a file", where=str(src),
+                         fix="ingest a SEG-Y file first (seisfuse ingest SRC.sgy STORE.zarr), then convert the store")
     source = schema.open_group(src)
     if isinstance(source, mdio.MdioStore):
         if Path(dst).suffix.lower() == ".mdio":

@@ -158,6 +158,12 @@ def test_an_mdio_store_without_file_headers_is_refused_in_one_line(command, segy
     assert not out.exists()
 
 
+def test_converting_a_segy_file_is_refused_with_the_way(segy_dir, tmp_path, run_cli):
+    code, _, err = run_cli("convert", segy_dir / "f3.sgy", tmp_path / "out.zarr")
+    assert code == 2 and "not a file" in err and "seisfuse ingest" in err
+    assert not (tmp_path / "out.zarr").exists()
+
+
 def test_converting_an_mdio_store_to_mdio_is_refused(f3_mdio, tmp_path, run_cli):
     code, _, err = run_cli("convert", f3_mdio, tmp_path / "again.mdio")
     assert code == 2 and "already an MDIO store" in err
