@@ -2,8 +2,8 @@
 
 The data and model steps are the API functions called with the step's declared options
 (seisfuse.config.commands), their paths taken inside the workdir; each kind of step is one
-entry of STEPS. Experiment grids are also exposed run by run (`cells`, `run_cell`), as the
-tasks of a SLURM job array.
+Step of STEPS, with the rule that makes it already done (its complete output). Experiment
+grids are also exposed run by run (`cells`, `run_cell`), as the tasks of a SLURM job array.
 """
 
 from __future__ import annotations
@@ -127,38 +127,70 @@ def _compare(step, ctx: Context) -> None:
     log.info("  %s and %s are byte-identical", step.a, step.b)
 
 
-STEPS: dict[str, Callable] = {"synth": _plain("synth"), "ingest": _plain("ingest"), "export": _plain("export"),
-                              "info": _info, "train": _train, "predict": _predict, "evaluate": _evaluate,
-                              "report": _report, "verify": _verify, "experiment": _experiment, "compare": _compare,
-                              "plot": _plain("plot"), "view": _plain("view"),
-                              "datasets": _plain("datasets"), "baseline": _baseline, "models": _models}
+def _complete_store(name: str, var: str, ctx: Context) -> bool:
+    store = ctx.at(name)
+    return schema.is_complete(store) and (var == schema.AMPLITUDE
+                                          or var in schema.complete_variables(schema.open_group(store)))
 
 
-def _done(kind: str, step, ctx: Context) -> str | None:
-    """The output of a data step, when it already exists complete (so the step can be skipped)."""
-    if kind == "synth" and schema.is_complete(ctx.at(step.out)) and (
-            step.segy is None or all((Path(ctx.at(step.segy)) / f"{name}.sgy").is_file()
-                                     for name in ("survey", "fault", "facies"))):
-        return step.out
-    if kind == "predict" and step.out is not None and not Path(ctx.at(step.out)).is_file():
-        return None
-    if kind in ("ingest", "predict"):
-        name = step.store if kind == "ingest" else step.volume
-        store = ctx.at(name)
-        if schema.is_complete(store) and (step.var == schema.AMPLITUDE
-                                          or step.var in schema.complete_variables(schema.open_group(store))):
-            return f"{name}:{step.var}"
-    if kind == "baseline" and all(schema.is_complete(ctx.at(s)) and step.var in schema.complete_variables(
-            schema.open_group(ctx.at(s))) for s in step.store):
-        return f"{step.var} of {len(step.store)} stores"
-    if kind == "models" and step.action == "package" and step.into and \
-            (Path(ctx.at(step.into)) / f"{step.name}.json").is_file():
-        return f"model {step.name}"
-    if kind == "datasets" and schema.is_complete(ctx.at(step.out)):
-        return step.out
-    if kind == "export" and Path(ctx.at(step.out)).is_file():
-        return step.out
-    return None
+def _synth_done(step, ctx: Context) -> str | None:
+    segy_written = step.segy is None or all((Path(ctx.at(step.segy)) / f"{name}.sgy").is_file()
+                                            for name in ("survey", "fault", "facies"))
+    return step.out if schema.is_complete(ctx.at(step.out)) and segy_written else None
+
+
+def _ingest_done(step, ctx: Context) -> str | None:
+    return f"{step.store}:{step.var}" if _complete_store(step.store, step.var, ctx) else None
+
+
+def _predict_done(step, ctx: Context) -> str | None:
+    exported = step.out is None or Path(ctx.at(step.out)).is_file()
+    return f"{step.volume}:{step.var}" if exported and _complete_store(step.volume, step.var, ctx) else None
+
+
+def _baseline_done(step, ctx: Context) -> str | None:
+    return f"{step.var} of {len(step.store)} stores" if all(_complete_store(s, step.var, ctx)
+                                                            for s in step.store) else None
+
+
+def _models_done(step, ctx: Context) -> str | None:
+    packaged = step.action == "package" and step.into and (Path(ctx.at(step.into)) / f"{step.name}.json").is_file()
+    return f"model {step.name}" if packaged else None
+
+
+def _store_out_done(step, ctx: Context) -> str | None:
+    return step.out if schema.is_complete(ctx.at(step.out)) else None
+
+
+def _converted_done(step, ctx: Context) -> str | None:
+    return step.dst if schema.is_complete(ctx.at(step.dst)) else None  # written whole, then moved into place
+
+
+def _file_out_done(step, ctx: Context) -> str | None:
+    return step.out if Path(ctx.at(step.out)).is_file() else None
+
+
+def _never_done(step, ctx: Context) -> None:
+    return None  # a step that checks, reports or trains runs each time (training and grids resume themselves)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kind of pipeline step: what it calls, and which complete output makes it already done
+    (`overwrite: false` then skips it, so that a pipeline resumes step by step)."""
+    call: Callable[[commands.Command, Context], None]
+    done: Callable[[commands.Command, Context], str | None] = _never_done
+
+
+STEPS: dict[str, Step] = {
+    "synth": Step(_plain("synth"), _synth_done), "ingest": Step(_plain("ingest"), _ingest_done),
+    "export": Step(_plain("export"), _file_out_done), "info": Step(_info), "train": Step(_train),
+    "predict": Step(_predict, _predict_done), "evaluate": Step(_evaluate), "report": Step(_report),
+    "verify": Step(_verify), "experiment": Step(_experiment), "compare": Step(_compare),
+    "plot": Step(_plain("plot")), "view": Step(_plain("view")), "datasets": Step(_plain("datasets"), _store_out_done),
+    "baseline": Step(_baseline, _baseline_done), "models": Step(_models, _models_done),
+    "convert": Step(_plain("convert"), _converted_done),
+    "labels": Step(_plain("labels"))}  # importing the same masks again gives the same labels
 
 
 def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
@@ -190,11 +222,11 @@ def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
             log.info("[%s] data prepared; the experiment runs are left to `--cell K`", loaded.name)
             break
         log.info("[%s %d/%d] %s", loaded.name, i, len(steps), kind)
-        done = None if ctx.overwrite else _done(kind, step, ctx)
-        if done:  # overwrite: false makes a pipeline resumable step by step
+        done = None if ctx.overwrite else STEPS[kind].done(step, ctx)
+        if done:
             log.info("  %s exists and is complete: skipped", done)
             continue
-        STEPS[kind](step, ctx)
+        STEPS[kind].call(step, ctx)
     if ctx.failed:
         listed = "; ".join(f"{cell_name(r)}: {r.get('error', r['status'])}" for r in ctx.failed[:3])
         raise RunsFailed(f"pipeline {loaded.name}: {len(ctx.failed)} experiment run(s) failed ({listed}"

@@ -89,6 +89,52 @@ steps:
     assert (tmp_path / "work/back.sgy").stat().st_mtime_ns == stamp
 
 
+def test_every_kind_of_step_has_a_step_and_a_predict_without_its_file_is_not_done(tmp_path, run_cli):
+    from seisfuse.config.pipeline import STEP_TYPES
+    from seisfuse.pipeline import STEPS, Context
+
+    assert set(STEPS) == set(STEP_TYPES)
+    assert run_cli("synth", tmp_path / "s.zarr", "--shape", "16,16,16", "--seed", "1")[0] == 0
+    ctx = Context("p.yaml", tmp_path, overwrite=False)
+    step = STEP_TYPES["predict"](volume="s.zarr", var="fault", out="fault.sgy", checkpoint="x.pt")
+    assert STEPS["predict"].done(step, ctx) is None  # the variable is there, its SEG-Y is not
+    (tmp_path / "fault.sgy").write_bytes(b"")
+    assert STEPS["predict"].done(step, ctx) == "s.zarr:fault"
+    missing = STEP_TYPES["predict"](volume="s.zarr", var="pred", checkpoint="x.pt")
+    assert STEPS["predict"].done(missing, ctx) is None
+    assert STEPS["train"].done(STEP_TYPES["train"](config="c.yaml"), ctx) is None  # training resumes itself
+
+
+def test_a_labels_step_runs_in_a_pipeline_and_again_gives_the_same_labels(tmp_path, run_cli):
+    import numpy as np
+    import xarray as xr
+    import zarr
+
+    import seisfuse
+
+    amp = xr.DataArray(np.random.default_rng(0).standard_normal((6, 5, 8)).astype("f4"),
+                       dims=("inline", "crossline", "sample"), coords={"inline": np.arange(10, 16),
+                                                                       "crossline": np.arange(5)})
+    seisfuse.store_from_array(amp, tmp_path / "work/s.zarr", chunks=(2, 2, 4))
+    (tmp_path / "work/masks").mkdir()
+    line = np.full((8, 5), 255, np.uint8)
+    line[:4] = 1
+    np.save(tmp_path / "work/masks/inline_12.npy", line)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"""
+name: labelled
+workdir: {tmp_path / 'work'}
+overwrite: false
+steps:
+  - labels: {{action: import, store: s.zarr, src: masks, var: facies, classes: [above, below]}}
+""")
+    for _ in range(2):
+        code, _, err = run_cli("run", pipeline)
+        assert code == 0, err
+        facies = zarr.open_group(tmp_path / "work/s.zarr", mode="r")["facies"][...]
+        assert (facies[2] == line.T).all() and (np.delete(facies, 2, axis=0) == 255).all()
+
+
 def test_output_cut_short_by_the_reader_is_not_an_error(segy_dir):
     """`seisfuse info FILE | head -1`: the pipe closes early; no traceback, exit code 0."""
     proc = subprocess.run(f"{sys.executable} -m seisfuse.cli info {segy_dir / 'f3.sgy'} | head -1; "
