@@ -113,7 +113,7 @@ class LossConfig(Strict):
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     # multi-class ce weighted per class: median_frequency, median(f) / f_c with f_c the share of
     # class c in the live pixels of the training lines only (SegNet's balancing; the weights
-    # used are written at the end of the run's config.yaml)
+    # used are written in the run's provenance.json)
     class_weight: Literal["median_frequency"] | None = None
 
 
@@ -131,7 +131,7 @@ class TrainLoopConfig(Strict):
     batch_size: int = Field(8, ge=1)  # per process
     accumulate: int = Field(1, ge=1)
     grad_clip: float | None = 1.0
-    amp: Literal["none", "bf16", "fp16"] = "none"  # CUDA only: elsewhere float32, logged and noted in config.yaml
+    amp: Literal["none", "bf16", "fp16"] = "none"  # CUDA only: elsewhere float32, logged and noted in provenance.json
     channels_last: bool = True  # every device: faster on each model measured (BENCHMARKS.md, bench_train.py)
     compile: bool = False
     val_every: int = Field(50, ge=1)

@@ -44,6 +44,8 @@ def collect(roots) -> list[dict]:
                     run["test"] = json.loads((run_dir / "test.json").read_text())
                 if (run_dir / "validation.json").exists():  # the last validation's counts (pooled over folds)
                     run["counts"] = json.loads((run_dir / "validation.json").read_text())
+                if (run_dir / "provenance.json").exists():  # what the choices decided at training became
+                    run["provenance"] = json.loads((run_dir / "provenance.json").read_text())
                 run.update(status="ok", final=summary["final"], task=config["data"]["task"],
                            cost=json.loads((run_dir / "cost.json").read_text()) if (run_dir / "cost.json").exists()
                            else {})
@@ -51,6 +53,39 @@ def collect(roots) -> list[dict]:
                 run.update(status="unfinished")
             runs.append(run)
     return runs
+
+
+def _used(values: list) -> str:
+    """What a choice became over several runs, in a few words: a range of numbers, the sources
+    or precisions with their counts, or how many weights per class."""
+    runs = f"{len(values)} run{'s' * (len(values) > 1)}"
+    if all(v is None for v in values):
+        return f"not used ({runs})"
+    if all(isinstance(v, (int, float)) for v in values):
+        low, high = min(values), max(values)
+        return f"{low:.4g} ({runs})" if low == high else f"{low:.4g} .. {high:.4g} ({runs})"
+    if all(isinstance(v, list) for v in values):
+        flat = [w for v in values for w in v]
+        return f"{len(values[0])} weights per class, {min(flat):.3g} .. {max(flat):.3g} ({runs})"
+    words = [str(w) for v in values for w in (v.values() if isinstance(v, dict) else [v])]
+    return ", ".join(f"{w} ({words.count(w)} of {len(words)})" if len(set(words)) > 1 else f"{w} ({runs})"
+                     for w in sorted(set(words)))
+
+
+def provenance_markdown(runs: list[dict]) -> str:
+    """The choices decided at training (each run's provenance.json), one line per choice and
+    value asked: what the runs used, so that a table says e.g. that its runs trained in float32
+    although bf16 was asked."""
+    lines = []
+    recorded = [r["provenance"] for r in runs if r.get("provenance")]
+    for key in dict.fromkeys(k for p in recorded for k in p):
+        asked = {}
+        for p in recorded:
+            if key in p:
+                asked.setdefault(json.dumps(p[key]["asked"]), []).append(p[key]["used"])
+        lines += [f"- `{key}` {json.loads(a)}: {_used(used)}" for a, used in asked.items()
+                  if a != "null" or any(u is not None for u in used)]  # not asked, not used: not said
+    return "\nDecided at training (each run's provenance.json):\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -299,7 +334,8 @@ def write_report(roots, out: str | Path, caption: str = "seisfuse experiments", 
                                  + (f"\nPaired by seed:\n\n{pairs_markdown(paired)}" if paired else "")
                                  + (f"\nIoU per class (mean ± std over seeds):\n\n{classes_markdown(per_class)}"
                                     if per_class else "")
-                                 + (fold_tables.learned_markdown(learned, what) if learned else ""))
+                                 + (fold_tables.learned_markdown(learned, what) if learned else "")
+                                 + provenance_markdown(runs))
     if learned:
         files.update(fold_tables.write_learned(out, learned, caption, what))
     if paired:

@@ -180,17 +180,17 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> TrainingRun:
     if cfg.train.channels_last:
         model = to_channels_last(model)
     pos_weight, weights = positive_weight(cfg, surveys), class_weight(cfg, surveys)
-    if ctx.main:  # the weights and the tile sources the run used, beside the choices that made them
-        with open(cfg.run_dir / "config.yaml", "a") as f:
-            f.write(f"# loss.pos_weight {cfg.loss.pos_weight} -> {pos_weight}\n")
-            if weights is not None:
-                f.write(f"# loss.class_weight {cfg.loss.class_weight} -> {[round(w, 6) for w in weights]}\n")
-            for survey in surveys:
-                f.write(f"# data.source {cfg.data.source} -> {survey.name}: {survey.source}\n")
-            if cfg.train.amp != "none" and ctx.device.type != "cuda":
-                log.warning("train.amp %s is used on CUDA only: this run on %s trains in float32", cfg.train.amp,
-                            ctx.device.type)
-                f.write(f"# train.amp {cfg.train.amp} -> none (autocast on CUDA only; device {ctx.device.type})\n")
+    precision = cfg.train.amp if ctx.device.type == "cuda" else "none"
+    if ctx.main and cfg.train.amp != precision:
+        log.warning("train.amp %s is used on CUDA only: this run on %s trains in float32", cfg.train.amp,
+                    ctx.device.type)
+    if ctx.main:  # what the run's choices became: the weights, the tile sources, the precision
+        _write_provenance(cfg.run_dir, {
+            "loss.pos_weight": {"asked": cfg.loss.pos_weight, "used": pos_weight},
+            "loss.class_weight": {"asked": cfg.loss.class_weight,
+                                  "used": None if weights is None else [round(w, 6) for w in weights]},
+            "data.source": {"asked": cfg.data.source, "used": {s.name: s.source for s in surveys}},
+            "train.amp": {"asked": cfg.train.amp, "used": precision, "device": ctx.device.type}})
     loss_fn = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile), pos_weight=pos_weight,
                          win_size=cfg.loss.win_size, label_smoothing=cfg.loss.label_smoothing,
                          class_weight=weights).to(ctx.device)
@@ -348,6 +348,15 @@ def hardware(device: torch.device, processes: int) -> dict:
 def _rate(per_s: float) -> str:
     """Throughput with the digits it needs: 2300, 12.5, 0.42 (never '0')."""
     return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2g}"
+
+
+def _write_provenance(run_dir: Path, derived: dict) -> None:
+    """provenance.json: each config choice that is decided at training (`auto` weights, the tile
+    source, mixed precision off the GPU) as {"asked": the config's value, "used": what the run
+    used}; `report` reads it. Replaced whole, never half written."""
+    path = run_dir / "provenance.json"
+    path.with_suffix(".json.part").write_text(json.dumps(derived, indent=1))
+    path.with_suffix(".json.part").replace(path)
 
 
 def _write_counts(run: TrainingRun, counts: dict) -> None:

@@ -78,6 +78,10 @@ def test_tables_have_the_right_rows_columns_and_statistics(grid_run):
     md = (grid_run / "report/table.md").read_text()
     assert "| synthA | dense_spatial | 2 |" in md and "±" in md and "Runs that did not finish" in md
     assert "p (paired t)" in md
+    provenance = json.loads((grid_run / "experiments/ablation/raw_only/synthA/seed0/provenance.json").read_text())
+    assert provenance["loss.pos_weight"]["asked"] == "rare" and provenance["train.amp"]["used"] == "none"
+    assert "`data.source` auto: memmap (4 runs)" in md and "`loss.pos_weight` rare: not used (4 runs)" in md
+    assert "`loss.class_weight`" not in md  # neither asked nor used
     tex = (grid_run / "report/table.tex").read_text()
     assert r"\toprule" in tex and r"$\pm$" in tex and "dense\\_spatial" in tex
 
@@ -298,3 +302,21 @@ def test_per_class_iou_rows_are_mean_and_std_over_seeds():
     assert "| f3 | unet | 2 | 0.100 ± 0.141 | 0.600 ± 0.141 | 0.850 ± 0.071 |" in md
     assert "| f3 | efu | 1 | 0.100 | 0.100 | 0.100 |" in md
     assert class_rows([{**r, "final": {"ods_f1": 0.5}} for r in runs if r["status"] == "ok"]) == []  # binary
+
+
+def test_provenance_lines_say_what_each_choice_became_over_the_runs():
+    from seisfuse.experiments.report import provenance_markdown
+
+    def run(pos_weight, weights, source, amp):
+        return {"provenance": {"loss.pos_weight": {"asked": "auto", "used": pos_weight},
+                               "loss.class_weight": {"asked": None, "used": weights},
+                               "data.source": {"asked": "auto", "used": {"a.zarr": source, "b.zarr": "memmap"}},
+                               "train.amp": {"asked": "bf16", "used": amp, "device": "cpu"}}}
+
+    md = provenance_markdown([run(3.5, None, "memmap", "none"), run(12.25, None, "streamed", "none"), {}])
+    assert "- `loss.pos_weight` auto: 3.5 .. 12.25 (2 runs)" in md
+    assert "- `data.source` auto: memmap (3 of 4), streamed (1 of 4)" in md
+    assert "- `train.amp` bf16: none (2 runs)" in md and "class_weight" not in md
+    md = provenance_markdown([run(1.0, [0.5, 2.0], "memmap", "bf16")])
+    assert "- `loss.class_weight` None: 2 weights per class, 0.5 .. 2 (1 run)" in md
+    assert provenance_markdown([{}, {"provenance": {}}]) == ""

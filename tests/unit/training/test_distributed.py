@@ -1,5 +1,6 @@
 """torchrun with 2 gloo processes equals one process with the same global batch."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -49,7 +50,8 @@ def test_two_process_ddp_trains_a_streamed_survey(small_config, tmp_path):
     train_with_torchrun(config, tmp_path, port=29534)
     run = load_config(config).run_dir
     assert not list(run.rglob("*.npy"))
-    assert "# data.source streamed -> faults.zarr: streamed" in (run / "config.yaml").read_text()
+    provenance = json.loads((run / "provenance.json").read_text())
+    assert provenance["data.source"]["used"] == {"faults.zarr": "streamed"}
     assert (run / "last.pt").exists() and (run / "best.pt").exists()
     rows = (run / "metrics.csv").read_text().splitlines()
     assert rows[-1].startswith("4,")

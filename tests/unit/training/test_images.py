@@ -5,6 +5,8 @@ rare positives)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -142,9 +144,8 @@ def test_class_weights_come_from_the_training_images_only(small_config, stack):
     label, live = g["label"][:], g["trace_mask"][:]
     counts = [int(((label[k] == c) & live[k][:, None]).sum()) for c in (0, 1) for k in (0, 2)]  # a and c train
     expected = class_weights([counts[0] + counts[1], counts[2] + counts[3]])
-    written = (cfg.run_dir / "config.yaml").read_text().splitlines()
-    line = next(x for x in written if x.startswith("# loss.class_weight median_frequency -> "))
-    assert [float(v) for v in line.split("-> ")[1].strip("[]").split(",")] == pytest.approx(expected, rel=1e-5)
+    written = json.loads((cfg.run_dir / "provenance.json").read_text())["loss.class_weight"]
+    assert written["asked"] == "median_frequency" and written["used"] == pytest.approx(expected, rel=1e-5)
     with_b = class_weights([int(((label == c) & live[..., None]).sum()) for c in (0, 1)])
     assert with_b != pytest.approx(expected)  # the validation image would change them
 
