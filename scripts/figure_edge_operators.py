@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from seisfuse.datasets import read_image  # noqa: E402
+from seisfuse.adapters import read_image  # noqa: E402
 from seisfuse.models.edges import EDGE_OPERATORS, EdgeMap  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

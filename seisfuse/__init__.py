@@ -8,7 +8,7 @@ from seisfuse._version import __version__
 
 _API = ("ingest", "open_store", "export", "synth", "info", "store_from_array", "write_variable", "run",
         "cells", "run_cell", "build_model", "load_config", "train", "predict", "evaluate", "report", "verify",
-        "plot", "view", "baseline", "list_models", "convert", "labels")
+        "plot", "view", "baseline", "list_models", "convert", "labels", "datasets")
 
 __all__ = ["__version__", *_API]
 

@@ -207,7 +207,7 @@ def verify(store, *, deep: bool = False) -> dict:
 @documented("datasets")
 def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: bool = False) -> dict:
     """`seisfuse datasets prepare NAME SRC OUT`: a data set's files -> its stores (see
-    seisfuse.datasets.prepare, which this checks and calls).
+    seisfuse.adapters.prepare, which this checks and calls).
 
     Returns:
         dict: what was prepared (stores and their counts).
@@ -216,7 +216,7 @@ def datasets(action, name, src, out, *, overwrite: bool = False, force_unlock: b
         SeisfuseError: the data set's files missing or malformed (named).
         DiskError, LockError.
     """
-    from seisfuse.datasets import prepare
+    from seisfuse.adapters import prepare
 
     a = checked("datasets", locals(), "seisfuse.datasets")
     resources.output_folder(a.out)

@@ -296,7 +296,7 @@ class Labels(Writes):
                            metavar="NAME,NAME")
 
 
-DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.datasets.DATASETS (a test)
+DATASET_NAMES = ("image-folder", "f3-facies", "tgs-salt", "faultseg3d")  # seisfuse.adapters.DATASETS (a test)
 
 
 class Datasets(Writes):

@@ -219,7 +219,7 @@ def test_what_the_stream_cannot_do_is_refused(coordinate_store, tmp_path, change
 
 
 def test_an_image_stack_is_not_streamed(tmp_path):
-    from seisfuse.datasets.images import write_image_stack
+    from seisfuse.adapters.images import write_image_stack
 
     store = tmp_path / "stack.zarr"
     write_image_stack([(f"im{k}", np.full((20, 12), k, np.float32), np.zeros((20, 12), np.uint8)) for k in range(3)],

@@ -16,10 +16,10 @@ import yaml
 from PIL import Image
 
 import seisfuse
+from seisfuse.adapters import write_image_stack
 from seisfuse.config import load_config, load_pipeline
 from seisfuse.config.pipeline import ExperimentStep
 from seisfuse.data.tiles import load_survey, training_batch
-from seisfuse.datasets import write_image_stack
 from seisfuse.errors import ConfigError
 from seisfuse.experiments.folds import learned_rows, pool_folds
 from seisfuse.experiments.report import pair_rows, table_rows

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import seisfuse
+from seisfuse.adapters import write_image_stack
 from seisfuse.config.train import load_config
 from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
-from seisfuse.datasets import write_image_stack
 from seisfuse.errors import ConfigError
 
 

@@ -165,7 +165,7 @@ def test_a_damaged_store_is_not_drawn(store, tmp_path, run_cli):
 
 
 def test_an_image_stack_is_plotted_by_image_name_in_pixels(tmp_path, run_cli):
-    from seisfuse.datasets import write_image_stack
+    from seisfuse.adapters import write_image_stack
 
     rng = np.random.default_rng(4)
     pairs = [(n, rng.normal(size=(20, w)).astype(np.float32), rng.integers(0, 3, (20, w)).astype(np.uint8))

@@ -144,7 +144,7 @@ def test_an_image_stack_is_viewed_image_by_image(tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from seisfuse.datasets import write_image_stack
+    from seisfuse.adapters import write_image_stack
 
     rng = np.random.default_rng(5)
     pairs = [(name, rng.normal(size=(20, w)).astype(np.float32), np.zeros((20, w), np.uint8))

@@ -8,10 +8,10 @@ import pytest
 import zarr
 from PIL import Image
 
+from seisfuse.adapters import prepare
+from seisfuse.adapters.benchmarks import rle_decode
 from seisfuse.config.train import load_config
 from seisfuse.data.tiles import load_survey
-from seisfuse.datasets import prepare
-from seisfuse.datasets.benchmarks import rle_decode
 
 
 def _f3(root, rng, shapes=None):
@@ -149,7 +149,7 @@ def test_a_truncated_cube_is_refused_naming_its_size(tmp_path, run_cli):
 
 
 def test_the_command_offers_every_data_set_there_is():
+    from seisfuse.adapters import DATASETS
     from seisfuse.config.commands import DATASET_NAMES
-    from seisfuse.datasets import DATASETS
 
     assert set(DATASET_NAMES) == set(DATASETS)

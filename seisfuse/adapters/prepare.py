@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seisfuse.datasets.benchmarks import f3_facies, faultseg3d, tgs_salt
-from seisfuse.datasets.images import find_pairs, read_image, read_mask, write_image_stack
+from seisfuse.adapters.benchmarks import f3_facies, faultseg3d, tgs_salt
+from seisfuse.adapters.images import find_pairs, read_image, read_mask, write_image_stack
 from seisfuse.errors import SeisfuseError, unknown
 
 

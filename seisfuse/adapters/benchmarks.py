@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from seisfuse.datasets.images import read_image, read_mask, write_image_stack
+from seisfuse.adapters.images import read_image, read_mask, write_image_stack
 from seisfuse.errors import SeisfuseError
 from seisfuse.io.arrays import store_from_array
 

@@ -10,7 +10,7 @@ import zarr
 from PIL import Image
 
 import seisfuse
-from seisfuse.datasets import prepare
+from seisfuse.adapters import prepare
 
 
 def _write(path, array, mode=None):
