@@ -19,7 +19,7 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     fi
 fi
 echo "seisfuse: ruff"
-ruff check seisfuse tests scripts
+ruff check seisfuse tests scripts docs/tutorials
 echo "seisfuse: import-linter (layers of DESIGN.md)"
 lint-imports
 echo "seisfuse: docs (mkdocs build --strict: a broken link, page or API reference fails)"

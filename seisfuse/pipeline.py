@@ -201,7 +201,7 @@ def run(pipeline, *, prepare: bool = False, retry_failed: bool = True) -> Path:
     running them again (for the job that reports after a job array).
 
     Args:
-        pipeline: the pipeline YAML (or its dict).
+        pipeline: the pipeline YAML file.
         prepare: only the steps before the first experiment.
         retry_failed: run experiment runs that failed before again (False: report them).
 
@@ -284,7 +284,7 @@ def cells(pipeline) -> list[dict]:
     images from the prepared stores.
 
     Args:
-        pipeline: the pipeline YAML (or its dict).
+        pipeline: the pipeline YAML file.
 
     Returns:
         list[dict]: one record per experiment run, in cell order.
@@ -301,7 +301,7 @@ def run_cell(pipeline, cell: int) -> dict:
     skipped=True).
 
     Args:
-        pipeline: the pipeline YAML (or its dict).
+        pipeline: the pipeline YAML file.
         cell: the run's number (`cells`, e.g. $SLURM_ARRAY_TASK_ID).
 
     Returns:
