@@ -84,7 +84,8 @@ def loader_rate(store, tmp, tile, batch, workers, on, source, device, n_batches)
                                                                    "augment": {"on": on}, "source": source,
                                                                    "cache_budget": STREAM_BUDGET}})
     surveys = [load_survey(str(store), cfg.data, Path(tmp) / "cache")[0]]
-    plan_streams(surveys, cfg.data, workers)
+    plan_streams(surveys, tile=cfg.data.tile, cache_budget=cfg.data.cache_budget,
+                 slab_reuse=cfg.data.slab_reuse, workers=workers)
     stream = batches(surveys, cfg.data, 0, 0, n_batches + 2, batch, workers=workers)
     next(stream)  # workers started
     start = time.perf_counter()

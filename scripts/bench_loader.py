@@ -151,7 +151,8 @@ def probe(args) -> None:
     cfg = load_config({"name": "bench", "data": data if args.reuse is None else {**data, "slab_reuse": args.reuse}})
     t0 = time.perf_counter()
     surveys = [load_survey(str(args.store), cfg.data, args.cache)[0]]
-    plan_streams(surveys, cfg.data, workers=args.workers)
+    plan_streams(surveys, tile=cfg.data.tile, cache_budget=cfg.data.cache_budget,
+                 slab_reuse=cfg.data.slab_reuse, workers=args.workers)
     streams = list((surveys[0].streams or {}).values())  # one per kind of tile (section direction)
     # the same 200 batches for both sources; more when that would not rotate each kind's slabs 4 times
     # (each rotation one read, so the reads' cost is in the rate)

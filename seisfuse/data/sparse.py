@@ -20,7 +20,6 @@ import re
 import numpy as np
 
 from seisfuse.config.train import DataConfig
-from seisfuse.data.sources import class_labels
 from seisfuse.errors import ConfigError
 
 log = logging.getLogger("seisfuse")
@@ -32,9 +31,9 @@ def code(dtype) -> int:
     return 255 if np.dtype(dtype) == np.uint8 else -1
 
 
-def to_classes(unlabelled: float, cfg: DataConfig, store: str, dtype):
-    """The transform of a sparse label's blocks: class numbers where labelled (checked as a
-    dense label is), the copy's code where not."""
+def to_classes(unlabelled: float, classes_of, dtype):
+    """The transform of a sparse label's blocks: class numbers where labelled (`classes_of`:
+    checked as a dense label is, seisfuse.data.sources.class_labels), the copy's code where not."""
     mark = code(dtype)
 
     def transform(block: np.ndarray) -> np.ndarray:
@@ -43,7 +42,7 @@ def to_classes(unlabelled: float, cfg: DataConfig, store: str, dtype):
             unknown |= np.isnan(block)
         out = np.full(block.shape, mark, dtype)
         if (~unknown).any():
-            out[~unknown] = class_labels(block[~unknown], cfg, store)
+            out[~unknown] = classes_of(block[~unknown])
         return out
 
     return transform
@@ -147,15 +146,15 @@ def known(label: np.ndarray, valid: np.ndarray, mark: int) -> tuple[np.ndarray, 
     return np.where(labelled, label, 0).astype(label.dtype), valid & labelled
 
 
-def validation_sections(survey, cfg: DataConfig):
+def validation_sections(survey, *, tile: tuple[int, ...], val_stride: float):
     """The validation tiles of a sparse survey: a grid over each validation line, scored on
     its labelled pixels (each pixel once per line)."""
     from seisfuse.data.tiles import _crop, _owned, valid_2d
     from seisfuse.tiling.grid import starts as tile_starts
 
-    tile, shape = cfg.tile, survey.amplitude.shape
+    shape = survey.amplitude.shape
     for d in (0, 1):
-        laterals, times = (tile_starts(n, t, overlap=1 - cfg.val_stride) for n, t in ((shape[1 - d], tile[0]),
+        laterals, times = (tile_starts(n, t, overlap=1 - val_stride) for n, t in ((shape[1 - d], tile[0]),
                                                                                        (shape[2], tile[1])))
         own_l, own_t = _owned(laterals, tile[0]), _owned(times, tile[1])
         for index in survey.val_lines[d]:

@@ -96,15 +96,17 @@ def training_statistics(surveys: Survey | list[Survey], lines_per_block: int = 8
     return summary.summary()
 
 
-def fit_normalizer(surveys: list[Survey], cfg: DataConfig) -> Normalizer:
-    """The normaliser of a run: statistics of the training lines pooled over every survey that
-    has some (data.normalize_over: pooled), or of the first such survey (first), kept beside
-    the decoded copies so that a later run on the same data and split reads them back."""
+def fit_normalizer(surveys: list[Survey], *, normalization: str, clip_percentile: float,
+                   over: str = "pooled") -> Normalizer:
+    """The run's `normalization` (robust_zscore or robust_minmax, clipped at `clip_percentile`)
+    from statistics of the training lines pooled over every survey that has some (`over`:
+    pooled, data.normalize_over), or of the first such survey (first), kept beside the decoded
+    copies so that a later run on the same data and split reads them back."""
     training = [s for s in surveys if s.train[1] > s.train[0]]
     if not training:
         raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
                                                                "data.split.val_stores")
-    used = training if cfg.normalize_over == "pooled" else training[:1]
+    used = training if over == "pooled" else training[:1]
     key = hashlib.sha256(json.dumps([[Path(s.amplitude.filename).name, s.axis, *s.train]
                                      + ([] if s.val_lines is None else [v.tolist() for v in s.val_lines.values()])
                                      for s in used]).encode())
@@ -115,16 +117,16 @@ def fit_normalizer(surveys: list[Survey], cfg: DataConfig) -> Normalizer:
         statistics = training_statistics(used)
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(statistics))
-    return Normalizer.from_statistics(statistics, cfg.normalization, cfg.clip_percentile)
+    return Normalizer.from_statistics(statistics, normalization, clip_percentile)
 
 
-def _directions(shape, cfg: DataConfig, images: bool, store: str) -> tuple[int, ...]:
+def _directions(shape, sections: str, dims: int, images: bool, store: str) -> tuple[int, ...]:
     """The section directions that give real tiles: an image stack is cut along its images
     only, and a direction whose sections would be one trace wide (a one-inline store cut at a
     crossline) is skipped, each said once, instead of edge-padding a trace into a tile."""
-    wanted = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[cfg.sections]
+    wanted = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[sections]
     if images:
-        if cfg.sections == "both" and cfg.dims == 2:
+        if sections == "both" and dims == 2:
             log.info("%s: an image stack: sections along its images only (crossline cuts would cross images)",
                      Path(store).name)
         return (0,)
@@ -132,8 +134,8 @@ def _directions(shape, cfg: DataConfig, images: bool, store: str) -> tuple[int, 
     for d in set(wanted) - set(kept):
         log.info("%s: no %s sections: the store has one %s, so each would be a single trace", Path(store).name,
                  "inline" if d == 0 else "crossline", "crossline" if d == 0 else "inline")
-    if not kept and cfg.dims == 2:
-        raise ConfigError(f"a store of {shape[0]} x {shape[1]} traces gives no {cfg.sections} sections", where=store,
+    if not kept and dims == 2:
+        raise ConfigError(f"a store of {shape[0]} x {shape[1]} traces gives no {sections} sections", where=store,
                           fix="choose data.sections along the store's longer axis")
     return kept
 
@@ -158,12 +160,15 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
     unlabelled = unlabelled_value(group[cfg.label])
     if unlabelled is not None:
         sparse.refuse_unsupported(cfg, store, images=images, line=line)
-    source = "memmap" if unlabelled is not None else choose(group, cfg, store, line=line, images=images)
+    source = "memmap" if unlabelled is not None else choose(
+        group, store, source=cfg.source, cache_budget=cfg.cache_budget, classes=cfg.classes,
+        split_axis=cfg.split.axis, line=line, images=images)
     copy_dtype = np.int64 if cfg.task == "multiclass" else np.uint8
-    to_classes = (sparse.to_classes(unlabelled, cfg, store, copy_dtype) if unlabelled is not None
-                  else lambda b: class_labels(b, cfg, store))
+    classes_of = lambda b: class_labels(b, store, label=cfg.label, task=cfg.task, classes=cfg.classes)  # noqa: E731
+    to_classes = sparse.to_classes(unlabelled, classes_of, copy_dtype) if unlabelled is not None else classes_of
     if source == "streamed":
-        amplitude, label = lazy_variables(group, store, cfg, cache, to_classes)
+        amplitude, label = lazy_variables(group, store, cache, label=cfg.label, classes=cfg.classes,
+                                          transform=to_classes)
     else:
         amplitude = decoded_copy(group, schema.AMPLITUDE, cache, np.float32, finite, order=order)
         label = decoded_copy(group, cfg.label, cache, copy_dtype, to_classes, order=order)
@@ -200,7 +205,7 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
                           f"{cfg.tile[0]}", where=store, fix="use a smaller data.tile, or lower "
                                                              "data.split.val_fraction / gap")
     survey = Survey(Path(store).name, amplitude, label, valid, train, val, 0 if images else axis, images=images,
-                    directions=_directions(amplitude.shape, cfg, images, store), source=source)
+                    directions=_directions(amplitude.shape, cfg.sections, cfg.dims, images, store), source=source)
     if unlabelled is not None:
         survey.unknown, survey.lines, survey.val_lines, survey.val_valid = (sparse.code(copy_dtype), lines,
                                                                             val_lines, val_valid)
@@ -208,7 +213,7 @@ def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer
             raise ConfigError(f"data.sections {cfg.sections}: none of the labelled training lines runs that way",
                               where=store, fix="use data.sections: both")
     if normalizer is None and fit and train[1] > train[0]:
-        normalizer = fit_normalizer([survey], cfg)
+        normalizer = fit_normalizer([survey], normalization=cfg.normalization, clip_percentile=cfg.clip_percentile)
     survey.normalizer = normalizer
     return survey, normalizer
 
@@ -246,16 +251,16 @@ def _starts_within(survey: Survey, ranges: list, extents: tuple[int, int]) -> li
     return [(lo, min(hi, lo + n + e - 1)) for (lo, hi), n, e in zip(ranges, survey.owned, extents)]
 
 
-def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, region: tuple[int, int],
+def sample_tile(survey: Survey, tile: tuple[int, ...], rng: np.random.Generator, region: tuple[int, int],
                 along: int | None = None):
-    """One random tile inside `region` (a line range along the split axis), of a 2D section cut
-    across axis `along` (drawn from survey.directions when None):
-    returns image, label, valid as (H, W) for 2D or (D, H, W) for 3D."""
-    tile, ns = cfg.tile, survey.amplitude.shape[2]
+    """One random tile of `tile` (2 sizes: a section, 3: a cube) inside `region` (a line range
+    along the split axis); a 2D section is cut across axis `along` (drawn from
+    survey.directions when None): returns image, label, valid as (H, W) or (D, H, W)."""
+    ns = survey.amplitude.shape[2]
     ranges = [(0, survey.amplitude.shape[0]), (0, survey.amplitude.shape[1])]
     ranges[survey.axis] = region
-    if cfg.dims == 3:
-        ranges = _starts_within(survey, ranges, tile_extents(cfg, None))
+    if len(tile) == 3:
+        ranges = _starts_within(survey, ranges, tile_extents(tile, None))
         starts = [_window(rng, *ranges[0], tile[0]), _window(rng, *ranges[1], tile[1]), _window(rng, 0, ns, tile[2])]
         cut = lambda a: _crop(a, starts, tile)  # noqa: E731
         valid = np.broadcast_to(_crop(survey.valid, starts[:2], tile[:2])[..., None], tile)
@@ -265,7 +270,7 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     if along is None:
         along = directions[int(rng.integers(len(directions)))]  # the axis the section is cut across
     across = 1 - along
-    ranges = _starts_within(survey, ranges, tile_extents(cfg, along))
+    ranges = _starts_within(survey, ranges, tile_extents(tile, along))
     if survey.lines is None:
         index = _window(rng, *ranges[along], 1)
     else:  # a sparse label: a labelled training line
@@ -281,23 +286,23 @@ def sample_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, regio
     return (image, label, valid) if survey.unknown is None else (image, *sparse.known(label, valid, survey.unknown))
 
 
-def _streamed_tile(survey: Survey, cfg: DataConfig, rng: np.random.Generator, share: float, step: int,
+def _streamed_tile(survey: Survey, tile: tuple[int, ...], rng: np.random.Generator, share: float, step: int,
                    seed: int, batch: int, partition: Partition):
     """A tile of a streamed survey: a section direction as sample_tile draws it, then one of
     the resident slabs for that kind of tile in proportion to the starts it serves, then the
     tile inside that slab (uniform over positions)."""
-    along = None if cfg.dims == 3 else survey.directions[int(rng.integers(len(survey.directions)))]
+    along = None if len(tile) == 3 else survey.directions[int(rng.integers(len(survey.directions)))]
     stream = survey.streams[along]
     phase = step // stream.rotate_every(batch, share / len(survey.streams), partition)
     stops = [survey.amplitude.shape[0], survey.amplitude.shape[1]]
     stops[survey.axis] = survey.train[1]
-    slab, (amplitude, label) = stream.draw(seed, partition, phase, tile_extents(cfg, along), tuple(stops), rng)
+    slab, (amplitude, label) = stream.draw(seed, partition, phase, tile_extents(tile, along), tuple(stops), rng)
     (a0, c0), (a1, c1) = slab.lines
     train = (0, (c0 - a0, c1 - a1)[survey.axis])  # the slab lies inside the training traces
     local = Survey(survey.name, amplitude, label, survey.valid[a0:c0, a1:c1], train, (0, 0), survey.axis,
                    survey.normalizer, directions=survey.directions,
                    owned=tuple(hi - lo for lo, hi in slab.owned))
-    return sample_tile(local, cfg, rng, local.train, along=along)
+    return sample_tile(local, tile, rng, local.train, along=along)
 
 
 def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0,
@@ -318,8 +323,8 @@ def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int,
 
     def draw(survey, share, rng):
         if survey.streams is None:
-            return sample_tile(survey, cfg, rng, survey.train)
-        return _streamed_tile(survey, cfg, rng, share, step, seed, batch, partition)
+            return sample_tile(survey, cfg.tile, rng, survey.train)
+        return _streamed_tile(survey, cfg.tile, rng, share, step, seed, batch, partition)
 
     images, labels, valids = [], [], []
     for k in range(offset, offset + batch):
@@ -356,19 +361,19 @@ def _owned(starts: list[int], size: int) -> list[np.ndarray]:
     return owned
 
 
-def validation_tiles(survey: Survey, cfg: DataConfig):
-    """A fixed grid of tiles over the validation lines (inline sections or cubes). Where
-    tiles overlap, each pixel is validated once: `valid` is False where an earlier tile of
-    the grid already covered it."""
+def validation_tiles(survey: Survey, *, tile: tuple[int, ...], val_stride: float = 1.0):
+    """A fixed grid of tiles of `tile` (sections or cubes) over the validation lines, spaced at
+    most `val_stride` of a tile apart. Where tiles overlap, each pixel is validated once:
+    `valid` is False where an earlier tile of the grid already covered it."""
     if survey.val_lines is not None:
-        yield from sparse.validation_sections(survey, cfg)
+        yield from sparse.validation_sections(survey, tile=tile, val_stride=val_stride)
         return
-    tile, (lo, hi) = cfg.tile, survey.val
+    lo, hi = survey.val
     shape = survey.amplitude.shape
     # the prediction grid's starts (evenly spread, the last tile at the border), spaced at most
     # val_stride of a tile apart
-    starts = lambda n, t: tile_starts(n, t, overlap=1 - cfg.val_stride)  # noqa: E731
-    if cfg.dims == 3:
+    starts = lambda n, t: tile_starts(n, t, overlap=1 - val_stride)  # noqa: E731
+    if len(tile) == 3:
         ranges = [(0, shape[0]), (0, shape[1])]
         ranges[survey.axis] = (lo, hi)
         grids = [starts(ranges[0][1] - ranges[0][0], tile[0]), starts(ranges[1][1] - ranges[1][0], tile[1]),

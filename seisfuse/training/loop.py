@@ -129,7 +129,7 @@ def validate(model, surveys, cfg: TrainConfig, loss_fn, device, batch: int) -> d
     metrics = BinaryMetrics() if cfg.data.task == "binary" else MulticlassMetrics(cfg.data.classes)
     losses = []
     for survey in surveys:
-        tiles = validation_tiles(survey, cfg.data)
+        tiles = validation_tiles(survey, tile=cfg.data.tile, val_stride=cfg.data.val_stride)
         while part := list(islice(tiles, batch)):  # a batch at a time: the grid is never held whole
             x = torch.from_numpy(np.stack([t[0] for t in part])[:, None]).to(device)
             y = torch.from_numpy(np.stack([t[1] for t in part]).astype(np.int64)).to(device)
@@ -170,10 +170,12 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> TrainingRun:
     if not ctx.main:
         distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them
     surveys = [load_survey(store, cfg.data, cfg.run_dir / ".cache", fit=False)[0] for store in cfg.data.stores]
-    normalizer = fit_normalizer(surveys, cfg.data)  # from every training store (data.normalize_over)
+    normalizer = fit_normalizer(surveys, normalization=cfg.data.normalization,  # from every training store
+                                clip_percentile=cfg.data.clip_percentile, over=cfg.data.normalize_over)
     for survey in surveys:
         survey.normalizer = normalizer
-    plan_streams(surveys, cfg.data, workers=cfg.train.loader_workers)  # slabs of the streamed surveys
+    plan_streams(surveys, tile=cfg.data.tile, cache_budget=cfg.data.cache_budget, slab_reuse=cfg.data.slab_reuse,
+                 workers=cfg.train.loader_workers)  # slabs of the streamed surveys
     if ctx.main:
         distributed.barrier(ctx)
     model = model.to(ctx.device)

@@ -19,7 +19,7 @@ def preview_tiles(surveys, cfg, n: int = PREVIEW_TILES) -> list[tuple[np.ndarray
     """n validation tiles (amplitude, label) evenly spread over the first survey that has
     validation lines; fixed for the whole run."""
     for survey in surveys:
-        tiles = list(islice(validation_tiles(survey, cfg.data), SCAN))
+        tiles = list(islice(validation_tiles(survey, tile=cfg.data.tile, val_stride=cfg.data.val_stride), SCAN))
         if tiles:
             picked = np.unique(np.linspace(0, len(tiles) - 1, min(n, len(tiles))).round().astype(int))
             return [(tiles[k][0], tiles[k][1]) for k in picked]

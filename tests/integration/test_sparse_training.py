@@ -66,7 +66,7 @@ def test_the_split_and_the_counts_rest_on_labelled_lines(survey, tmp_path):
     s, _ = load_survey(str(survey), cfg, tmp_path / "cache")
     assert s.lines[0].tolist() == list(TRAIN_INLINES) and s.lines[1].tolist() == [TRAIN_CROSSLINE]
     assert s.val_lines[0].tolist() == [VAL_INLINE] and not len(s.val_lines[1])
-    tiles = list(validation_tiles(s, cfg))
+    tiles = list(validation_tiles(s, tile=cfg.tile, val_stride=cfg.val_stride))
     scored = np.concatenate([t[1][t[2]] for t in tiles])
     assert scored.size == SHAPE[1] * SHAPE[2]  # the validation inline, each pixel once
     # its trace at the training crossline holds the crossline's label (placed last), scored as such

@@ -46,7 +46,7 @@ def data_config(store, tmp_path, **changes):
 def streamed(store, tmp_path, **changes):
     cfg = data_config(store, tmp_path, **changes)
     survey = load_survey(str(store), cfg, tmp_path / "cache", normalizer=IDENTITY)[0]
-    plan_streams([survey], cfg, workers=1)
+    plan_streams([survey], tile=cfg.tile, cache_budget=cfg.cache_budget, slab_reuse=cfg.slab_reuse, workers=1)
     return survey, cfg
 
 
@@ -147,7 +147,7 @@ def test_validation_and_statistics_read_the_same_from_a_stream(coordinate_store,
     survey, cfg = streamed(coordinate_store, tmp_path)
     copy = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="memmap"),
                        tmp_path / "copy", normalizer=IDENTITY)[0]
-    a, b = list(validation_tiles(survey, cfg)), list(validation_tiles(copy, cfg))
+    a, b = (list(validation_tiles(s, tile=cfg.tile, val_stride=cfg.val_stride)) for s in (survey, copy))
     assert len(a) == len(b) > 0 and all(np.array_equal(x, y) for ta, tb in zip(a, b) for x, y in zip(ta, tb))
     from seisfuse.data.tiles import training_statistics
     assert training_statistics(survey) == training_statistics(copy)

@@ -73,9 +73,9 @@ def test_no_training_tile_reaches_into_the_gap(small_config, dims, tile):
     cfg = load_config(small_config(**{"data.dims": dims, "data.tile": list(tile), "data.augment": {"enabled": False}}))
     survey = coordinate_survey()
     for seed in range(300):
-        image, _, _ = sample_tile(survey, cfg.data, np.random.default_rng(seed), survey.train)
+        image, _, _ = sample_tile(survey, cfg.data.tile, np.random.default_rng(seed), survey.train)
         assert image.max() < survey.train[1], seed
-    for image, _, _ in validation_tiles(survey, cfg.data):
+    for image, _, _ in validation_tiles(survey, tile=cfg.data.tile, val_stride=cfg.data.val_stride):
         assert image.min() >= survey.val[0]
 
 
@@ -145,14 +145,16 @@ def test_normalisation_is_pooled_over_the_training_stores_whatever_their_order(s
               for n, v in (("a", a), ("b", b))]
     cfg = load_config(small_config(**{"data.stores": stores, "data.split": {"val_fraction": 0.2, "gap": 2}}))
     surveys = [load_survey(s, cfg.data, tmp_path / "cache", fit=False)[0] for s in stores]
-    pooled = fit_normalizer(surveys, cfg.data)
-    swapped = fit_normalizer(surveys[::-1], cfg.data)
+    settings = dict(normalization=cfg.data.normalization, clip_percentile=cfg.data.clip_percentile,
+                    over=cfg.data.normalize_over)
+    pooled, swapped = fit_normalizer(surveys, **settings), fit_normalizer(surveys[::-1], **settings)
     both = np.concatenate([a[: surveys[0].train[1]].ravel(), b[: surveys[1].train[1]].ravel()]).astype(np.float64)
     assert pooled.mean == pytest.approx(both.mean(), rel=1e-6) and pooled.std == pytest.approx(both.std(), rel=1e-6)
     assert swapped.mean == pytest.approx(pooled.mean, rel=1e-6)  # reordering data.stores changes nothing
     first = load_config(small_config(**{"data.stores": stores, "data.normalize_over": "first",
                                         "data.split": {"val_fraction": 0.2, "gap": 2}}))
-    assert fit_normalizer(surveys, first.data).mean == pytest.approx(a[: surveys[0].train[1]].mean(), rel=1e-6)
+    only_a = fit_normalizer(surveys, **{**settings, "over": first.data.normalize_over})
+    assert only_a.mean == pytest.approx(a[: surveys[0].train[1]].mean(), rel=1e-6)
 
 
 def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tmp_path):
@@ -172,7 +174,8 @@ def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tm
         surveys = [load_survey(s, cfg.data, tmp_path / "cache", fit=False)[0] for s in stores]
         from seisfuse.data.tiles import fit_normalizer
 
-        normalizer = fit_normalizer(surveys, cfg.data)
+        normalizer = fit_normalizer(surveys, normalization=cfg.data.normalization,
+                                    clip_percentile=cfg.data.clip_percentile, over=cfg.data.normalize_over)
         for survey in surveys:
             survey.normalizer = normalizer
         threshold = float(normalizer(np.array([5.0]))[0])
@@ -191,16 +194,13 @@ def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tm
     (np.array([[[-1, 0], [1, 1]]] * 2, np.int16), "multiclass", 3, "values -1..1, outside 0..2"),
 ])
 def test_labels_that_are_not_class_numbers_are_refused(label, task, classes, message):
-    from seisfuse.config.train import DataConfig
     from seisfuse.data.sources import class_labels
     from seisfuse.errors import ConfigError
 
-    cfg = DataConfig(stores=["s.zarr"], label="lab", task=task, classes=classes)
     with pytest.raises(ConfigError, match=re.escape(message)):
-        class_labels(label, cfg, "s.zarr")
-    good = DataConfig(stores=["s.zarr"], label="lab", task="multiclass", classes=8)
+        class_labels(label, "s.zarr", label="lab", task=task, classes=classes)
     if label.min() >= 0 and not np.issubdtype(label.dtype, np.floating):
-        assert class_labels(label, good, "s.zarr").dtype == np.int64
+        assert class_labels(label, "s.zarr", label="lab", task="multiclass", classes=8).dtype == np.int64
 
 
 def test_complex_amplitudes_are_refused(tmp_path):

@@ -57,7 +57,8 @@ def test_tiles_stay_inside_one_image_and_never_learn_the_padding(small_config, s
 def test_validation_scores_each_pixel_of_the_validation_image_once(small_config, stack, tmp_path):
     cfg = _config(small_config, stack, **{"data.split": {"val_images": ["b"]}, "data.val_stride": 0.5})
     survey = load_survey(stack, cfg.data, tmp_path / "cache")[0]
-    counted = sum(int(v.sum()) for _, _, v in validation_tiles(survey, cfg.data))
+    tiles = validation_tiles(survey, tile=cfg.data.tile, val_stride=cfg.data.val_stride)
+    counted = sum(int(v.sum()) for _, _, v in tiles)
     assert counted == 28 * 24  # image b: 28 live traces of 24 samples, overlapping tiles or not
 
 
@@ -123,7 +124,7 @@ def test_a_2d_line_trains_split_along_its_traces(small_config, tmp_path):
         n = survey.normalizer
         traces = x[:, 0] * (n.high - n.low) / 2 + (n.high + n.low) / 2
         assert traces.max() < 156.5
-    tiles = list(validation_tiles(survey, cfg.data))
+    tiles = list(validation_tiles(survey, tile=cfg.data.tile, val_stride=cfg.data.val_stride))
     assert all(t[1][t[2]].all() for t in tiles)  # validation pixels from the validation traces only
     assert sum(int(t[2].sum()) for t in tiles) == 40 * 32  # each validation pixel once
     summary = seisfuse.train(load_config(small_config(**{"data.stores": [str(store)], "data.tile": [32, 32],
