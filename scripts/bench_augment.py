@@ -25,12 +25,13 @@ import seisfuse  # noqa: E402
 from seisfuse.config.train import load_config  # noqa: E402
 from seisfuse.data.device_augment import augment_batch, generator  # noqa: E402
 from seisfuse.data.tiles import load_survey, training_batch  # noqa: E402
+from seisfuse.training.loop import sampling_options, survey_options
 
 
 def rate(surveys, cfg, batches: int, batch: int, device_side: bool) -> float:
     start = time.perf_counter()
     for step in range(batches):
-        x, y, v = training_batch(surveys, cfg.data, 0, step, batch)
+        x, y, v = training_batch(surveys, 0, step, batch, **sampling_options(cfg.data))
         if device_side:
             augment_batch(torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), torch.from_numpy(v),
                           cfg.data.augment, generator(0, step, "cpu"))
@@ -51,7 +52,7 @@ def main() -> None:
             cfg = load_config({"name": "b", "runs_dir": tmp, "data": {
                 "stores": [str(store)], "tile": [args.tile, args.tile],
                 "augment": {"on": on, "elastic_p": 0.3}}})
-            surveys = [load_survey(str(store), cfg.data, Path(tmp) / "cache")[0]]
+            surveys = [load_survey(str(store), Path(tmp) / "cache", **survey_options(cfg.data))[0]]
             rate(surveys, cfg, 2, args.batch, on == "device")  # warm-up
             results[on] = rate(surveys, cfg, args.batches, args.batch, on == "device")
     anchor = results["loader"]

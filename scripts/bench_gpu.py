@@ -37,6 +37,7 @@ from seisfuse.data.tiles import load_survey  # noqa: E402
 from seisfuse.infer import Predictor, Settings  # noqa: E402
 from seisfuse.infer.memory import predict_array  # noqa: E402
 from seisfuse.models import build_model, to_channels_last  # noqa: E402
+from seisfuse.training.loop import sampling_options, survey_options
 
 
 def sync(device):
@@ -83,10 +84,10 @@ def loader_rate(store, tmp, tile, batch, workers, on, source, device, n_batches)
     cfg = load_config({"name": "g", "runs_dir": str(tmp), "data": {"stores": [str(store)], "tile": [tile, tile],
                                                                    "augment": {"on": on}, "source": source,
                                                                    "cache_budget": STREAM_BUDGET}})
-    surveys = [load_survey(str(store), cfg.data, Path(tmp) / "cache")[0]]
+    surveys = [load_survey(str(store), Path(tmp) / "cache", **survey_options(cfg.data))[0]]
     plan_streams(surveys, tile=cfg.data.tile, cache_budget=cfg.data.cache_budget,
                  slab_reuse=cfg.data.slab_reuse, workers=workers)
-    stream = batches(surveys, cfg.data, 0, 0, n_batches + 2, batch, workers=workers)
+    stream = batches(surveys, sampling_options(cfg.data), 0, 0, n_batches + 2, batch, workers=workers)
     next(stream)  # workers started
     start = time.perf_counter()
     count = 0

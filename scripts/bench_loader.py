@@ -42,6 +42,7 @@ from seisfuse.data.slabs import Partition  # noqa: E402
 from seisfuse.data.sources import plan_streams  # noqa: E402
 from seisfuse.data.stream import batches  # noqa: E402
 from seisfuse.data.tiles import load_survey  # noqa: E402
+from seisfuse.training.loop import sampling_options, survey_options
 
 STREAM_SECTION = (256, 512)  # crosslines, samples of the streamed benchmark's surveys
 
@@ -97,7 +98,7 @@ def without_checksums(store: Path, workdir: Path) -> Path:
 
 
 def loader_rate(cfg, surveys, workers: int, n_batches: int = 30, batch: int = 32) -> float:
-    stream = batches(surveys, cfg.data, 0, 0, n_batches + 2, batch, workers=workers)
+    stream = batches(surveys, sampling_options(cfg.data), 0, 0, n_batches + 2, batch, workers=workers)
     next(stream)  # start-up (worker processes) is not throughput
     start = time.perf_counter()
     for _ in range(n_batches):
@@ -150,7 +151,7 @@ def probe(args) -> None:
             "cache_budget": args.budget}
     cfg = load_config({"name": "bench", "data": data if args.reuse is None else {**data, "slab_reuse": args.reuse}})
     t0 = time.perf_counter()
-    surveys = [load_survey(str(args.store), cfg.data, args.cache)[0]]
+    surveys = [load_survey(str(args.store), args.cache, **survey_options(cfg.data))[0]]
     plan_streams(surveys, tile=cfg.data.tile, cache_budget=cfg.data.cache_budget,
                  slab_reuse=cfg.data.slab_reuse, workers=args.workers)
     streams = list((surveys[0].streams or {}).values())  # one per kind of tile (section direction)
@@ -158,7 +159,7 @@ def probe(args) -> None:
     # (each rotation one read, so the reads' cost is in the rate)
     part = Partition(0, max(1, args.workers), max(1, args.workers))
     n = max([200] + [4 * s.rotate_every(32, 1 / len(streams), part) for s in streams])
-    it = batches(surveys, cfg.data, 0, 0, n + 1, 32, workers=args.workers)
+    it = batches(surveys, sampling_options(cfg.data), 0, 0, n + 1, 32, workers=args.workers)
     next(it)
     startup = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -254,7 +255,7 @@ def main() -> None:
                                                  "tile": [args.tile, args.tile]}})
     cache = Path(tempfile.mkdtemp(dir=args.workdir))
     t0 = time.perf_counter()
-    surveys = [load_survey(str(store), cfg.data, cache)[0]]
+    surveys = [load_survey(str(store), cache, **survey_options(cfg.data))[0]]
     decode_s = time.perf_counter() - t0
     plain = without_checksums(store, args.workdir)
     rounds = [(naive_rate(store, args.tile), naive_rate(plain, args.tile)) for _ in range(3)]  # interleaved

@@ -35,6 +35,7 @@ from seisfuse.data.sources import decoded_copy  # noqa: E402
 from seisfuse.data.tiles import load_survey, training_batch  # noqa: E402
 from seisfuse.io import schema  # noqa: E402
 from seisfuse.io.mdio_convert import MDIO_ENV, MDIO_INGEST  # noqa: E402
+from seisfuse.training.loop import sampling_options, survey_options
 
 
 def stores(workdir: Path, shape) -> dict[str, Path]:
@@ -77,10 +78,10 @@ def copy_then_tiles(store: Path, cache: Path) -> tuple[float, float]:
                                                            "tile": [128, 128], "augment": {"enabled": False},
                                                            "split": {"val_fraction": 0.2, "gap": 2}},
                                       "model": {"name": "unet"}}).data
-    survey, _ = load_survey(str(store), cfg, cache)
+    survey, _ = load_survey(str(store), cache, **survey_options(cfg))
     started = time.perf_counter()
     for step in range(20):
-        training_batch([survey], cfg, 0, step, 16)
+        training_batch([survey], 0, step, 16, **sampling_options(cfg))
     return copy_s, 20 * 16 / (time.perf_counter() - started)
 
 

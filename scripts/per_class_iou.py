@@ -21,7 +21,7 @@ from seisfuse.data.normalize import Normalizer
 from seisfuse.data.tiles import load_survey
 from seisfuse.losses import build_loss
 from seisfuse.models.checkpoint import Checkpoint
-from seisfuse.training.loop import validate
+from seisfuse.training.loop import survey_options, validate
 
 
 def run_iou(run_dir: Path) -> tuple[list[float], float]:
@@ -29,7 +29,8 @@ def run_iou(run_dir: Path) -> tuple[list[float], float]:
     saved = Checkpoint.load(run_dir / "last.pt")
     model = saved.build(str(run_dir / "last.pt")).eval()
     normalizer = Normalizer(**saved.normalization)
-    surveys = [load_survey(s, cfg.data, run_dir / ".cache", normalizer)[0] for s in cfg.data.stores]
+    surveys = [load_survey(s, run_dir / ".cache", normalizer=normalizer, **survey_options(cfg.data))[0]
+               for s in cfg.data.stores]
     loss = build_loss(cfg.loss.terms, cfg.data.task, tile=tuple(cfg.data.tile))
     result = validate(model, surveys, cfg, loss, torch.device("cpu"), cfg.train.batch_size)
     return result["iou_per_class"], result["miou"]

@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from seisfuse.config.train import DataConfig
+from seisfuse.config.train import SplitConfig
 from seisfuse.errors import ConfigError
 
 log = logging.getLogger("seisfuse")
@@ -48,17 +48,17 @@ def to_classes(unlabelled: float, classes_of, dtype):
     return transform
 
 
-def refuse_unsupported(cfg: DataConfig, store: str, *, images: bool, line: bool) -> None:
-    if cfg.dims == 3:
-        raise ConfigError(f"label {cfg.label!r} is labelled on lines only (a sparse label): 3D cubes would train "
+def refuse_unsupported(store: str, *, label: str, dims: int, source: str, images: bool, line: bool) -> None:
+    if dims == 3:
+        raise ConfigError(f"label {label!r} is labelled on lines only (a sparse label): 3D cubes would train "
                           "almost wholly on unlabelled voxels", where=store,
                           fix="train it with data.dims: 2 (sections along the labelled lines)")
     if images or line:
-        raise ConfigError(f"a sparse label {cfg.label!r} in {'an image stack' if images else 'a 2D line'}: "
+        raise ConfigError(f"a sparse label {label!r} in {'an image stack' if images else 'a 2D line'}: "
                           "sparse labels are labels on lines of a 3D survey", where=store,
                           fix="label the whole image or line (seisfuse ingest ... --var)")
-    if cfg.source == "streamed":
-        raise ConfigError(f"label {cfg.label!r} is sparse: its sections are drawn from the labelled lines of a "
+    if source == "streamed":
+        raise ConfigError(f"label {label!r} is sparse: its sections are drawn from the labelled lines of a "
                           "memory-mapped copy, not from streamed slabs", where=store,
                           fix="use data.source: memmap (or auto)")
 
@@ -73,10 +73,10 @@ def labelled_lines(label: np.ndarray, valid: np.ndarray, dtype) -> dict[int, np.
             1: np.flatnonzero(labelled.all(axis=0) & valid.any(axis=0))}
 
 
-def _chosen(cfg: DataConfig, numbers: dict[int, np.ndarray], lines: dict[int, np.ndarray], store: str):
+def _chosen(val_lines: list[str], numbers: dict[int, np.ndarray], lines: dict[int, np.ndarray], store: str):
     """The validation lines {direction: indices} of data.split.val_lines, each checked."""
     chosen = {0: [], 1: []}
-    for text in cfg.split.val_lines:
+    for text in val_lines:
         name, number = re.match(r"^(inline|crossline)[ :_]?(-?[0-9]+)$", text).groups()
         d = DIRECTION[name]
         hits = np.flatnonzero(numbers[d] == int(number))
@@ -88,32 +88,33 @@ def _chosen(cfg: DataConfig, numbers: dict[int, np.ndarray], lines: dict[int, np
     return chosen
 
 
-def split(cfg: DataConfig, numbers: dict[int, np.ndarray], lines: dict[int, np.ndarray], store: str,
+def split(rules: SplitConfig, label: str, numbers: dict[int, np.ndarray], lines: dict[int, np.ndarray], store: str,
           held_out: bool | None) -> tuple[dict, dict]:
-    """(training lines, validation lines), each {direction: indices}. held_out: the survey is
-    one of data.split.val_stores (True) or not (False); None when the split is within it."""
+    """(training lines, validation lines), each {direction: indices}, of the sparse `label` by
+    the split `rules` (data.split: val_lines, else val_fraction along axis; gap). held_out: the
+    survey is one of data.split.val_stores (True) or not (False); None when the split is within it."""
     total = sum(len(v) for v in lines.values())
     if total == 0:
-        raise ConfigError(f"label {cfg.label!r} has no fully labelled line", where=store,
+        raise ConfigError(f"label {label!r} has no fully labelled line", where=store,
                           fix="import masks of whole lines (seisfuse labels import)")
     if held_out is not None:
         empty = {0: np.array([], int), 1: np.array([], int)}
         return (empty, lines) if held_out else (lines, empty)
-    if cfg.split.val_lines:
-        val = _chosen(cfg, numbers, lines, store)
+    if rules.val_lines:
+        val = _chosen(rules.val_lines, numbers, lines, store)
     else:
         if total < 2:
-            raise ConfigError(f"label {cfg.label!r} is labelled on one line: none is left to validate on", where=store,
+            raise ConfigError(f"label {label!r} is labelled on one line: none is left to validate on", where=store,
                               fix="label a second line, or validate on another store (data.split.val_stores)")
-        d = DIRECTION[cfg.split.axis]
+        d = DIRECTION[rules.axis]
         d = d if len(lines[d]) >= 2 else 1 - d
-        n_val = max(1, int(round(cfg.split.val_fraction * len(lines[d]))))
+        n_val = max(1, int(round(rules.val_fraction * len(lines[d]))))
         val = {d: list(lines[d][-n_val:]), 1 - d: []}
     val = {d: np.array(sorted(v), int) for d, v in val.items()}
-    train = {d: np.array([i for i in lines[d] if not len(val[d]) or np.abs(val[d] - i).min() > cfg.split.gap], int)
+    train = {d: np.array([i for i in lines[d] if not len(val[d]) or np.abs(val[d] - i).min() > rules.gap], int)
              for d in (0, 1)}
     if not sum(len(v) for v in train.values()):
-        raise ConfigError(f"every labelled line validates or lies within data.split.gap {cfg.split.gap} of a "
+        raise ConfigError(f"every labelled line validates or lies within data.split.gap {rules.gap} of a "
                           "validation line: none is left to train on", where=store,
                           fix="lower data.split.gap or validate on fewer lines")
     return train, val

@@ -9,32 +9,32 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from seisfuse.config.train import DataConfig
 from seisfuse.data.slabs import Partition
 from seisfuse.data.tiles import training_batch
 
 
 class BatchStream(IterableDataset):
-    def __init__(self, surveys, cfg: DataConfig, seed: int, first: int, last: int, batch: int, offset: int,
+    def __init__(self, surveys, sampling: dict, seed: int, first: int, last: int, batch: int, offset: int,
                  ranks: tuple[int, int] = (0, 1)):
-        self.args = (surveys, cfg, seed)
+        self.args = (surveys, sampling, seed)
         self.first, self.last, self.batch, self.offset, self.ranks = first, last, batch, offset, ranks
 
     def __iter__(self):
         info = get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
-        surveys, cfg, seed = self.args
+        surveys, sampling, seed = self.args
         rank, world = self.ranks
         partition = Partition(rank * workers + worker, world * workers, workers)
         for micro in range(self.first + worker, self.last, workers):
-            yield micro, training_batch(surveys, cfg, seed, micro, self.batch, self.offset, partition)
+            yield micro, training_batch(surveys, seed, micro, self.batch, offset=self.offset, partition=partition,
+                                        **sampling)
 
 
-def batches(surveys, cfg: DataConfig, seed: int, first: int, last: int, batch: int, offset: int = 0,
+def batches(surveys, sampling: dict, seed: int, first: int, last: int, batch: int, offset: int = 0,
             workers: int = 0, ranks: tuple[int, int] = (0, 1)) -> Iterator[tuple[int, tuple]]:
     """(micro-step, (images, labels, valid)) for micro-steps first..last-1 of rank `ranks[0]`
-    of `ranks[1]`."""
-    stream = BatchStream(surveys, cfg, seed, first, last, batch, offset, ranks)
+    of `ranks[1]`; `sampling`: training_batch's tile, augmentation and sampling keywords."""
+    stream = BatchStream(surveys, sampling, seed, first, last, batch, offset, ranks)
     if workers == 0:
         return iter(stream)
     loader = DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=4,

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from seisfuse import stats
-from seisfuse.config.train import DataConfig
+from seisfuse.config.train import AugmentConfig, SplitConfig
 from seisfuse.data import augment, sparse
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.slabs import Partition, SlabStream
@@ -140,80 +140,86 @@ def _directions(shape, sections: str, dims: int, images: bool, store: str) -> tu
     return kept
 
 
-def load_survey(store: str, cfg: DataConfig, cache: Path, normalizer: Normalizer | None = None,
+def load_survey(store: str, cache: Path, *, label: str, task: str, classes: int, tile: tuple[int, ...],
+                sections: str, split: SplitConfig, source: str, cache_budget: int, normalization: str,
+                clip_percentile: float, normalizer: Normalizer | None = None,
                 fit: bool = True) -> tuple[Survey, Normalizer | None]:
-    """One store as a Survey. Its normaliser: `normalizer`, else (fit) one from its own
-    training lines; training fits the run's normaliser over all its stores (fit_normalizer)."""
+    """One store as a Survey: its `label` variable (of the binary or multiclass `task`, with
+    `classes` classes) for tiles of `tile` (2 sizes: `sections` inline, crossline or both; 3:
+    cubes), split by the `split` rules (data.split), its tiles cut from a decoded copy or
+    streamed slabs (`source`, `cache_budget`: seisfuse.data.sources.choose). Its normaliser:
+    `normalizer`, else (fit) one from its own training lines (`normalization`,
+    `clip_percentile`); training fits the run's normaliser over all its stores (fit_normalizer)."""
+    dims = len(tile)
     group = schema.open_group(store)
-    integrity.require_intact(group, [n for n in (schema.AMPLITUDE, schema.TRACE_MASK, cfg.label) if n in group])
-    if cfg.label not in schema.complete_variables(group):
-        raise ConfigError(f"the store has no complete label variable {cfg.label!r}", where=store,
+    integrity.require_intact(group, [n for n in (schema.AMPLITUDE, schema.TRACE_MASK, label) if n in group])
+    if label not in schema.complete_variables(group):
+        raise ConfigError(f"the store has no complete label variable {label!r}", where=store,
                           fix=f"choose data.label from {schema.complete_variables(group)} or ingest one with --var")
     line = group.attrs.get("spatial_dims") == ["trace"]  # a 2D line (or section): one inline, split by traces
-    if line and cfg.dims == 3:
+    if line and dims == 3:
         raise ConfigError("a 2D line (trace, sample) gives no 3D cubes", where=store, fix="train it with data.dims: 2")
     images = group.attrs.get("collection") == "images"
-    if (cfg.split.val_images or cfg.split.val_fold is not None) and not images:
+    if (split.val_images or split.val_fold is not None) and not images:
         raise ConfigError("data.split.val_images is for image stacks; this store is a survey", where=store,
                           fix="split a survey by lines (val_fraction, gap) or by store (val_stores)")
-    order, n_chosen = image_order(group, cfg, store) if images else (None, 0)
-    unlabelled = unlabelled_value(group[cfg.label])
+    order, n_chosen = image_order(group, store, rules=split, dims=dims, sections=sections) if images else (None, 0)
+    unlabelled = unlabelled_value(group[label])
     if unlabelled is not None:
-        sparse.refuse_unsupported(cfg, store, images=images, line=line)
-    source = "memmap" if unlabelled is not None else choose(
-        group, store, source=cfg.source, cache_budget=cfg.cache_budget, classes=cfg.classes,
-        split_axis=cfg.split.axis, line=line, images=images)
-    copy_dtype = np.int64 if cfg.task == "multiclass" else np.uint8
-    classes_of = lambda b: class_labels(b, store, label=cfg.label, task=cfg.task, classes=cfg.classes)  # noqa: E731
+        sparse.refuse_unsupported(store, label=label, dims=dims, source=source, images=images, line=line)
+    cut_from = "memmap" if unlabelled is not None else choose(group, store, source=source, cache_budget=cache_budget,
+                                                              classes=classes, split_axis=split.axis, line=line,
+                                                              images=images)
+    copy_dtype = np.int64 if task == "multiclass" else np.uint8
+    classes_of = lambda b: class_labels(b, store, label=label, task=task, classes=classes)  # noqa: E731
     to_classes = sparse.to_classes(unlabelled, classes_of, copy_dtype) if unlabelled is not None else classes_of
-    if source == "streamed":
-        amplitude, label = lazy_variables(group, store, cache, label=cfg.label, classes=cfg.classes,
-                                          transform=to_classes)
+    if cut_from == "streamed":
+        amplitude, labels = lazy_variables(group, store, cache, label=label, classes=classes, transform=to_classes)
     else:
         amplitude = decoded_copy(group, schema.AMPLITUDE, cache, np.float32, finite, order=order)
-        label = decoded_copy(group, cfg.label, cache, copy_dtype, to_classes, order=order)
+        labels = decoded_copy(group, label, cache, copy_dtype, to_classes, order=order)
     valid = group[schema.TRACE_MASK][:]
     valid = valid if order is None else valid[order]
-    axis = AXES[cfg.split.axis]
+    axis = AXES[split.axis]
     if line:  # seen as a one-inline volume; the split runs along its traces (the gap in traces)
-        amplitude, label, valid, axis = amplitude[None], label[None], valid[None], 1
+        amplitude, labels, valid, axis = amplitude[None], labels[None], valid[None], 1
     n = amplitude.shape[axis]
-    held_out = any(Path(store).resolve() == Path(v).resolve() for v in cfg.split.val_stores)
+    held_out = any(Path(store).resolve() == Path(v).resolve() for v in split.val_stores)
     if unlabelled is not None:  # split by labelled line
         numbers = {0: np.asarray(group["inline"][...]), 1: np.asarray(group["crossline"][...])}
-        lines, val_lines = sparse.split(cfg, numbers, sparse.labelled_lines(label, valid, copy_dtype), store,
-                                        held_out if cfg.split.val_stores else None)
+        lines, val_lines = sparse.split(split, label, numbers, sparse.labelled_lines(labels, valid, copy_dtype), store,
+                                        held_out if split.val_stores else None)
         sparse.describe(Path(store).name, numbers, lines, val_lines)
-        valid, val_valid = sparse.masks(valid, val_lines, cfg.split.gap)
+        valid, val_valid = sparse.masks(valid, val_lines, split.gap)
         train = (0, n) if any(len(v) for v in lines.values()) else (0, 0)
         val = (0, n) if any(len(v) for v in val_lines.values()) else (n, n)
     elif images:  # split by image: the chosen images (moved last in the copy) validate, no gap
-        n_val = n_chosen or max(1, int(round(cfg.split.val_fraction * n)))
+        n_val = n_chosen or max(1, int(round(split.val_fraction * n)))
         train, val = (0, n - n_val), (n - n_val, n)
-    elif cfg.split.val_stores:  # split by survey: whole surveys train, whole surveys validate
+    elif split.val_stores:  # split by survey: whole surveys train, whole surveys validate
         train, val = ((0, 0), (0, n)) if held_out else ((0, n), (n, n))
     else:
-        n_val = max(1, int(round(cfg.split.val_fraction * n)))
-        train = (0, n - n_val - cfg.split.gap)
+        n_val = max(1, int(round(split.val_fraction * n)))
+        train = (0, n - n_val - split.gap)
         val = (n - n_val, n)
         if train[1] - train[0] < 1:
-            raise ConfigError(f"the training part of {store} along {cfg.split.axis} has {train[1] - train[0]} "
-                              f"lines after the {n_val}-line validation part and the {cfg.split.gap}-line gap",
+            raise ConfigError(f"the training part of {store} along {split.axis} has {train[1] - train[0]} "
+                              f"lines after the {n_val}-line validation part and the {split.gap}-line gap",
                               fix="lower data.split.val_fraction or data.split.gap, or use a larger survey")
-    if line and train[1] - train[0] < cfg.tile[0]:  # a tile wider than the training traces would reach the gap
+    if line and train[1] - train[0] < tile[0]:  # a tile wider than the training traces would reach the gap
         raise ConfigError(f"the line's {train[1] - train[0]} training traces are fewer than the tile's "
-                          f"{cfg.tile[0]}", where=store, fix="use a smaller data.tile, or lower "
+                          f"{tile[0]}", where=store, fix="use a smaller data.tile, or lower "
                                                              "data.split.val_fraction / gap")
-    survey = Survey(Path(store).name, amplitude, label, valid, train, val, 0 if images else axis, images=images,
-                    directions=_directions(amplitude.shape, cfg.sections, cfg.dims, images, store), source=source)
+    survey = Survey(Path(store).name, amplitude, labels, valid, train, val, 0 if images else axis, images=images,
+                    directions=_directions(amplitude.shape, sections, dims, images, store), source=cut_from)
     if unlabelled is not None:
         survey.unknown, survey.lines, survey.val_lines, survey.val_valid = (sparse.code(copy_dtype), lines,
                                                                             val_lines, val_valid)
         if train[1] > train[0] and not any(len(lines[d]) for d in survey.directions):
-            raise ConfigError(f"data.sections {cfg.sections}: none of the labelled training lines runs that way",
+            raise ConfigError(f"data.sections {sections}: none of the labelled training lines runs that way",
                               where=store, fix="use data.sections: both")
     if normalizer is None and fit and train[1] > train[0]:
-        normalizer = fit_normalizer([survey], normalization=cfg.normalization, clip_percentile=cfg.clip_percentile)
+        normalizer = fit_normalizer([survey], normalization=normalization, clip_percentile=clip_percentile)
     survey.normalizer = normalizer
     return survey, normalizer
 
@@ -305,17 +311,20 @@ def _streamed_tile(survey: Survey, tile: tuple[int, ...], rng: np.random.Generat
     return sample_tile(local, tile, rng, local.train, along=along)
 
 
-def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int, batch: int, offset: int = 0,
+def training_batch(surveys: list[Survey], seed: int, step: int, batch: int, *, tile: tuple[int, ...],
+                   augment_with: AugmentConfig, store_sampling: str, oversample_foreground: float, offset: int = 0,
                    partition: Partition | None = None):
     """Tiles offset..offset+batch-1 of the global batch of `step`: a pure function of its
     arguments, so each rank of a distributed run takes its slice of the same global batch.
-    Streamed surveys cut them from the slabs that `partition` (this rank's loader worker)
-    holds at `step`."""
+    Tiles of `tile`, augmented on the loader by `augment_with` (data.augment), their store drawn
+    by `store_sampling` (positions or equal), `oversample_foreground` of them redrawn until they
+    hold the rare class. Streamed surveys cut them from the slabs that `partition` (this rank's
+    loader worker) holds at `step`."""
     partition = partition or Partition()
-    on_loader = cfg.augment.on == "loader"  # "device": the training step augments the whole batch
-    transform = augment.build_2d(cfg.augment) if cfg.dims == 2 and on_loader else None
+    on_loader = augment_with.on == "loader"  # "device": the training step augments the whole batch
+    transform = augment.build_2d(augment_with) if len(tile) == 2 and on_loader else None
     training = [s for s in surveys if s.train[1] > s.train[0]]
-    if cfg.store_sampling == "equal" or len(training) == 1:
+    if store_sampling == "equal" or len(training) == 1:
         shares = np.full(len(training), 1 / len(training))
     else:  # uniform over tile positions: a store twice as large is drawn twice as often
         sizes = np.array([s.training_voxels() for s in training], dtype=np.float64)
@@ -323,28 +332,28 @@ def training_batch(surveys: list[Survey], cfg: DataConfig, seed: int, step: int,
 
     def draw(survey, share, rng):
         if survey.streams is None:
-            return sample_tile(survey, cfg.tile, rng, survey.train)
-        return _streamed_tile(survey, cfg.tile, rng, share, step, seed, batch, partition)
+            return sample_tile(survey, tile, rng, survey.train)
+        return _streamed_tile(survey, tile, rng, share, step, seed, batch, partition)
 
     images, labels, valids = [], [], []
     for k in range(offset, offset + batch):
         rng = np.random.default_rng([seed, step, k])
-        if cfg.store_sampling == "equal" or len(training) == 1:
+        if store_sampling == "equal" or len(training) == 1:
             pick = int(rng.integers(len(training)))
         else:
             pick = int(rng.choice(len(training), p=shares))
         survey = training[pick]
         image, label, valid = draw(survey, shares[pick], rng)
-        if cfg.oversample_foreground and rng.random() < cfg.oversample_foreground:
+        if oversample_foreground and rng.random() < oversample_foreground:
             for _ in range(20):  # redraw until the tile holds the rare class
                 if label.any():
                     break
                 image, label, valid = draw(survey, shares[pick], rng)
-        if cfg.dims == 2:
+        if len(tile) == 2:
             image, label, valid = augment.apply_2d(transform, image, label, valid.astype(np.uint8),
                                                    int(rng.integers(2**31)))
         elif on_loader:
-            image, label, valid = augment.apply_3d(cfg.augment, image, label, valid, rng)
+            image, label, valid = augment.apply_3d(augment_with, image, label, valid, rng)
         images.append(image)
         labels.append(label)
         valids.append(valid)

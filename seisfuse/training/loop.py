@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.tensorboard import SummaryWriter
 
 from seisfuse import interrupts
-from seisfuse.config.train import RARE_POSITIVES, TrainConfig
+from seisfuse.config.train import RARE_POSITIVES, DataConfig, TrainConfig
 from seisfuse.data.device_augment import augment_batch, generator
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.sources import data_identity, plan_streams
@@ -40,6 +40,20 @@ from seisfuse.training.preview import preview_image, preview_tiles
 from seisfuse.training.run import TrainingRun
 
 log = logging.getLogger("seisfuse")
+
+
+def survey_options(data: DataConfig) -> dict:
+    """load_survey's keywords from a run's data settings (the one place they are unpacked)."""
+    return {"label": data.label, "task": data.task, "classes": data.classes, "tile": tuple(data.tile),
+            "sections": data.sections, "split": data.split, "source": data.source,
+            "cache_budget": int(data.cache_budget), "normalization": data.normalization,
+            "clip_percentile": data.clip_percentile}
+
+
+def sampling_options(data: DataConfig) -> dict:
+    """training_batch's keywords from a run's data settings."""
+    return {"tile": tuple(data.tile), "augment_with": data.augment, "store_sampling": data.store_sampling,
+            "oversample_foreground": data.oversample_foreground}
 
 
 def make_optimizer(cfg, params):
@@ -169,7 +183,8 @@ def setup(cfg: TrainConfig, resume: bool, on_start=None) -> TrainingRun:
     distributed.barrier(ctx)
     if not ctx.main:
         distributed.barrier(ctx)  # rank 0 writes the decoded caches first; the others then map them
-    surveys = [load_survey(store, cfg.data, cfg.run_dir / ".cache", fit=False)[0] for store in cfg.data.stores]
+    surveys = [load_survey(store, cfg.run_dir / ".cache", fit=False, **survey_options(cfg.data))[0]
+               for store in cfg.data.stores]
     normalizer = fit_normalizer(surveys, normalization=cfg.data.normalization,  # from every training store
                                 clip_percentile=cfg.data.clip_percentile, over=cfg.data.normalize_over)
     for survey in surveys:
@@ -291,7 +306,7 @@ def validate_and_checkpoint(run: TrainingRun, train_loss: float) -> bool:
 def train(cfg: TrainConfig, resume: bool = True, on_start=None) -> dict:
     run = setup(cfg, resume, on_start)
     ctx, steps = run.ctx, cfg.train.steps
-    micro_batches = batches(run.surveys, cfg.data, cfg.train.seed, run.step * cfg.train.accumulate,
+    micro_batches = batches(run.surveys, sampling_options(cfg.data), cfg.train.seed, run.step * cfg.train.accumulate,
                             steps * cfg.train.accumulate, cfg.train.batch_size, offset=ctx.rank * cfg.train.batch_size,
                             workers=cfg.train.loader_workers,
                             ranks=(ctx.rank, ctx.world))  # each batch a function of (seed, micro-step)

@@ -17,7 +17,7 @@ import seisfuse
 from seisfuse.config.train import TrainConfig
 from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
 from seisfuse.errors import ConfigError
-from seisfuse.training.loop import class_counts
+from seisfuse.training.loop import class_counts, sampling_options, survey_options
 
 pytestmark = pytest.mark.integration
 SHAPE = (40, 32, 48)
@@ -54,8 +54,8 @@ def config(store, tmp_path, **data) -> TrainConfig:
 @given(seed=st.integers(0, 2**31 - 1), step=st.integers(0, 10**6))
 def test_training_tiles_hold_labelled_training_pixels_only(survey, tmp_path_factory, seed, step):
     cfg = config(survey, tmp_path_factory.mktemp("c")).data
-    s, _ = load_survey(str(survey), cfg, tmp_path_factory.getbasetemp() / "cache")
-    _, labels, valid = training_batch([s], cfg, seed, step, 8)
+    s, _ = load_survey(str(survey), tmp_path_factory.getbasetemp() / "cache", **survey_options(cfg))
+    _, labels, valid = training_batch([s], seed, step, 8, **sampling_options(cfg))
     assert valid.any(axis=(1, 2)).all()  # every tile is cut along a labelled training line
     assert (labels[valid] == 1).all()  # labelled training pixels only: never unlabelled, never validation
     assert np.isin(labels[~valid], (0, 1)).all()  # the unlabelled code never reaches the loss as a class
@@ -63,7 +63,7 @@ def test_training_tiles_hold_labelled_training_pixels_only(survey, tmp_path_fact
 
 def test_the_split_and_the_counts_rest_on_labelled_lines(survey, tmp_path):
     cfg = config(survey, tmp_path).data
-    s, _ = load_survey(str(survey), cfg, tmp_path / "cache")
+    s, _ = load_survey(str(survey), tmp_path / "cache", **survey_options(cfg))
     assert s.lines[0].tolist() == list(TRAIN_INLINES) and s.lines[1].tolist() == [TRAIN_CROSSLINE]
     assert s.val_lines[0].tolist() == [VAL_INLINE] and not len(s.val_lines[1])
     tiles = list(validation_tiles(s, tile=cfg.tile, val_stride=cfg.val_stride))
@@ -104,7 +104,7 @@ def test_training_and_evaluation_on_line_labels(survey, tmp_path, run_cli):
 def test_what_line_labels_cannot_train_is_refused(survey, tmp_path, data, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cfg = config(survey, tmp_path, **data).data
-        load_survey(str(survey), cfg, tmp_path / "cache")
+        load_survey(str(survey), tmp_path / "cache", **survey_options(cfg))
 
 
 def test_one_labelled_line_is_refused(tmp_path):
@@ -115,4 +115,4 @@ def test_one_labelled_line_is_refused(tmp_path):
     cfg = TrainConfig.model_validate({"name": "o", "data": {"stores": [str(store)], "label": "one", "tile": [32, 32]},
                                       "model": {"name": "unet"}})
     with pytest.raises(ConfigError, match="labelled on one line: none is left to validate on"):
-        load_survey(str(store), cfg.data, tmp_path / "cache")
+        load_survey(str(store), tmp_path / "cache", **survey_options(cfg.data))

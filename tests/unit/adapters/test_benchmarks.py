@@ -12,6 +12,7 @@ from seisfuse.adapters import prepare
 from seisfuse.adapters.benchmarks import rle_decode
 from seisfuse.config.train import load_config
 from seisfuse.data.tiles import load_survey
+from seisfuse.training.loop import survey_options
 
 
 def _f3(root, rng, shapes=None):
@@ -105,7 +106,7 @@ def test_tgs_salt_is_an_image_stack_with_depths_and_folds(tmp_path, small_config
         assert "stratified" in g.attrs["fold_source"] and len(set(g.attrs["image_folds"])) >= 2
     cfg = load_config(small_config(**{"data.stores": [str(tmp_path / "tgs.zarr")], "data.label": "salt",
                                       "data.split": {"val_fold": 1}, "data.tile": [128, 128]}))
-    survey = load_survey(cfg.data.stores[0], cfg.data, tmp_path / "cache")[0]
+    survey = load_survey(cfg.data.stores[0], tmp_path / "cache", **survey_options(cfg.data))[0]
     n_val = sum(1 for f in g.attrs["image_folds"] if f == 1)
     assert survey.val == (6 - n_val, 6)  # the fold's images validate
 

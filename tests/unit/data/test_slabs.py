@@ -14,6 +14,7 @@ from seisfuse.data.slabs import LazyLines, LineReader, Partition, plan_slabs, sl
 from seisfuse.data.sources import plan_streams
 from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
 from seisfuse.errors import ConfigError
+from seisfuse.training.loop import sampling_options, survey_options
 
 N_IL, N_XL, NS = 64, 24, 16
 IDENTITY = Normalizer("robust_zscore", -1e9, 1e9, 0.0, 1.0)  # tiles keep the amplitude's values
@@ -45,7 +46,7 @@ def data_config(store, tmp_path, **changes):
 
 def streamed(store, tmp_path, **changes):
     cfg = data_config(store, tmp_path, **changes)
-    survey = load_survey(str(store), cfg, tmp_path / "cache", normalizer=IDENTITY)[0]
+    survey = load_survey(str(store), tmp_path / "cache", normalizer=IDENTITY, **survey_options(cfg))[0]
     plan_streams([survey], tile=cfg.tile, cache_budget=cfg.cache_budget, slab_reuse=cfg.slab_reuse, workers=1)
     return survey, cfg
 
@@ -105,7 +106,7 @@ def test_streamed_tiles_are_uniform_over_positions_and_stay_in_the_training_line
     kinds = {"inline": (0,), "crossline": (1,), "both": (0, 1)}[sections] if dims == 2 else (None,)
     assert tuple(survey.streams) == kinds and all(len(s.slabs) > 1 for s in survey.streams.values())
     assert not list((tmp_path / "cache").glob("*.npy"))  # no decoded copy
-    tiles = np.concatenate([training_batch([survey], cfg, 0, step, 8)[0] for step in range(600)])
+    tiles = np.concatenate([training_batch([survey], 0, step, 8, **sampling_options(cfg))[0] for step in range(600)])
     starts, ends = starts_of(tiles, cfg), np.floor(tiles[:, 0].reshape(len(tiles), -1).max(axis=1)).astype(int)
     assert ends.max() < 44  # nothing reaches into the gap [40, 48) or the validation lines
     lateral = crossline_starts_of(tiles)
@@ -130,10 +131,10 @@ def test_streamed_tiles_are_uniform_over_positions_and_stay_in_the_training_line
 
 def test_streamed_tiles_equal_the_memory_mapped_ones_at_the_same_position(coordinate_store, tmp_path):
     survey, cfg = streamed(coordinate_store, tmp_path, sections="crossline")
-    copy = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="memmap"),
-                       tmp_path / "copy", normalizer=IDENTITY)[0]
+    memmap = data_config(coordinate_store, tmp_path, source="memmap")
+    copy = load_survey(str(coordinate_store), tmp_path / "copy", normalizer=IDENTITY, **survey_options(memmap))[0]
     assert copy.source == "memmap" and list((tmp_path / "copy").glob("*.npy"))
-    images, labels, _ = training_batch([survey], cfg, 3, 5, 8)
+    images, labels, _ = training_batch([survey], 3, 5, 8, **sampling_options(cfg))
     reference = np.asarray(copy.amplitude)
     for image, label in zip(images[:, 0], labels):
         i = int(np.floor(image.min() + 1e-3))
@@ -145,8 +146,8 @@ def test_streamed_tiles_equal_the_memory_mapped_ones_at_the_same_position(coordi
 
 def test_validation_and_statistics_read_the_same_from_a_stream(coordinate_store, tmp_path):
     survey, cfg = streamed(coordinate_store, tmp_path)
-    copy = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="memmap"),
-                       tmp_path / "copy", normalizer=IDENTITY)[0]
+    memmap = data_config(coordinate_store, tmp_path, source="memmap")
+    copy = load_survey(str(coordinate_store), tmp_path / "copy", normalizer=IDENTITY, **survey_options(memmap))[0]
     a, b = (list(validation_tiles(s, tile=cfg.tile, val_stride=cfg.val_stride)) for s in (survey, copy))
     assert len(a) == len(b) > 0 and all(np.array_equal(x, y) for ta, tb in zip(a, b) for x, y in zip(ta, tb))
     from seisfuse.data.tiles import training_statistics
@@ -155,9 +156,10 @@ def test_validation_and_statistics_read_the_same_from_a_stream(coordinate_store,
 
 def test_streamed_batches_are_a_function_of_seed_and_step_whatever_came_before(coordinate_store, tmp_path):
     survey, cfg = streamed(coordinate_store, tmp_path, cache_budget=140_000)
-    run = [training_batch([survey], cfg, 1, step, 8)[0] for step in range(40)]
+    run = [training_batch([survey], 1, step, 8, **sampling_options(cfg))[0] for step in range(40)]
     resumed, _ = streamed(coordinate_store, tmp_path, cache_budget=140_000)  # a new process resuming at step 30
-    assert all(np.array_equal(training_batch([resumed], cfg, 1, s, 8)[0], run[s]) for s in range(30, 40))
+    again = {s: training_batch([resumed], 1, s, 8, **sampling_options(cfg))[0] for s in range(30, 40)}
+    assert all(np.array_equal(again[s], run[s]) for s in range(30, 40))
     assert not np.array_equal(run[30], run[31])
 
 
@@ -175,7 +177,7 @@ def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coord
     for partition in parts:
         lines = set()
         for step in range(partition.index, 400, 2):  # the micro-steps this worker makes
-            images = training_batch([survey], cfg, 0, step, 8, partition=partition)[0]
+            images = training_batch([survey], 0, step, 8, partition=partition, **sampling_options(cfg))[0]
             lines |= {owner(stream, i, j) for i, j in zip(starts_of(images, cfg), crossline_starts_of(images))}
             held = stream._state["held"].values()
             pending = [f for f in stream._state["pending"].values()]
@@ -192,10 +194,10 @@ def test_partitions_read_disjoint_slabs_and_the_buffer_stays_in_the_budget(coord
 def test_auto_streams_a_survey_larger_than_the_budget_and_says_so(coordinate_store, tmp_path, caplog):
     size = N_IL * N_XL * NS * 5
     with caplog.at_level(logging.INFO, logger="seisfuse"):
-        small = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="auto",
-                                                               cache_budget=size), tmp_path / "a")[0]
-        large = load_survey(str(coordinate_store), data_config(coordinate_store, tmp_path, source="auto",
-                                                               cache_budget=size - 1), tmp_path / "b")[0]
+        fits, too_large = (data_config(coordinate_store, tmp_path, source="auto", cache_budget=b)
+                           for b in (size, size - 1))
+        small = load_survey(str(coordinate_store), tmp_path / "a", **survey_options(fits))[0]
+        large = load_survey(str(coordinate_store), tmp_path / "b", **survey_options(too_large))[0]
     assert small.source == "memmap" and large.source == "streamed"
     assert "larger than" not in caplog.text and "> data.cache_budget" in caplog.text
 
@@ -226,8 +228,8 @@ def test_an_image_stack_is_not_streamed(tmp_path):
                       store)
     with pytest.raises(ConfigError, match="data.source streamed reads blocks of traces over the training lines; "
                                           "this store is an image stack.*Fix: use data.source: memmap"):
-        load_survey(str(store), data_config(store, tmp_path, label="label", split={"val_images": ["im2"]}),
-                    tmp_path / "c")
+        stack = data_config(store, tmp_path, label="label", split={"val_images": ["im2"]})
+        load_survey(str(store), tmp_path / "c", **survey_options(stack))
 
 
 def test_each_rank_cuts_its_tiles_from_its_own_slabs(coordinate_store, tmp_path):
@@ -238,7 +240,8 @@ def test_each_rank_cuts_its_tiles_from_its_own_slabs(coordinate_store, tmp_path)
     for rank in (0, 1):
         own = {s.index for s in stream._own(Partition(rank, 2, 1))}
         cut = set()
-        for _, (images, _, _) in batches([survey], cfg, 0, 0, 100, 8, offset=8 * rank, ranks=(rank, 2)):
+        for _, (images, _, _) in batches([survey], sampling_options(cfg), 0, 0, 100, 8, offset=8 * rank,
+                                         ranks=(rank, 2)):
             cut |= {owner(stream, i, j) for i, j in zip(starts_of(images, cfg), crossline_starts_of(images))}
         assert cut == own, (rank, cut, own)
         stream._state = None

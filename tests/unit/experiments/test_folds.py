@@ -24,6 +24,7 @@ from seisfuse.errors import ConfigError
 from seisfuse.experiments.folds import learned_rows, pool_folds
 from seisfuse.experiments.report import pair_rows, table_rows
 from seisfuse.experiments.spec import GridSpec, cell_dir, cell_overrides, grid_cells
+from seisfuse.training.loop import sampling_options, survey_options
 
 NAMES = ("a", "b", "c")
 BASE = {"name": "f", "data": {"stores": ["unused"], "label": "label", "task": "multiclass", "classes": 3,
@@ -79,14 +80,14 @@ def test_each_fold_validates_its_image_and_never_trains_on_it(stacks, tmp_path):
         held_out = NAMES.index(cell.fold)
         cfg = load_config(spec.base, cell_overrides(spec, cell, tmp_path / cell.fold / "seed0"))
         assert cfg.data.split.val_images == [cell.fold] and cfg.data.stores == [str(stacks / "s1.zarr")]
-        survey = load_survey(cfg.data.stores[0], cfg.data, tmp_path / cell.fold / "cache")[0]
+        survey = load_survey(cfg.data.stores[0], tmp_path / cell.fold / "cache", **survey_options(cfg.data))[0]
         source = np.floor(np.asarray(survey.amplitude) / 100).astype(int)  # which image each pixel came from
         val, train = slice(*survey.val), slice(*survey.train)
         assert survey.val[1] - survey.val[0] == 1 and set(source[val][survey.valid[val]].ravel()) == {held_out}
         assert set(source[train][survey.valid[train]].ravel()) == set(range(3)) - {held_out}
         normalizer = survey.normalizer
         for step in range(10):  # and no training tile holds a pixel of the held-out image
-            x, _, valid = training_batch([survey], cfg.data, 0, step, 4)
+            x, _, valid = training_batch([survey], 0, step, 4, **sampling_options(cfg.data))
             raw = x[:, 0] * (normalizer.high - normalizer.low) / 2 + (normalizer.high + normalizer.low) / 2
             assert held_out not in set(np.floor(raw[valid] / 100).astype(int).tolist())
 

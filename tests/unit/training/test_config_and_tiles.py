@@ -9,6 +9,7 @@ from seisfuse.config.train import load_config
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.tiles import Survey, load_survey, sample_tile, training_batch, training_statistics, validation_tiles
 from seisfuse.errors import ConfigError
+from seisfuse.training.loop import sampling_options, survey_options
 
 
 def test_unknown_key_names_the_key_and_allowed_keys(small_config):
@@ -82,12 +83,12 @@ def test_no_training_tile_reaches_into_the_gap(small_config, dims, tile):
 def test_batches_are_a_function_of_seed_and_step(small_config):
     cfg = load_config(small_config(**{"data.tile": [16, 8]}))
     survey = coordinate_survey()
-    a = training_batch([survey], cfg.data, seed=1, step=7, batch=4)
-    b = training_batch([survey], cfg.data, seed=1, step=7, batch=4)
-    c = training_batch([survey], cfg.data, seed=1, step=8, batch=4)
+    a = training_batch([survey], seed=1, step=7, batch=4, **sampling_options(cfg.data))
+    b = training_batch([survey], seed=1, step=7, batch=4, **sampling_options(cfg.data))
+    c = training_batch([survey], seed=1, step=8, batch=4, **sampling_options(cfg.data))
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert not np.array_equal(a[0], c[0])
-    halves = [training_batch([survey], cfg.data, 1, 7, 2, offset=o) for o in (0, 2)]
+    halves = [training_batch([survey], 1, 7, 2, offset=o, **sampling_options(cfg.data)) for o in (0, 2)]
     assert np.array_equal(np.concatenate([halves[0][0], halves[1][0]]), a[0])  # ranks' slices = the global batch
 
 
@@ -100,7 +101,7 @@ def test_a_rebuilt_store_does_not_reuse_a_stale_decoded_copy(small_config, tmp_p
     means = []
     for seed in (1, 2):
         seisfuse.synth(path, shape=(16, 16, 16), seed=seed, n_faults=2, overwrite=True)
-        survey = load_survey(str(path), cfg.data, tmp_path / "cache")[0]
+        survey = load_survey(str(path), tmp_path / "cache", **survey_options(cfg.data))[0]
         means.append(float(np.asarray(survey.label).mean()))
     assert means[0] != means[1]
 
@@ -114,7 +115,7 @@ def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(sma
     labels = (rng.random(amplitude.shape) > 0.9).astype(np.uint8)
     store = seisfuse.store_from_array(amplitude, tmp_path / "s.zarr", labels={"fault": labels})
     cfg = load_config(small_config(**{"data.stores": [str(store)], "data.split": {"val_fraction": 0.2, "gap": 2}}))
-    survey, normalizer = load_survey(str(store), cfg.data, tmp_path / "cache")
+    survey, normalizer = load_survey(str(store), tmp_path / "cache", **survey_options(cfg.data))
     assert survey.train == (0, 30) and survey.val == (32, 40)
     train_part = amplitude[:30].astype(np.float64)
     assert normalizer.mean == pytest.approx(train_part.mean(), rel=1e-9)
@@ -125,7 +126,7 @@ def test_normalisation_comes_from_the_live_traces_of_the_training_lines_only(sma
     saved = list((tmp_path / "cache").glob("normalization-*.json"))
     assert len(saved) == 1  # kept for the next run on the same survey and split, and read back:
     saved[0].write_text(saved[0].read_text().replace(f'"mean": {normalizer.mean!r}', '"mean": 123.0'))
-    assert load_survey(str(store), cfg.data, tmp_path / "cache")[1].mean == 123.0
+    assert load_survey(str(store), tmp_path / "cache", **survey_options(cfg.data))[1].mean == 123.0
 
     survey.valid = survey.valid.copy()
     survey.valid[:10] = False  # missing traces are not amplitudes
@@ -144,7 +145,7 @@ def test_normalisation_is_pooled_over_the_training_stores_whatever_their_order(s
     stores = [str(seisfuse.store_from_array(v, tmp_path / f"{n}.zarr", labels={"fault": (v > 2).astype(np.uint8)}))
               for n, v in (("a", a), ("b", b))]
     cfg = load_config(small_config(**{"data.stores": stores, "data.split": {"val_fraction": 0.2, "gap": 2}}))
-    surveys = [load_survey(s, cfg.data, tmp_path / "cache", fit=False)[0] for s in stores]
+    surveys = [load_survey(s, tmp_path / "cache", fit=False, **survey_options(cfg.data))[0] for s in stores]
     settings = dict(normalization=cfg.data.normalization, clip_percentile=cfg.data.clip_percentile,
                     over=cfg.data.normalize_over)
     pooled, swapped = fit_normalizer(surveys, **settings), fit_normalizer(surveys[::-1], **settings)
@@ -171,7 +172,7 @@ def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tm
         cfg = load_config(small_config(**{"data.stores": stores, "data.store_sampling": sampling,
                                           "data.tile": [16, 32], "data.augment": {"enabled": False},
                                           "data.split": {"val_fraction": 0.1, "gap": 0}}))
-        surveys = [load_survey(s, cfg.data, tmp_path / "cache", fit=False)[0] for s in stores]
+        surveys = [load_survey(s, tmp_path / "cache", fit=False, **survey_options(cfg.data))[0] for s in stores]
         from seisfuse.data.tiles import fit_normalizer
 
         normalizer = fit_normalizer(surveys, normalization=cfg.data.normalization,
@@ -180,7 +181,7 @@ def test_stores_are_drawn_in_proportion_to_their_tile_positions(small_config, tm
             survey.normalizer = normalizer
         threshold = float(normalizer(np.array([5.0]))[0])
         draws = 400
-        from_small = sum(float(training_batch(surveys, cfg.data, 0, step, 1)[0].mean()) < threshold
+        from_small = sum(float(training_batch(surveys, 0, step, 1, **sampling_options(cfg.data))[0].mean()) < threshold
                          for step in range(draws))
         sizes = [s.training_voxels() for s in surveys]
         expected = sizes[0] / sum(sizes) if sampling == "positions" else 0.5

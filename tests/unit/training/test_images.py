@@ -15,6 +15,7 @@ from seisfuse.adapters import write_image_stack
 from seisfuse.config.train import load_config
 from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
 from seisfuse.errors import ConfigError
+from seisfuse.training.loop import sampling_options, survey_options
 
 
 @pytest.fixture
@@ -38,12 +39,12 @@ def _config(small_config, store, **changes):
 
 def test_tiles_stay_inside_one_image_and_never_learn_the_padding(small_config, stack, tmp_path):
     cfg = _config(small_config, stack, **{"data.split": {"val_images": ["a"]}})
-    survey = load_survey(stack, cfg.data, tmp_path / "cache")[0]
+    survey = load_survey(stack, tmp_path / "cache", **survey_options(cfg.data))[0]
     assert survey.images and survey.directions == (0,) and survey.train == (0, 2) and survey.val == (2, 3)
     raw = survey.amplitude  # the copy holds the validation image last
     assert raw[2, 0, 0] < 1 and raw[0, 0, 0] > 100  # a (image 0) moved last; b, c train
     for step in range(40):
-        x, y, valid = training_batch([survey], cfg.data, 0, step, 4)
+        x, y, valid = training_batch([survey], 0, step, 4, **sampling_options(cfg.data))
         for tile, v in zip(x[:, 0], valid):
             # undo the normalisation: every live pixel of a tile comes from one training image
             raw_tile = tile * (survey.normalizer.high - survey.normalizer.low) / 2 + (
@@ -56,7 +57,7 @@ def test_tiles_stay_inside_one_image_and_never_learn_the_padding(small_config, s
 
 def test_validation_scores_each_pixel_of_the_validation_image_once(small_config, stack, tmp_path):
     cfg = _config(small_config, stack, **{"data.split": {"val_images": ["b"]}, "data.val_stride": 0.5})
-    survey = load_survey(stack, cfg.data, tmp_path / "cache")[0]
+    survey = load_survey(stack, tmp_path / "cache", **survey_options(cfg.data))[0]
     tiles = validation_tiles(survey, tile=cfg.data.tile, val_stride=cfg.data.val_stride)
     counted = sum(int(v.sum()) for _, _, v in tiles)
     assert counted == 28 * 24  # image b: 28 live traces of 24 samples, overlapping tiles or not
@@ -67,7 +68,7 @@ def test_a_stack_is_refused_where_it_would_be_cut_across_images(small_config, st
                              ({"data.split": {"val_images": ["zz"]}}, "not images of this stack"),
                              ({"data.split": {"val_images": ["a", "b", "c"]}}, "none is left to train on")]:
         with pytest.raises(ConfigError, match=message):
-            load_survey(stack, _config(small_config, stack, **changes).data, tmp_path / "cache")
+            load_survey(stack, tmp_path / "cache", **survey_options(_config(small_config, stack, **changes).data))
 
 
 def test_training_on_a_stack_gives_finite_losses(small_config, stack):
@@ -100,7 +101,7 @@ def test_positives_are_weighted_only_when_rare(small_config, tmp_path):
         for choice in ("rare", "auto"):
             cfg = load_config(small_config(**{"data.stores": [str(store)], "data.label": label,
                                               "loss.pos_weight": choice, "data.split": {"gap": 0}}))
-            survey = load_survey(str(store), cfg.data, tmp_path / "cache")[0]
+            survey = load_survey(str(store), tmp_path / "cache", **survey_options(cfg.data))[0]
             weights[label, choice] = positive_weight(cfg, [survey])
     assert weights["fault", "rare"] == pytest.approx(weights["fault", "auto"]) and weights["fault", "rare"] > 20
     assert weights["salt", "rare"] is None and weights["salt", "auto"] == pytest.approx(3.0, rel=0.01)
@@ -116,11 +117,11 @@ def test_a_2d_line_trains_split_along_its_traces(small_config, tmp_path):
     cfg = load_config(small_config(**{"data.stores": [str(store)], "data.tile": [32, 32],
                                       "data.augment": {"enabled": False}, "data.normalization": "robust_minmax",
                                       "data.split": {"val_fraction": 0.2, "gap": 4}}))
-    survey = load_survey(str(store), cfg.data, tmp_path / "cache")[0]
+    survey = load_survey(str(store), tmp_path / "cache", **survey_options(cfg.data))[0]
     assert survey.amplitude.shape == (1, 200, 32) and survey.axis == 1 and survey.directions == (0,)
     assert survey.train == (0, 156) and survey.val == (160, 200)
     for step in range(30):  # training tiles from the training traces only (the amplitude is the trace number)
-        x, _, _ = training_batch([survey], cfg.data, 0, step, 2)
+        x, _, _ = training_batch([survey], 0, step, 2, **sampling_options(cfg.data))
         n = survey.normalizer
         traces = x[:, 0] * (n.high - n.low) / 2 + (n.high + n.low) / 2
         assert traces.max() < 156.5

@@ -15,6 +15,7 @@ from seisfuse.config.train import load_config
 from seisfuse.errors import ConfigError, SeisfuseError
 from seisfuse.models import checkpoint
 from seisfuse.training import loop as train_loop
+from seisfuse.training.loop import sampling_options, survey_options
 from tests.unit.training.conftest import same_weights, weights
 
 
@@ -75,7 +76,8 @@ def test_checkpoint_for_another_model_is_refused(small_config, tmp_path):
 
 def test_positive_weight_comes_from_the_training_lines_only(small_config):
     cfg = load_config(small_config())
-    surveys = [seisfuse.data.tiles.load_survey(s, cfg.data, cfg.run_dir / ".cache")[0] for s in cfg.data.stores]
+    surveys = [seisfuse.data.tiles.load_survey(s, cfg.run_dir / ".cache", **survey_options(cfg.data))[0]
+               for s in cfg.data.stores]
     label = np.asarray(surveys[0].label)
     train_part = label[: surveys[0].train[1]]
     expected = (train_part.size - train_part.sum()) / train_part.sum()
@@ -138,8 +140,8 @@ def test_foreground_oversampling_draws_more_positive_tiles(small_config):
     for p in (0.0, 1.0):
         cfg = load_config(small_config(**{"data.oversample_foreground": p, "data.tile": [8, 8],
                                           "data.augment": {"enabled": False}}))
-        survey = load_survey(cfg.data.stores[0], cfg.data, cfg.run_dir / ".cache")[0]
-        _, labels, _ = training_batch([survey], cfg.data, seed=0, step=0, batch=200)
+        survey = load_survey(cfg.data.stores[0], cfg.run_dir / ".cache", **survey_options(cfg.data))[0]
+        _, labels, _ = training_batch([survey], seed=0, step=0, batch=200, **sampling_options(cfg.data))
         rates.append(float(labels.reshape(200, -1).any(axis=1).mean()))
     assert rates[1] > rates[0] and rates[1] > 0.95
 
@@ -163,12 +165,13 @@ def test_split_by_survey(small_config, tmp_path):
     stores = [base["data"]["stores"][0], str(other)]
     cfg = load_config(small_config(**{"data.stores": stores, "data.split": {"val_stores": [str(other)]},
                                       "train.steps": 2, "train.val_every": 2}))
-    surveys = [seisfuse.data.tiles.load_survey(s, cfg.data, cfg.run_dir / ".cache")[0] for s in stores]
+    surveys = [seisfuse.data.tiles.load_survey(s, cfg.run_dir / ".cache", **survey_options(cfg.data))[0]
+               for s in stores]
     assert surveys[0].train == (0, 48) and surveys[0].val == (48, 48)
     assert surveys[1].train == (0, 0) and surveys[1].val == (0, 24)
     from seisfuse.data.tiles import training_batch
 
-    images, _, _ = training_batch(surveys, cfg.data, 0, 0, 16)
+    images, _, _ = training_batch(surveys, 0, 0, 16, **sampling_options(cfg.data))
     assert images.shape[0] == 16
     assert seisfuse.train(cfg)["steps"] == 2
     with pytest.raises(ConfigError, match="must be some, not all"):  # refused when the config is read
