@@ -98,10 +98,9 @@ def training_statistics(surveys: Survey | list[Survey], lines_per_block: int = 8
 
 def fit_normalizer(surveys: list[Survey], *, normalization: str, clip_percentile: float,
                    over: str = "pooled") -> Normalizer:
-    """The run's `normalization` (robust_zscore or robust_minmax, clipped at `clip_percentile`)
-    from statistics of the training lines pooled over every survey that has some (`over`:
-    pooled, data.normalize_over), or of the first such survey (first), kept beside the decoded
-    copies so that a later run on the same data and split reads them back."""
+    """The run's `normalization` from statistics of the training lines pooled over every
+    survey that has some (`over`: pooled), or of the first such survey (first), kept beside the
+    decoded copies so that a later run on the same data and split reads them back."""
     training = [s for s in surveys if s.train[1] > s.train[0]]
     if not training:
         raise ConfigError("no survey has training lines", fix="leave at least one of data.stores out of "
@@ -144,12 +143,10 @@ def load_survey(store: str, cache: Path, *, label: str, task: str, classes: int,
                 sections: str, split: SplitConfig, source: str, cache_budget: int, normalization: str,
                 clip_percentile: float, normalizer: Normalizer | None = None,
                 fit: bool = True) -> tuple[Survey, Normalizer | None]:
-    """One store as a Survey: its `label` variable (of the binary or multiclass `task`, with
-    `classes` classes) for tiles of `tile` (2 sizes: `sections` inline, crossline or both; 3:
-    cubes), split by the `split` rules (data.split), its tiles cut from a decoded copy or
-    streamed slabs (`source`, `cache_budget`: seisfuse.data.sources.choose). Its normaliser:
-    `normalizer`, else (fit) one from its own training lines (`normalization`,
-    `clip_percentile`); training fits the run's normaliser over all its stores (fit_normalizer)."""
+    """One store as a Survey, for tiles of `tile` (2 sizes: `sections`; 3: cubes) of its `label`,
+    split by the `split` rules, cut from a copy or streamed slabs (`source`, `cache_budget`).
+    Its normaliser: `normalizer`, else (fit) one from its own training lines; training fits
+    the run's normaliser over all its stores (fit_normalizer). Keywords: the data settings."""
     dims = len(tile)
     group = schema.open_group(store)
     integrity.require_intact(group, [n for n in (schema.AMPLITUDE, schema.TRACE_MASK, label) if n in group])
@@ -167,9 +164,9 @@ def load_survey(store: str, cache: Path, *, label: str, task: str, classes: int,
     unlabelled = unlabelled_value(group[label])
     if unlabelled is not None:
         sparse.refuse_unsupported(store, label=label, dims=dims, source=source, images=images, line=line)
-    cut_from = "memmap" if unlabelled is not None else choose(group, store, source=source, cache_budget=cache_budget,
-                                                              classes=classes, split_axis=split.axis, line=line,
-                                                              images=images)
+    cut_from = "memmap" if unlabelled is not None else choose(
+        group, store, source=source, cache_budget=cache_budget, classes=classes, split_axis=split.axis, line=line,
+        images=images)
     copy_dtype = np.int64 if task == "multiclass" else np.uint8
     classes_of = lambda b: class_labels(b, store, label=label, task=task, classes=classes)  # noqa: E731
     to_classes = sparse.to_classes(unlabelled, classes_of, copy_dtype) if unlabelled is not None else classes_of
@@ -259,9 +256,8 @@ def _starts_within(survey: Survey, ranges: list, extents: tuple[int, int]) -> li
 
 def sample_tile(survey: Survey, tile: tuple[int, ...], rng: np.random.Generator, region: tuple[int, int],
                 along: int | None = None):
-    """One random tile of `tile` (2 sizes: a section, 3: a cube) inside `region` (a line range
-    along the split axis); a 2D section is cut across axis `along` (drawn from
-    survey.directions when None): returns image, label, valid as (H, W) or (D, H, W)."""
+    """One random tile of `tile` inside `region` (a line range along the split axis); a section
+    across axis `along` (drawn when None): image, label, valid as (H, W) or (D, H, W)."""
     ns = survey.amplitude.shape[2]
     ranges = [(0, survey.amplitude.shape[0]), (0, survey.amplitude.shape[1])]
     ranges[survey.axis] = region
@@ -316,10 +312,8 @@ def training_batch(surveys: list[Survey], seed: int, step: int, batch: int, *, t
                    partition: Partition | None = None):
     """Tiles offset..offset+batch-1 of the global batch of `step`: a pure function of its
     arguments, so each rank of a distributed run takes its slice of the same global batch.
-    Tiles of `tile`, augmented on the loader by `augment_with` (data.augment), their store drawn
-    by `store_sampling` (positions or equal), `oversample_foreground` of them redrawn until they
-    hold the rare class. Streamed surveys cut them from the slabs that `partition` (this rank's
-    loader worker) holds at `step`."""
+    Streamed surveys cut them from the slabs that `partition` (this rank's loader worker)
+    holds at `step`. Keywords: the data settings (augment_with: data.augment)."""
     partition = partition or Partition()
     on_loader = augment_with.on == "loader"  # "device": the training step augments the whole batch
     transform = augment.build_2d(augment_with) if len(tile) == 2 and on_loader else None
