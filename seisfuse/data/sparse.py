@@ -150,14 +150,15 @@ def known(label: np.ndarray, valid: np.ndarray, mark: int) -> tuple[np.ndarray, 
 def validation_sections(survey, *, tile: tuple[int, ...], val_stride: float):
     """The validation tiles of a sparse survey: a grid over each validation line, scored on
     its labelled pixels (each pixel once per line)."""
-    from seisfuse.data.tiles import _crop, _owned, valid_2d
+    from seisfuse.data.tiles import _crop, valid_2d
+    from seisfuse.data.validation import first_covered
     from seisfuse.tiling.grid import starts as tile_starts
 
     shape = survey.amplitude.shape
     for d in (0, 1):
         laterals, times = (tile_starts(n, t, overlap=1 - val_stride) for n, t in ((shape[1 - d], tile[0]),
                                                                                        (shape[2], tile[1])))
-        own_l, own_t = _owned(laterals, tile[0]), _owned(times, tile[1])
+        own_l, own_t = first_covered(laterals, tile[0]), first_covered(times, tile[1])
         for index in survey.val_lines[d]:
             take = (lambda a, i=index: a[i]) if d == 0 else (lambda a, i=index: a[:, i])
             for a, lateral in enumerate(laterals):

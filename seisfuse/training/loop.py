@@ -28,7 +28,8 @@ from seisfuse.data.device_augment import augment_batch, generator
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.sources import data_identity, plan_streams
 from seisfuse.data.stream import batches
-from seisfuse.data.tiles import fit_normalizer, load_survey, validation_tiles
+from seisfuse.data.tiles import fit_normalizer, load_survey
+from seisfuse.data.validation import validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.losses import DistillationLoss, build_loss, class_weights, teacher_probabilities
 from seisfuse.metrics import BinaryMetrics, MulticlassMetrics

@@ -8,7 +8,7 @@ from itertools import islice
 import numpy as np
 import torch
 
-from seisfuse.data.tiles import validation_tiles
+from seisfuse.data.validation import validation_tiles
 
 PREVIEW_TILES = 4
 SCAN = 64  # the preview tiles are spread over the first SCAN validation tiles

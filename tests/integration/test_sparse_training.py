@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import seisfuse
 from seisfuse.config.train import TrainConfig
-from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
+from seisfuse.data.tiles import load_survey, training_batch
+from seisfuse.data.validation import validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.training.loop import class_counts, sampling_options, survey_options
 

@@ -12,7 +12,8 @@ from seisfuse.config.train import load_config
 from seisfuse.data.normalize import Normalizer
 from seisfuse.data.slabs import LazyLines, LineReader, Partition, plan_slabs, slab_layout
 from seisfuse.data.sources import plan_streams
-from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
+from seisfuse.data.tiles import load_survey, training_batch
+from seisfuse.data.validation import validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.training.loop import sampling_options, survey_options
 

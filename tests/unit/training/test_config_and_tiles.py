@@ -7,7 +7,8 @@ import pytest
 
 from seisfuse.config.train import load_config
 from seisfuse.data.normalize import Normalizer
-from seisfuse.data.tiles import Survey, load_survey, sample_tile, training_batch, training_statistics, validation_tiles
+from seisfuse.data.tiles import Survey, load_survey, sample_tile, training_batch, training_statistics
+from seisfuse.data.validation import validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.training.loop import sampling_options, survey_options
 

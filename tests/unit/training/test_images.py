@@ -13,7 +13,8 @@ import pytest
 import seisfuse
 from seisfuse.adapters import write_image_stack
 from seisfuse.config.train import load_config
-from seisfuse.data.tiles import load_survey, training_batch, validation_tiles
+from seisfuse.data.tiles import load_survey, training_batch
+from seisfuse.data.validation import validation_tiles
 from seisfuse.errors import ConfigError
 from seisfuse.training.loop import sampling_options, survey_options
 
