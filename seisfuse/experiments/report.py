@@ -84,7 +84,7 @@ def provenance_markdown(runs: list[dict]) -> str:
             if key in p:
                 asked.setdefault(json.dumps(p[key]["asked"]), []).append(p[key]["used"])
         lines += [f"- `{key}` {json.loads(a)}: {_used(used)}" for a, used in asked.items()
-                  if a != "null" or any(u is not None for u in used)]  # not asked, not used: not said
+                  if any(u != json.loads(a) for u in used)]  # a choice that became itself is not said
     return "\nDecided at training (each run's provenance.json):\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 

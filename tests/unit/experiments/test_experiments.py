@@ -81,7 +81,7 @@ def test_tables_have_the_right_rows_columns_and_statistics(grid_run):
     provenance = json.loads((grid_run / "experiments/ablation/raw_only/synthA/seed0/provenance.json").read_text())
     assert provenance["loss.pos_weight"]["asked"] == "rare" and provenance["train.amp"]["used"] == "none"
     assert "`data.source` auto: memmap (4 runs)" in md and "`loss.pos_weight` rare: not used (4 runs)" in md
-    assert "`loss.class_weight`" not in md  # neither asked nor used
+    assert "`loss.class_weight`" not in md and "`train.amp`" not in md  # became what was asked: not said
     tex = (grid_run / "report/table.tex").read_text()
     assert r"\toprule" in tex and r"$\pm$" in tex and "dense\\_spatial" in tex
 
