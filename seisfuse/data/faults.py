@@ -158,7 +158,10 @@ def undo_all(points: np.ndarray, faults: list[Fault], fold: Fold, hanging: np.nd
         if not forced:
             hanging[k] = side
             planes[k] = (np.abs(distance) < 0.5) & (np.abs(throw) >= VISIBLE_THROW)
-    return fold.original_depth(points), hanging, planes
+    # snapped to 1e-9 sample: layer tops are whole samples, and a depth carried back through
+    # faults of whole-sample throw lands on them give or take a rounding (2 - 4e-16 for 2),
+    # which would put the sample in the layer above on one side of a fault and not the other
+    return np.round(fold.original_depth(points), 9), hanging, planes
 
 
 def depth_range(shape, margin: int, faults: list[Fault], fold: Fold) -> tuple[float, float]:

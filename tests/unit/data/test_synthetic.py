@@ -125,9 +125,14 @@ def constant_faults():
 
 
 @few
-# one fault drawn: several faults crossing at a common point break the property near their
-# intersection (hypothesis found three such sets); an open generator issue, said in the notes
-@given(faults=constant_faults().map(lambda faults: faults[:1]), seed=st.integers(0, 2**16))
+@given(faults=constant_faults(), seed=st.integers(0, 2**16))
+# faults sharing a plane and a centre, of whole-sample throws: carried back, depths land on the
+# (whole-sample) layer tops give or take a rounding, which put one fault block's samples in the
+# layer above before the generator snapped its depths (found by hypothesis)
+@example(faults=[{"centre": [2.0, 2.0, 8.0], "strike_deg": 0.0, "dip_deg": 69.77, "throw": -2.0, "radius": None},
+                 {"centre": [2.0, 2.0, 8.0], "strike_deg": 0.0, "dip_deg": 45.0, "throw": 5.0, "radius": None},
+                 {"centre": [2.0, 2.0, 8.0], "strike_deg": 0.0, "dip_deg": 45.0, "throw": 6.0, "radius": None}],
+         seed=0)
 @example(faults=[{"centre": [2.0, 2.0, 8.0], "strike_deg": 0.0, "dip_deg": 45.0, "throw": 2.0, "radius": None},
                  {"centre": [2.0, 2.0, 8.0], "strike_deg": 0.0, "dip_deg": 57.0, "throw": -4.0, "radius": None},
                  {"centre": [2.0, 2.0, 8.0], "strike_deg": 0.0, "dip_deg": 45.0, "throw": 10.0, "radius": None}],
@@ -146,11 +151,7 @@ def test_facies_are_a_function_of_the_original_depth(faults, seed):
         distance = distance_to(fault, points)
         tie |= np.abs(distance) < 1e-6  # on the plane to rounding: either side is right
         points -= np.where(distance > 0, fault["throw"] / np.sin(np.deg2rad(fault["dip_deg"])), 0.0) * down_dip[:, None]
-    # depths carried back above the top or below the base of the volume are left out: there the
-    # generator's layers are its extension beyond the model, which this test does not rebuild
-    # (hypothesis found three faults crossing at one point near the top where a few such voxels
-    # disagree: RESULTS/notes say so)
-    inside = ~tie & (np.rint(points[2]) >= 0) & (np.rint(points[2]) < shape[2])
+    inside = ~tie
     z0 = np.rint(points[2]).astype(int)[inside]
     facies = s.facies.reshape(-1)[inside].astype(int)
     low = np.full(z0.max() - z0.min() + 1, 255)
