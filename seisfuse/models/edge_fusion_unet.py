@@ -82,7 +82,7 @@ class EdgeFusionUNet(nn.Module):
                  decoder_channels: tuple[int, ...] | None = None, deep_supervision: bool = False,
                  activation: str = "relu", norm: str = "batch", dropout: float = 0.0,
                  dropout_position: str = "head", separable: bool = False, deformable: tuple[str, ...] = (),
-                 dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "default",
+                 dilation: tuple[int, ...] | None = None, aspp: bool = False, init: str = "smp",
                  fusion_residual: bool = True, attention_form: str = "identity", edge_width: int = 16,
                  edge_scale: str = "peak", encoder_width: int = 16):
         super().__init__()
