@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import seisfuse
-from tests.unit.datasets.test_benchmarks import _f3, _faultseg, _tgs
+from tests.unit.adapters.test_benchmarks import _f3, _faultseg, _tgs
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 ROOT = Path(__file__).parents[2]
