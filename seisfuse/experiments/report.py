@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from seisfuse.experiments import folds as fold_tables
 from seisfuse.experiments.report_figures import bar_chart, curves_figure, training_curves  # noqa: F401 - re-exported
 
 METRICS = {"binary": ["ods_f1", "ap", "f1", "iou", "tolerance_f1@2"], "multiclass": ["miou", "pa", "mca", "fwiu"]}
+
+log = logging.getLogger("seisfuse")
 
 
 def collect(roots) -> list[dict]:
@@ -45,7 +48,10 @@ def collect(roots) -> list[dict]:
                 if (run_dir / "validation.json").exists():  # the last validation's counts (pooled over folds)
                     run["counts"] = json.loads((run_dir / "validation.json").read_text())
                 if (run_dir / "provenance.json").exists():  # what the choices decided at training became
-                    run["provenance"] = json.loads((run_dir / "provenance.json").read_text())
+                    try:
+                        run["provenance"] = json.loads((run_dir / "provenance.json").read_text())
+                    except ValueError:  # informational only: a damaged one is said and left out
+                        log.warning("%s: provenance.json is damaged (not JSON); left out of the report", run_dir)
                 run.update(status="ok", final=summary["final"], task=config["data"]["task"],
                            cost=json.loads((run_dir / "cost.json").read_text()) if (run_dir / "cost.json").exists()
                            else {})

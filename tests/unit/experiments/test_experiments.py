@@ -320,3 +320,15 @@ def test_provenance_lines_say_what_each_choice_became_over_the_runs():
     md = provenance_markdown([run(1.0, [0.5, 2.0], "memmap", "bf16")])
     assert "- `loss.class_weight` None: 2 weights per class, 0.5 .. 2 (1 run)" in md
     assert provenance_markdown([{}, {"provenance": {}}]) == ""
+
+
+def test_a_damaged_provenance_file_is_said_and_left_out(grid_run, tmp_path, caplog):
+    import shutil
+
+    from seisfuse.experiments.report import collect
+
+    runs = shutil.copytree(grid_run / "experiments/ablation/raw_only", tmp_path / "raw_only")
+    (runs / "synthA/seed0/provenance.json").write_text('{"loss.pos_weight": ')
+    found = {r["seed"]: r for r in collect([runs])}
+    assert "provenance" not in found[0] and "provenance" in found[1] and found[0]["status"] == "ok"
+    assert "provenance.json is damaged" in caplog.text
