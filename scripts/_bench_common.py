@@ -137,6 +137,17 @@ def cat_rate(path: Path) -> float:
     return path.stat().st_size / 1e6 / seconds
 
 
+def copy_file(src: Path, dst: Path) -> tuple[float, float]:
+    """measure(`cp SRC DST`) after removing DST, outside the timing: the machine's limit for
+    reading a file from the page cache and writing as many bytes to the same file system (no
+    fsync, as neither seisfuse nor MDIO syncs). DST is removed again afterwards (disk space)."""
+    dst.unlink(missing_ok=True)
+    try:
+        return measure(["cp", str(src), str(dst)])
+    finally:
+        dst.unlink(missing_ok=True)
+
+
 def have_bench_python() -> bool:
     if BENCH_PYTHON.exists():
         return True

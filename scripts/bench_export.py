@@ -1,12 +1,14 @@
 """Export throughput and peak memory: seisfuse vs TGS MDIO vs the usual segyio idiom.
 
     python scripts/bench_export.py [--workdir bench_out] [--shape 400,400,750] [--repeats 3] [--no-segyio]
-                                   [--reference DIR]
+                                   [--reference DIR] [--large-inlines 4000]
 
 For the ~500 MB IBM and IEEE surveys of bench_ingest.py (made if missing), ingests each
 with seisfuse and with MDIO, then times in one run: `seisfuse export` (byte-exact, checked
 with cmp), MDIO's `mdio_to_segy`, and the segyio copy-headers-and-write-traces idiom
-reading the same seisfuse store; prints MB/s, ratios and peak memory.
+reading the same seisfuse store; prints MB/s, ratios and peak memory. With --large-inlines,
+also exports a survey of that many inlines (IBM, 5.2 GB at 4000), interleaved with `cp` of its
+source on the same file system (the machine's limit for reading and writing that many bytes).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from _bench_common import (
     BENCH_PYTHON,
     MDIO_ENV,
     MDIO_INGEST,
+    cat_rate,
+    copy_file,
     have_bench_python,
     interleaved,
     measure,
@@ -66,7 +70,9 @@ def fresh_output(out: Path, cmd: list[str], env: dict | None = None) -> tuple[fl
 
 def main() -> None:
     args = parse_args(__doc__, extra=[("--segyio", {"action": argparse.BooleanOptionalAction, "default": True,
-                                                    "help": "also time the segyio idiom (slow: ~30 s a round)"})])
+                                                    "help": "also time the segyio idiom (slow: ~30 s a round)"}),
+                                      ("--large-inlines", {"type": int, "default": 0,
+                                                           "help": "also a survey with this many inlines"})])
     print(f"median of {args.repeats} interleaved rounds")
     files = survey_files(args.workdir, args.shape, "base")
     mdio = have_bench_python()
@@ -118,6 +124,29 @@ def main() -> None:
         print()
         print(table(reference_rows, ["file", f"{args.reference} MB/s", "this seisfuse MB/s",
                                      "time ratio (this / ref)"]))
+    if args.large_inlines:
+        large_export(args)
+
+
+def large_export(args) -> None:
+    """The large survey's export against `cp` of its source, in interleaved rounds; the export
+    runs last in each round, so that its output can be compared with the source afterwards."""
+    big = survey_files(args.workdir, (args.large_inlines, *args.shape[1:]), "large")["ibm"]
+    mb = big.stat().st_size / 1e6
+    store, out = args.workdir / "sf_large.zarr", args.workdir / "sf_large_out.sgy"
+    shutil.rmtree(store, ignore_errors=True)
+    measure(["seisfuse", "ingest", str(big), str(store), "-q"])
+    cat_rate(big)  # the source in the page cache, as for the small files
+    result = interleaved({"cp": partial(copy_file, big, args.workdir / "large_copy.sgy"),
+                          "seisfuse": partial(fresh_output, out, ["seisfuse", "export", str(store), str(out), "-q"])},
+                         args.repeats)
+    exact = filecmp.cmp(big, out, shallow=False)
+    out.unlink()
+    (t_cp, _), (t_sf, mem_sf) = result["cp"], result["seisfuse"]
+    print()
+    print(table([[f"ibm {mb:,.0f} MB", f"{mb / t_cp:,.0f}", f"{mb / t_sf:,.0f}", f"{mem_sf:,.0f}",
+                  "yes" if exact else "NO", f"{t_cp / t_sf:.2f}"]],
+                ["file", "cp MB/s", "seisfuse MB/s", "seisfuse peak MB", "byte-exact", "seisfuse / cp"]))
 
 
 if __name__ == "__main__":

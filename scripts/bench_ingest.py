@@ -7,7 +7,8 @@ Makes a ~500 MB survey as IBM-float and as IEEE SEG-Y (cached in --workdir), the
 in one run: `cat FILE > /dev/null`, `seisfuse ingest`, and MDIO's `segy_to_mdio` (rev-1
 spec, PostStack3DTime template, keeping file and raw trace headers as seisfuse does),
 printing MB/s, ratios and peak memory. With --large-inlines, also ingests a 4x larger
-survey to show that peak memory does not grow with the file size; with --dask, also times
+survey to show that peak memory does not grow with the file size, interleaved with `cp` of that
+file on the same file system (the machine's write limit for that many bytes); with --dask, also times
 the copy on a 2-process Dask LocalCluster (`--scheduler local`, start-up included); with
 --reference DIR, also the seisfuse of that checkout (an earlier commit), as a ratio.
 """
@@ -23,6 +24,7 @@ from _bench_common import (
     MDIO_ENV,
     MDIO_INGEST,
     cat_rate,
+    copy_file,
     have_bench_python,
     interleaved,
     measure,
@@ -96,14 +98,22 @@ def main() -> None:
         big_shape = (args.large_inlines, *shape[1:])
         big = survey_files(args.workdir, big_shape, "large")["ibm"]
         cat_rate(big)  # in the page cache, like the small file (else the disk is measured)
-        t_big, mem_big = seisfuse_ingest(big, args.workdir / "sf_large.zarr")
         mb = big.stat().st_size / 1e6
+        copy = args.workdir / "large_copy.sgy"
+        result = interleaved({"cp": partial(copy_file, big, copy),
+                              "seisfuse": partial(seisfuse_ingest, big, args.workdir / "sf_large.zarr")},
+                             args.repeats)
+        t_big, mem_big = result["seisfuse"]
         t_small, mem_small = seisfuse_ingest(files["ibm"], args.workdir / "sf_ibm.zarr")
+        written = sum(f.stat().st_size for f in (args.workdir / "sf_large.zarr").rglob("*") if f.is_file()) / 1e6
         print()
-        print(table([[f"ibm {files['ibm'].stat().st_size / 1e6:.0f} MB", f"{mem_small:,.0f}",
-                      f"{files['ibm'].stat().st_size / 1e6 / t_small:,.0f}"],
-                     [f"ibm {mb:.0f} MB", f"{mem_big:,.0f}", f"{mb / t_big:,.0f}"]],
-                    ["file", "seisfuse peak MB", "seisfuse MB/s"]))
+        print(f"{args.repeats} interleaved rounds of `cp` (read and write {mb:,.0f} MB) and the ingest "
+              f"(writes {written:,.0f} MB)")
+        print(table([[f"ibm {files['ibm'].stat().st_size / 1e6:.0f} MB", "", f"{mem_small:,.0f}",
+                      f"{files['ibm'].stat().st_size / 1e6 / t_small:,.0f}", ""],
+                     [f"ibm {mb:.0f} MB", f"{mb / result['cp'][0]:,.0f}", f"{mem_big:,.0f}", f"{mb / t_big:,.0f}",
+                      f"{result['cp'][0] / t_big:.2f}"]],
+                    ["file", "cp MB/s", "seisfuse peak MB", "seisfuse MB/s", "seisfuse / cp"]))
 
 
 if __name__ == "__main__":

@@ -53,27 +53,33 @@ STATS_FIELDS = 6  # length of BlockStats.to_array()
 def block_stats(values: np.ndarray, piece: int = 1 << 16) -> BlockStats:
     """Statistics of the finite values of one block (NaN/Inf are counted, not used).
 
-    One pass over cache-sized pieces, each summarised in float64 and merged: no float64
-    copy of the block is ever materialised.
+    One pass over cache-sized pieces: each is converted to float64 once, in a buffer that stays
+    in the cache, and gives its sum, extremes and centred sum of squares there; the pieces are
+    merged. No float64 copy of the block, and no second pass over it for the extremes or for
+    non-finite values (a piece's sum is a cheap all-finite check): 1.4x faster on a 64 x 400 x
+    750 block than the separate passes it replaced (BENCHMARKS.md, IBM float codec).
     """
     flat = np.asarray(values).reshape(-1)
-    n_bad = 0
-    with np.errstate(invalid="ignore", over="ignore"):  # a sum is a cheap all-finite check
-        all_finite = bool(np.isfinite(flat.sum(dtype=np.float64))) if flat.size else True
-    if not all_finite:
-        finite = np.isfinite(flat)
-        n_bad = int(flat.size - finite.sum())
-        flat = flat[finite]
-    total = BlockStats(n_nonfinite=n_bad)
+    total = BlockStats()
+    buffer = np.empty(min(piece, flat.size), np.float64)
     for start in range(0, flat.size, piece):
-        x = flat[start:start + piece].astype(np.float64)
-        mean = float(x.mean())
+        part = flat[start:start + piece]
+        x = buffer[:part.size]
+        np.copyto(x, part)
+        with np.errstate(invalid="ignore"):  # inf + -inf is NaN: the check below, not a warning
+            n_bad, s = 0, x.sum()
+        if not np.isfinite(s):  # float32 sums cannot overflow float64: a NaN or an Inf is here
+            x = x[np.isfinite(x)]
+            n_bad, s = part.size - x.size, x.sum()
+            if not x.size:
+                total = total.merge(BlockStats(n_nonfinite=n_bad))
+                continue
+        mean = s / x.size
+        lowest, highest = float(x.min()), float(x.max())
         x -= mean
         # einsum, not np.dot: a BLAS dot starts OpenBLAS threads that fight the ingest workers
         # for the cores (measured: 2.3x slower with two workers)
-        total = total.merge(BlockStats(x.size, mean, float(np.einsum("i,i->", x, x))))
-    if total.count:  # extremes in one pass over the original values
-        total.minimum, total.maximum = float(flat.min()), float(flat.max())
+        total = total.merge(BlockStats(x.size, float(mean), float(np.einsum("i,i->", x, x)), lowest, highest, n_bad))
     return total
 
 

@@ -1,6 +1,9 @@
 """Streaming statistics merge to the statistics of the whole."""
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seisfuse import stats
 
@@ -33,3 +36,22 @@ def test_summary_percentiles_from_subsample():
     summary = stats.summarize(stats.block_stats(values), stats.subsample(values, 10_000))
     assert abs(summary["percentiles"]["50"] - 500_000) < 1_000
     assert abs(summary["percentiles"]["99"] - 990_000) < 1_000
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=hnp.arrays(np.float32, st.integers(0, 300),
+                         elements=st.one_of(st.floats(width=32, allow_nan=False, allow_infinity=False),
+                                            st.sampled_from([np.nan, np.inf, -np.inf]))),
+       piece=st.integers(1, 64))
+def test_block_stats_equal_the_finite_values_statistics_at_any_piece_size(values, piece):
+    # pieces wholly non-finite, partly non-finite and finite, in any order, merge to the whole
+    s = stats.block_stats(values, piece=piece)
+    finite = values[np.isfinite(values)].astype(np.float64)
+    assert (s.count, s.n_nonfinite) == (finite.size, values.size - finite.size)
+    if finite.size:
+        assert (s.minimum, s.maximum) == (finite.min(), finite.max())
+        np.testing.assert_allclose(s.mean, finite.mean(), rtol=1e-9, atol=1e-9 * np.abs(finite).max())
+        np.testing.assert_allclose(s.m2, ((finite - finite.mean()) ** 2).sum(), rtol=1e-7,
+                                   atol=1e-9 * (np.abs(finite).max() ** 2) * finite.size)
+    else:
+        assert (s.minimum, s.maximum) == (np.inf, -np.inf)
