@@ -55,3 +55,10 @@ def test_block_stats_equal_the_finite_values_statistics_at_any_piece_size(values
                                    atol=1e-9 * (np.abs(finite).max() ** 2) * finite.size)
     else:
         assert (s.minimum, s.maximum) == (np.inf, -np.inf)
+
+
+def test_the_mean_of_float64_values_whose_sum_overflows_is_still_finite():
+    values = np.array([1e308, 1e308, -1e308, 5e307], np.float64)  # their float64 sum overflows
+    s = stats.block_stats(values)
+    assert (s.count, s.n_nonfinite, s.minimum, s.maximum) == (4, 0, -1e308, 1e308)
+    np.testing.assert_allclose(s.mean, (values / 4).sum(), rtol=1e-12)

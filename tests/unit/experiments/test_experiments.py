@@ -3,6 +3,7 @@
 import csv
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -323,8 +324,6 @@ def test_provenance_lines_say_what_each_choice_became_over_the_runs():
 
 
 def test_a_damaged_provenance_file_is_said_and_left_out(grid_run, tmp_path, caplog):
-    import shutil
-
     from seisfuse.experiments.report import collect
 
     runs = shutil.copytree(grid_run / "experiments/ablation/raw_only", tmp_path / "raw_only")
